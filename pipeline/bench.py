@@ -1,0 +1,227 @@
+"""``leadpipe bench``: the I/O ceiling, the compute floor and the full pipeline, side by side.
+
+(i)   passthrough: a plain confluent-kafka consume → produce loop over lead-sized Avro records on
+      the same broker — the most any Kafka pipeline could do here;
+(ii)  pure core: intake (validate + normalize the phone) and ``process`` (decide) per lead,
+      without and with Avro decode/encode — what the Python domain logic alone costs;
+(iii) full pipeline: a real worker process; a backlog of leads is produced and the time until
+      every ``call-ready`` arrives gives leads/s; then leads are offered at a steady rate and each
+      lead's produce → ``call-ready`` arrival time gives p50/p99 latency.
+
+Every figure is the median of ``--runs`` runs; the ratios come from the same invocation.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]  # exported at runtime
+
+from connectors.kafka import PARTITIONER, EventProducer, TopicTail
+from pipeline.admin import ensure_topics
+from pipeline.app import RULE_PACK_VERSION, load_policies
+from pipeline.broker import EmbeddedBroker
+from pipeline.codec import Codec, make_codec
+from pipeline.config import Settings
+from pipeline.core.intake import Routed, intake
+from pipeline.core.number import NumberState, ProcessContext, process
+from pipeline.events import LeadCaptured
+from pipeline.processes import WorkerProcess
+from pipeline.topics import CALL_READY, LEAD_CAPTURED
+
+BENCH_NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 New York: every US lead is callable
+
+
+def bench_lead(i: int, run: str) -> LeadCaptured:
+    """A realistic web-form lead with a unique valid US number (area codes 212/305/415/617)."""
+    area = (212, 305, 415, 617)[i % 4]
+    return {
+        "event_id": f"{run}-{i}", "occurred_at": BENCH_NOW - timedelta(seconds=30),
+        "lead_id": f"B{run}-{i}", "source": "web-form:bench", "campaign_id": "solar-q4",
+        "phone": f"+1{area}{2000000 + (i // 4) % 7999999:07d}", "country": "US",
+        "first_name": "Sam", "last_name": "Lee", "email": "sam.lee@example.com", "address": None,
+        "consent": {"purpose": "marketing", "channel": "ANY", "granted_at": BENCH_NOW - timedelta(minutes=3),
+                    "form_url": "https://example.com/q", "consent_text": "I agree to be called.",
+                    "certificate_id": "cert-1", "ip": "203.0.113.9", "expires_at": None},
+        "attributes": {"timeline": "this_month", "budget": "15000"},
+    }
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def _pct(xs: list[float], p: float) -> float:
+    ordered = sorted(xs)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def bench_passthrough(settings: Settings, codec: Codec, n: int) -> float:
+    """msgs/s of a plain consume → produce loop (no group, batch consume) on fresh topics."""
+    run = uuid.uuid4().hex[:8]
+    src, dst = f"bench-{run}-in", f"bench-{run}-out"
+    conf = settings.kafka_client_config()
+    admin = AdminClient(conf)
+    for f in admin.create_topics([NewTopic(t, settings.partitions, settings.replication_factor)
+                                  for t in (src, dst)]).values():
+        f.result(15)
+    payloads = [(r["lead_id"].encode(), codec.encode(LEAD_CAPTURED, r)) for r in
+                (bench_lead(i, run) for i in range(n))]
+    producer = Producer({**conf, "partitioner": PARTITIONER, "linger.ms": 5, "acks": "all"})
+    for key, value in payloads:
+        _produce(producer, src, key, value)
+    producer.flush(60)
+    consumer = Consumer({**conf, "group.id": f"bench-{run}", "enable.auto.commit": False,
+                         "fetch.wait.max.ms": 10})
+    consumer.assign([TopicPartition(src, p, 0) for p in range(settings.partitions)])
+    seen = 0
+    start = time.perf_counter()
+    try:
+        while seen < n:
+            for msg in consumer.consume(1000, timeout=1.0):
+                payload = msg.value()
+                if msg.error() or payload is None:
+                    continue
+                _produce(producer, dst, msg.key(), payload)
+                seen += 1
+        producer.flush(60)
+    finally:
+        consumer.close()
+    return n / (time.perf_counter() - start)
+
+
+def _produce(producer: Producer, topic: str, key: bytes | None, value: bytes) -> None:
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key)
+            return
+        except BufferError:
+            producer.poll(0.01)
+
+
+def bench_core(settings: Settings, codec: Codec, n: int, *, with_codec: bool) -> float:
+    """leads/s through intake + process on empty state (each lead a new number), no broker."""
+    campaigns, rules = load_policies(settings)
+    ctx = ProcessContext(now=BENCH_NOW, rule_pack_version=RULE_PACK_VERSION, campaigns=campaigns,
+                         scoring_rules=rules)
+    run = uuid.uuid4().hex[:8]
+    leads = [bench_lead(i, run) for i in range(n)]
+    raw = [codec.encode(LEAD_CAPTURED, r) for r in leads] if with_codec else []
+    empty = NumberState.empty()
+    start = time.perf_counter()
+    for i in range(n):
+        record: Any = codec.decode(raw[i]).record if with_codec else leads[i]
+        routed = intake(LEAD_CAPTURED, LEAD_CAPTURED, record, partition=0, offset=i,
+                        default_region=settings.default_region, now=BENCH_NOW, rule_pack_version=RULE_PACK_VERSION)
+        assert isinstance(routed, Routed)
+        if with_codec:
+            routed_event: Any = codec.decode(codec.encode("internal/number-event", routed.number_event)).record
+        else:
+            routed_event = routed.number_event
+        _, emits = process(empty, routed_event, ctx)
+        if with_codec:
+            for emit in emits:
+                codec.encode(emit.schema, emit.record)
+    return n / (time.perf_counter() - start)
+
+
+def bench_pipeline_throughput(settings: Settings, codec: Codec, n: int) -> float:
+    """leads/s: a backlog of n leads produced at once, until every call-ready has arrived."""
+    run = uuid.uuid4().hex[:8]
+    tail = TopicTail(settings.kafka_client_config(), codec, [CALL_READY], from_beginning=False).start()
+    try:
+        producer = EventProducer(settings.kafka_client_config(), codec)
+        start = time.monotonic()
+        for i in range(n):
+            producer.send(LEAD_CAPTURED, bench_lead(i, run), key=f"B{run}-{i}")
+        producer.flush(120)
+        arrivals = tail.wait_for(CALL_READY, lambda r: r.record is not None and
+                                 r.record["lead_id"].startswith(f"B{run}-"), count=n, timeout_s=600)
+        return n / (max(r.received_at for r in arrivals) - start)
+    finally:
+        tail.stop()
+
+
+def bench_pipeline_latency(settings: Settings, codec: Codec, rate: int, seconds: float) -> list[float]:
+    """Per-lead produce → call-ready arrival latencies (ms) at a steady offered rate."""
+    run = uuid.uuid4().hex[:8]
+    n = int(rate * seconds)
+    sent_at: dict[str, float] = {}
+    tail = TopicTail(settings.kafka_client_config(), codec, [CALL_READY], from_beginning=False).start()
+    try:
+        producer = EventProducer(settings.kafka_client_config(), codec, linger_ms=0)
+        start = time.monotonic()
+        for i in range(n):
+            due = start + i / rate
+            while (now := time.monotonic()) < due:
+                time.sleep(min(due - now, 0.001))
+            lead_id = f"B{run}-{i}"
+            sent_at[lead_id] = time.monotonic()
+            producer.send(LEAD_CAPTURED, bench_lead(i, run), key=lead_id)
+        producer.flush(60)
+        arrivals = tail.wait_for(CALL_READY, lambda r: r.record is not None and
+                                 r.record["lead_id"] in sent_at, count=n, timeout_s=300)
+        return [(r.received_at - sent_at[r.record["lead_id"]]) * 1000 for r in arrivals if r.record]
+    finally:
+        tail.stop()
+
+
+def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: int = 2000) -> int:
+    say: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
+    workdir = Path(tempfile.mkdtemp(prefix="leadpipe-bench-"))
+    settings = Settings(**{**settings.__dict__, "fixed_clock": BENCH_NOW})
+    broker = EmbeddedBroker(log_path=workdir / "broker.log") if settings.embedded else None
+    worker: WorkerProcess | None = None
+    try:
+        if broker is not None:
+            settings = settings.with_bootstrap(broker.start())
+        ensure_topics(settings)
+        codec = make_codec(settings)
+        say(f"leadpipe bench: {leads} leads per run, {runs} runs, medians; broker {settings.bootstrap_servers}"
+            f" ({'embedded Tansu' if broker else 'configured cluster'}), {settings.partitions} partitions")
+
+        passthrough = [bench_passthrough(settings, codec, leads) for _ in range(runs)]
+        say(f"(i)   passthrough consume→produce   {_median(passthrough):>10,.0f} msgs/s   runs: "
+            + ", ".join(f"{x:,.0f}" for x in passthrough))
+        core = [bench_core(settings, codec, leads, with_codec=False) for _ in range(runs)]
+        say(f"(ii)  pure core (intake+decide)     {_median(core):>10,.0f} leads/s  runs: "
+            + ", ".join(f"{x:,.0f}" for x in core))
+        core_codec = [bench_core(settings, codec, leads, with_codec=True) for _ in range(runs)]
+        say(f"      pure core + Avro codec        {_median(core_codec):>10,.0f} leads/s  runs: "
+            + ", ".join(f"{x:,.0f}" for x in core_codec))
+
+        env = {"LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_LOG_LEVEL": "warning"}
+        import os
+
+        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env={**os.environ, **env},
+                               log_path=workdir / "worker.log").start()
+        worker.wait_ready(timeout_s=90)
+        throughput = [bench_pipeline_throughput(settings, codec, leads) for _ in range(runs)]
+        say(f"(iii) full pipeline, 1 worker       {_median(throughput):>10,.0f} leads/s  runs: "
+            + ", ".join(f"{x:,.0f}" for x in throughput))
+        p50s, p99s = [], []
+        for _ in range(runs):
+            lat = bench_pipeline_latency(settings, codec, rate, 5.0)
+            p50s.append(_pct(lat, 50))
+            p99s.append(_pct(lat, 99))
+        say(f"      latency at {rate:,} leads/s offered: p50 {_median(p50s):.1f} ms, p99 {_median(p99s):.1f} ms"
+            f"   runs p99: " + ", ".join(f"{x:.1f}" for x in p99s))
+        say("ratios:")
+        say(f"      pipeline / passthrough        {_median(throughput) / _median(passthrough):>10.3f}")
+        say(f"      pipeline / pure core+codec    {_median(throughput) / _median(core_codec):>10.3f}")
+        say(f"      pure core+codec / passthrough {_median(core_codec) / _median(passthrough):>10.3f}")
+        say("goals: pipeline >= 15,000 leads/s per worker; p99 <= 50 ms at 2,000 leads/s offered")
+        return 0
+    finally:
+        if worker is not None:
+            worker.stop()
+        if broker is not None:
+            broker.stop()

@@ -1,0 +1,152 @@
+"""The ``leadpipe`` console script.
+
+    leadpipe demo      the main job: broker, topics, worker, sample traffic, simulated dialer, report
+    leadpipe broker    run the embedded broker in the foreground
+    leadpipe topics    create (or list) every topic of the registry
+    leadpipe worker    run a Faust worker (starts the embedded broker when none is configured)
+    leadpipe bench     measure the I/O ceiling, the compute floor and the full pipeline
+
+Settings come from ``LEADPIPE_*`` environment variables (see ``pipeline.config``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+from pipeline.config import Settings
+from pipeline.errors import ConfigError, LeadpipeError
+
+
+def _settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from pipeline.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(port=args.port)
+    broker.start()
+    print(f"embedded broker (Tansu) listening on {broker.bootstrap_servers}; Ctrl-C to stop", flush=True)
+    print(f"export LEADPIPE_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        broker.stop()
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from pipeline.admin import ensure_topics
+    from pipeline.topics import registry
+
+    settings = _settings()
+    if args.action == "list":
+        for spec in registry(settings.app_id):
+            print(f"{spec.name:32} {spec.role:9} {spec.cleanup_policy:7} {spec.doc}")
+        return 0
+    if settings.embedded:
+        raise ConfigError("set LEADPIPE_BOOTSTRAP_SERVERS to the cluster the topics should be created on")
+    for report in ensure_topics(settings):
+        state = "created" if report.created else "exists"
+        print(f"{report.name:32} partitions={report.partitions} {state}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from faust.worker import Worker
+
+    from pipeline.admin import ensure_topics
+    from pipeline.app import create_app
+
+    settings = _settings()
+    broker = None
+    if settings.embedded:
+        from pipeline.broker import EmbeddedBroker
+
+        broker = EmbeddedBroker()
+        settings = settings.with_bootstrap(broker.start())
+        print(f"embedded broker on {settings.bootstrap_servers}", flush=True)
+    try:
+        # Idempotent; a worker must never let Faust or Tansu auto-create a topic.
+        ensure_topics(settings)
+        app = create_app(settings)
+        worker = Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+        worker.execute_from_commandline()  # returns via SystemExit on SIGINT/SIGTERM
+    finally:
+        if broker is not None:
+            broker.stop()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.demo.run import run_demo
+
+    return run_demo(_settings(), leads=args.leads, exit_when_done=args.exit_when_done, timeout_s=args.timeout)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pipeline.bench import run_bench
+
+    return run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leadpipe", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="run the whole pipeline locally on sample traffic")
+    p.add_argument("--leads", type=int, default=60, help="sample leads to feed (default 60)")
+    p.add_argument("--exit-when-done", action="store_true",
+                   help="exit after the summary instead of running until Ctrl-C")
+    p.add_argument("--timeout", type=float, default=120.0, help="give up waiting for results after this (s)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("broker", help="run the embedded broker in the foreground")
+    p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+    p.set_defaults(func=cmd_broker)
+
+    p = sub.add_parser("topics", help="create or list the topics")
+    p.add_argument("action", choices=["create", "list"])
+    p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("worker", help="run a Faust worker")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("bench", help="measure throughput and latency")
+    p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")
+    p.add_argument("--runs", type=int, default=3, help="runs per figure; medians are reported")
+    p.add_argument("--rate", type=int, default=2000, help="offered leads/s for the latency run")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SIGTERM behaves like Ctrl-C so every command unwinds through its finally blocks.
+    if args.command != "worker":  # Faust's worker installs its own handlers
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"leadpipe: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except LeadpipeError as exc:
+        print(f"leadpipe: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

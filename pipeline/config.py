@@ -1,0 +1,203 @@
+"""Settings: one typed place, read from the environment at the edge and validated at start-up.
+
+Every setting is ``LEADPIPE_<NAME>``. Unset ``LEADPIPE_BOOTSTRAP_SERVERS`` means "start the
+embedded broker"; set it to use a real Kafka cluster and nothing embedded is started.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.errors import ConfigError
+
+ENV_PREFIX = "LEADPIPE_"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: expected one of true/false/1/0/yes/no/on/off")
+
+
+def _int(name: str, raw: str, *, minimum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: expected a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{ENV_PREFIX}{name}={value}: must be at least {minimum}")
+    return value
+
+
+def _float(name: str, raw: str, *, minimum: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: expected a number") from None
+    if value < minimum:
+        raise ConfigError(f"{ENV_PREFIX}{name}={value}: must be at least {minimum}")
+    return value
+
+
+def _instant(name: str, raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: expected an ISO-8601 instant") from None
+    if value.tzinfo is None:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: the instant needs a UTC offset, e.g. Z or +00:00")
+    return value
+
+
+def _redact_url(url: str | None) -> str | None:
+    """Hide the password in ``scheme://user:password@host`` so settings can be logged."""
+    if url is None:
+        return None
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything leadpipe can be configured with. Build with :meth:`from_env`."""
+
+    bootstrap_servers: str | None = None
+    """Kafka bootstrap servers; None starts the embedded broker."""
+    schema_registry_url: str | None = None
+    """Confluent-compatible schema registry; None uses Avro single-object encoding."""
+    app_id: str = "leadpipe"
+    """Faust application id: the consumer group and the prefix of internal topics."""
+    partitions: int = 4
+    """Partitions of every topic. Must match across all topics (co-partitioning)."""
+    replication_factor: int = 1
+    default_region: str = "US"
+    """Region used to parse phone numbers given in national format without a country."""
+    session_timeout_s: float = 6.0
+    """Consumer group session timeout. Short by default: a group join waits about half of it."""
+    heartbeat_interval_s: float = 1.5
+    store: str = "memory://"
+    """Faust table store: memory:// (recovers from changelogs) or rocksdb:// for large tables."""
+    data_dir: Path = Path("leadpipe-data")
+    web_enabled: bool = True
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    scoring_rules_path: Path | None = None
+    """JSON file of scoring rules; None uses the packaged defaults."""
+    campaigns_path: Path | None = None
+    """JSON file of campaign policies; None uses the packaged defaults."""
+    fixed_clock: datetime | None = None
+    """Freeze the decision clock at this instant (tests, replays); None uses the system clock."""
+    log_level: str = "info"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+
+    @property
+    def embedded(self) -> bool:
+        """True when no cluster is configured and the embedded broker must run."""
+        return self.bootstrap_servers is None
+
+    @property
+    def registry_url_redacted(self) -> str | None:
+        return _redact_url(self.schema_registry_url)
+
+    def with_bootstrap(self, servers: str) -> Settings:
+        """The same settings pointed at ``servers`` (used once the embedded broker is up)."""
+        return dataclasses.replace(self, bootstrap_servers=servers)
+
+    def kafka_client_config(self) -> dict[str, str | int | float | bool]:
+        """librdkafka settings shared by every confluent-kafka client."""
+        if self.bootstrap_servers is None:
+            raise ConfigError("no bootstrap servers: start the embedded broker first")
+        conf: dict[str, str | int | float | bool] = {
+            "bootstrap.servers": self.bootstrap_servers, "security.protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username is not None:
+            conf["sasl.username"] = self.sasl_username
+        if self.sasl_password is not None:
+            conf["sasl.password"] = self.sasl_password
+        return conf
+
+    def describe(self) -> str:
+        """One line per setting, secrets hidden, for start-up logs."""
+        lines = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "sasl_password" and value is not None:
+                value = "***"
+            elif f.name == "schema_registry_url":
+                value = self.registry_url_redacted
+            lines.append(f"{f.name}={value}")
+        return "\n".join(lines)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read ``LEADPIPE_*`` variables; raise :class:`ConfigError` naming any bad one."""
+
+        def get(name: str) -> str | None:
+            raw = environ.get(ENV_PREFIX + name)
+            return None if raw is None or raw.strip() == "" else raw.strip()
+
+        kw: dict[str, object] = {}
+        for name in ("bootstrap_servers", "schema_registry_url", "app_id", "default_region", "store",
+                     "web_host", "log_level", "security_protocol", "sasl_mechanism", "sasl_username",
+                     "sasl_password"):
+            raw = get(name.upper())
+            if raw is not None:
+                kw[name] = raw
+        if (raw := get("PARTITIONS")) is not None:
+            kw["partitions"] = _int("PARTITIONS", raw, minimum=1)
+        if (raw := get("REPLICATION_FACTOR")) is not None:
+            kw["replication_factor"] = _int("REPLICATION_FACTOR", raw, minimum=1)
+        if (raw := get("WEB_PORT")) is not None:
+            kw["web_port"] = _int("WEB_PORT", raw, minimum=0)
+        if (raw := get("SESSION_TIMEOUT_S")) is not None:
+            kw["session_timeout_s"] = _float("SESSION_TIMEOUT_S", raw, minimum=1.0)
+        if (raw := get("HEARTBEAT_INTERVAL_S")) is not None:
+            kw["heartbeat_interval_s"] = _float("HEARTBEAT_INTERVAL_S", raw, minimum=0.1)
+        if (raw := environ.get(ENV_PREFIX + "WEB_ENABLED")) is not None:
+            kw["web_enabled"] = _bool("WEB_ENABLED", raw)
+        if (raw := get("DATA_DIR")) is not None:
+            kw["data_dir"] = Path(raw)
+        for name in ("scoring_rules_path", "campaigns_path"):
+            if (raw := get(name.upper())) is not None:
+                path = Path(raw)
+                if not path.is_file():
+                    raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r}: no such file")
+                kw[name] = path
+        if (raw := get("FIXED_CLOCK")) is not None:
+            kw["fixed_clock"] = _instant("FIXED_CLOCK", raw)
+        settings = cls(**kw)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Cross-field checks; raise :class:`ConfigError` with the setting's name."""
+        if not re.fullmatch(r"[A-Z]{2}", self.default_region):
+            raise ConfigError(f"{ENV_PREFIX}DEFAULT_REGION={self.default_region!r}: expected ISO 3166 alpha-2, e.g. US")
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", self.app_id):
+            raise ConfigError(f"{ENV_PREFIX}APP_ID={self.app_id!r}: letters, digits, '.', '_' and '-' only")
+        if self.heartbeat_interval_s * 3 > self.session_timeout_s:
+            raise ConfigError(
+                f"{ENV_PREFIX}HEARTBEAT_INTERVAL_S={self.heartbeat_interval_s} must be at most a third of "
+                f"{ENV_PREFIX}SESSION_TIMEOUT_S={self.session_timeout_s}"
+            )
+        if not (self.store.startswith("memory://") or self.store.startswith("rocksdb://")):
+            raise ConfigError(f"{ENV_PREFIX}STORE={self.store!r}: expected memory:// or rocksdb://")
+        if self.schema_registry_url is not None and not re.match(r"(https?|mock)://", self.schema_registry_url):
+            raise ConfigError(
+                f"{ENV_PREFIX}SCHEMA_REGISTRY_URL={self.registry_url_redacted!r}: expected http(s):// or mock://"
+            )

@@ -1,0 +1,280 @@
+"""Consent ledger of one number: grants and revocations per purpose and channel, with proof.
+
+One ``ConsentLedger`` per ``phone_e164`` lives in the ``consents`` table. Entries are keyed by the
+event that made them (a replay changes nothing) and kept in arrival order.
+
+How a question "may we contact this number for *purpose* on *channel* at *now*?" is answered
+(``consent_status``):
+
+- The entry that decides is the latest one covering (purpose, channel), by ``effective_at``; ties
+  go to the later arrival.
+- ``effective_at`` is when the consent was *given* for a grant with proof (``granted_at``), and
+  when the event happened otherwise. A vendor re-sending a lead whose form was filled in before the
+  person revoked must not bring the consent back.
+- Purpose: an entry for "*" covers every purpose; otherwise only its own.
+- Channels a **grant** covers: ANY → every channel; AUTODIALED_VOICE → autodialed and plain voice
+  (consent to robocalls includes consent to a live call); VOICE → plain voice only (consent to a
+  live call is not consent to an autodialer); SMS → SMS.
+- Channels a **revocation** covers: every channel unless it is ``channel_specific`` (FCC 24-24:
+  revoking calls revokes texts and vice versa). A channel-specific one covers its channel, and a
+  VOICE one also autodialed voice (no calls means no robocalls either).
+- Asking about ANY (a campaign that may use every channel) needs every channel: the worst answer
+  over voice, autodialed voice and SMS is returned.
+- A deciding grant whose ``expires_at`` has passed reads EXPIRED; no covering entry reads MISSING.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal, get_args
+
+from pipeline.core import state_json as js
+from pipeline.events import ConsentAction, ConsentChanged, ConsentChannel, ConsentProof, LeadCaptured
+
+ConsentState = Literal["GRANTED", "REVOKED", "MISSING", "EXPIRED"]
+
+_ACTIONS: tuple[ConsentAction, ...] = get_args(ConsentAction)
+_CHANNELS: tuple[ConsentChannel, ...] = get_args(ConsentChannel)
+
+EVERY_PURPOSE = "*"
+
+MAX_ENTRIES = 50
+"""Soft bound on entries per number, so the table value stays small. Over it, entries that can no
+longer decide anything (a newer entry covers everything they cover) go first, then the oldest
+grants: forgetting a grant can only make the answer stricter. A revocation that still decides
+something is never dropped (forgetting it could make a number callable again), so the ledger can
+exceed the bound only by one revocation per distinct (purpose, channel)."""
+
+_CONCRETE: tuple[ConsentChannel, ...] = ("VOICE", "AUTODIALED_VOICE", "SMS")
+_ALL = frozenset(_CONCRETE)
+_GRANT_CHANNELS: dict[ConsentChannel, frozenset[ConsentChannel]] = {
+    "ANY": _ALL,
+    "AUTODIALED_VOICE": frozenset({"AUTODIALED_VOICE", "VOICE"}),
+    "VOICE": frozenset({"VOICE"}),
+    "SMS": frozenset({"SMS"}),
+}
+_SPECIFIC_REVOKE_CHANNELS: dict[ConsentChannel, frozenset[ConsentChannel]] = {
+    "ANY": _ALL,
+    "VOICE": frozenset({"VOICE", "AUTODIALED_VOICE"}),
+    "AUTODIALED_VOICE": frozenset({"AUTODIALED_VOICE"}),
+    "SMS": frozenset({"SMS"}),
+}
+# When asking about several channels, the worst answer wins.
+_SEVERITY: dict[ConsentState, int] = {"GRANTED": 0, "EXPIRED": 1, "MISSING": 2, "REVOKED": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEntry:
+    """One grant or revocation, with its proof."""
+
+    event_id: str
+    action: ConsentAction
+    purpose: str
+    channel: ConsentChannel
+    channel_specific: bool
+    effective_at: datetime
+    """When the grant was given (proof ``granted_at``) or the revocation happened."""
+    source: str
+    certificate_id: str | None = None
+    form_url: str | None = None
+    consent_text: str | None = None
+    ip: str | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def channels(self) -> frozenset[ConsentChannel]:
+        """The concrete channels (VOICE, AUTODIALED_VOICE, SMS) this entry speaks for."""
+        if self.action == "GRANT":
+            return _GRANT_CHANNELS[self.channel]
+        return _SPECIFIC_REVOKE_CHANNELS[self.channel] if self.channel_specific else _ALL
+
+    def covers(self, purpose: str, channel: ConsentChannel) -> bool:
+        """Whether this entry speaks for ``purpose`` on the concrete ``channel``."""
+        return (self.purpose == EVERY_PURPOSE or self.purpose == purpose) and channel in self.channels
+
+    def covers_all_of(self, other: ConsentEntry) -> bool:
+        return (self.purpose == EVERY_PURPOSE or self.purpose == other.purpose) and (
+            other.channels <= self.channels
+        )
+
+    def describe(self) -> str:
+        proof = f", certificate {self.certificate_id}" if self.certificate_id else ""
+        return (
+            f"{self.action} {self.purpose}/{self.channel} by {self.source} "
+            f"at {self.effective_at.isoformat()} (event {self.event_id}{proof})"
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return js.compact({
+            "event_id": self.event_id,
+            "action": self.action,
+            "purpose": self.purpose,
+            "channel": self.channel,
+            "channel_specific": self.channel_specific or None,
+            "effective_at": js.iso(self.effective_at),
+            "source": self.source,
+            "certificate_id": self.certificate_id,
+            "form_url": self.form_url,
+            "consent_text": self.consent_text,
+            "ip": self.ip,
+            "expires_at": js.iso_or_none(self.expires_at),
+        })
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ConsentEntry:
+        return cls(
+            event_id=js.text(data, "event_id"),
+            action=js.choice(data, "action", _ACTIONS),
+            purpose=js.text(data, "purpose"),
+            channel=js.choice(data, "channel", _CHANNELS),
+            channel_specific="channel_specific" in data and js.flag(data, "channel_specific"),
+            effective_at=js.instant(data, "effective_at"),
+            source=js.text(data, "source"),
+            certificate_id=js.text_or_none(data, "certificate_id"),
+            form_url=js.text_or_none(data, "form_url"),
+            consent_text=js.text_or_none(data, "consent_text"),
+            ip=js.text_or_none(data, "ip"),
+            expires_at=js.instant_or_none(data, "expires_at"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentLedger:
+    """Grants and revocations of one number, in arrival order."""
+
+    entries: tuple[ConsentEntry, ...] = ()
+
+    def knows(self, event_id: str) -> bool:
+        return any(e.event_id == event_id for e in self.entries)
+
+    def to_json(self) -> dict[str, object]:
+        return {"entries": [e.to_json() for e in self.entries]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ConsentLedger:
+        return cls(entries=tuple(ConsentEntry.from_json(item) for item in js.objects(data, "entries")))
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentStatus:
+    """The answer for one (purpose, channel) at one instant, with the entry that decided it."""
+
+    state: ConsentState
+    entry: ConsentEntry | None
+    detail: str
+
+
+def _with_proof(entry: ConsentEntry, proof: ConsentProof | None) -> ConsentEntry:
+    if proof is None:
+        return entry
+    return replace(
+        entry,
+        certificate_id=proof["certificate_id"],
+        form_url=proof["form_url"],
+        consent_text=proof["consent_text"],
+        ip=proof["ip"],
+        expires_at=proof["expires_at"] if entry.action == "GRANT" else None,
+    )
+
+
+def record(ledger: ConsentLedger, entry: ConsentEntry) -> ConsentLedger:
+    """Append ``entry`` unless its event is already in the ledger; keep the ledger bounded."""
+    if ledger.knows(entry.event_id):
+        return ledger
+    entries = (*ledger.entries, entry)
+    if len(entries) > MAX_ENTRIES:
+        entries = _bounded(entries)
+    return ConsentLedger(entries)
+
+
+def _shadowed(entries: tuple[ConsentEntry, ...], index: int) -> bool:
+    """Whether a later-deciding entry covers everything ``entries[index]`` covers."""
+    entry = entries[index]
+    return any(
+        other.covers_all_of(entry)
+        and (other.effective_at, position) > (entry.effective_at, index)
+        for position, other in enumerate(entries)
+        if position != index
+    )
+
+
+def _bounded(entries: tuple[ConsentEntry, ...]) -> tuple[ConsentEntry, ...]:
+    kept = list(entries)
+    by_age = sorted(range(len(entries)), key=lambda i: (entries[i].effective_at, i))
+    dropped: set[int] = set()
+    for index in by_age:
+        if len(kept) - len(dropped) <= MAX_ENTRIES:
+            break
+        if _shadowed(entries, index):
+            dropped.add(index)
+    for index in by_age:
+        if len(kept) - len(dropped) <= MAX_ENTRIES:
+            break
+        if entries[index].action == "GRANT":
+            dropped.add(index)
+    return tuple(e for i, e in enumerate(entries) if i not in dropped)
+
+
+def apply_consent_change(ledger: ConsentLedger, ev: ConsentChanged) -> ConsentLedger:
+    """Record a consent-changed event. A grant's proof supplies its evidence, ``granted_at`` and
+    expiry; the event's own purpose and channel say what changed."""
+    proof = ev["proof"]
+    granted_at = proof["granted_at"] if proof is not None else None
+    entry = ConsentEntry(
+        event_id=ev["event_id"],
+        action=ev["action"],
+        purpose=ev["purpose"],
+        channel=ev["channel"],
+        channel_specific=ev["channel_specific"],
+        effective_at=granted_at if ev["action"] == "GRANT" and granted_at is not None else ev["occurred_at"],
+        source=ev["source"],
+    )
+    return record(ledger, _with_proof(entry, proof))
+
+
+def grant_from_lead(ledger: ConsentLedger, lead: LeadCaptured) -> ConsentLedger:
+    """Record the consent captured with a lead (if any) as a grant keyed by the lead's event_id."""
+    proof = lead["consent"]
+    if proof is None:
+        return ledger
+    entry = ConsentEntry(
+        event_id=lead["event_id"],
+        action="GRANT",
+        purpose=proof["purpose"],
+        channel=proof["channel"],
+        channel_specific=False,
+        effective_at=proof["granted_at"],
+        source=lead["source"],
+    )
+    return record(ledger, _with_proof(entry, proof))
+
+
+def consent_status(
+    ledger: ConsentLedger, *, purpose: str, channel: ConsentChannel, now: datetime
+) -> ConsentStatus:
+    """May the number be contacted for ``purpose`` on ``channel`` at ``now``? See the module doc."""
+    needed = _CONCRETE if channel == "ANY" else (channel,)
+    statuses = [_status_on(ledger, purpose, concrete, now) for concrete in needed]
+    return max(statuses, key=lambda status: _SEVERITY[status.state])
+
+
+def _status_on(ledger: ConsentLedger, purpose: str, channel: ConsentChannel, now: datetime) -> ConsentStatus:
+    deciding: ConsentEntry | None = None
+    for entry in ledger.entries:
+        if not entry.covers(purpose, channel):
+            continue
+        # ">=": among equal instants the later arrival decides.
+        if deciding is None or entry.effective_at >= deciding.effective_at:
+            deciding = entry
+    if deciding is None:
+        return ConsentStatus("MISSING", None, f"no consent on record for {purpose}/{channel}")
+    if deciding.action == "REVOKE":
+        return ConsentStatus("REVOKED", deciding, f"{purpose}/{channel} revoked: {deciding.describe()}")
+    if deciding.expires_at is not None and now >= deciding.expires_at:
+        return ConsentStatus(
+            "EXPIRED", deciding,
+            f"{purpose}/{channel} consent expired {deciding.expires_at.isoformat()}: {deciding.describe()}",
+        )
+    return ConsentStatus("GRANTED", deciding, f"{purpose}/{channel} granted: {deciding.describe()}")

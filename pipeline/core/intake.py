@@ -1,0 +1,98 @@
+"""Intake: the first step for every decoded input record, before it meets any state.
+
+``intake`` validates the record, normalizes its phone number and either routes it — re-keyed by
+E.164 as a ``NumberEvent`` for the number's single writer — or says what to do instead: a lead with
+an unusable number gets a REJECTED ``lead-decision`` (the caller learns why); any other invalid
+record goes to the dead-letter topic with the problems named. Pure: no I/O, ``now`` passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from pipeline import topics
+from pipeline.core.decision import Decision, rejected_phone
+from pipeline.core.number import Emit, record_id
+from pipeline.core.phone import PhoneError, normalize_phone
+from pipeline.core.validation import validate_input
+from pipeline.events import InputEvent, LeadCaptured, LeadDecision, NumberEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A valid event, normalized; send ``number_event`` keyed by ``key`` (the E.164 number)."""
+
+    key: str
+    number_event: NumberEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A lead that cannot be called at all; send ``emits`` (its REJECTED decision)."""
+
+    emits: tuple[Emit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A record to dead-letter at ``stage`` because of ``error``."""
+
+    stage: str
+    error: str
+
+
+def intake(topic: str, schema: str, record: Mapping[str, Any], *, partition: int, offset: int,
+           default_region: str, now: datetime, rule_pack_version: str) -> Routed | Rejected | Invalid:
+    """Decide where a decoded input record from ``topic`` goes next."""
+    if topic not in topics.INPUT_TOPICS:
+        return Invalid("validate", f"{topic} is not an input topic")
+    if schema != topic:
+        return Invalid("validate", f"a {schema} record on topic {topic}: each input topic carries its own schema")
+    problems = validate_input(topic, record, now)
+    if problems:
+        return Invalid("validate", "; ".join(problems))
+    phone = normalize_phone(record["phone"], record.get("country"), default_region)
+    if isinstance(phone, PhoneError):
+        if topic == topics.LEAD_CAPTURED:
+            lead = cast(LeadCaptured, record)
+            decision = rejected_phone(phone.code, phone.detail)
+            return Rejected((_rejected_decision(lead, decision, now, rule_pack_version),))
+        return Invalid("normalize", f"phone: {phone.code}: {phone.detail}")
+    event: NumberEvent = {
+        "phone": phone, "input_topic": topic, "input_partition": partition, "input_offset": offset,
+        "event": cast(InputEvent, record),
+    }
+    return Routed(phone["phone_e164"], event)
+
+
+def _rejected_decision(lead: LeadCaptured, decision: Decision, now: datetime, rule_pack_version: str) -> Emit:
+    decision_id = record_id(lead["event_id"], "decision", lead["lead_id"])
+    record: LeadDecision = {
+        "event_id": record_id(lead["event_id"], "lead-decision", lead["lead_id"]),
+        "occurred_at": now,
+        "decision_id": decision_id,
+        "input_event_id": lead["event_id"],
+        "input_topic": topics.LEAD_CAPTURED,
+        "lead_id": lead["lead_id"],
+        "campaign_id": lead["campaign_id"],
+        "source": lead["source"],
+        "phone": lead["phone"],
+        "phone_e164": None,
+        "region": None,
+        "number_type": None,
+        "time_zones": [],
+        "outcome": decision.outcome,
+        "reasons": list(decision.reasons),
+        "rules_fired": list(decision.rules_fired),
+        "score": None,
+        "score_breakdown": [],
+        "callable_from": None,
+        "callable_until": None,
+        "rule_pack_version": rule_pack_version,
+        "decided_at": now,
+    }
+    # No E.164 number exists: the raw phone keys the audit record.
+    return Emit(topics.LEAD_DECISION, lead["phone"], topics.LEAD_DECISION, record)

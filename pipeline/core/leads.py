@@ -1,0 +1,170 @@
+"""What we know about the leads of one number, and which events we have already applied.
+
+One ``NumberLeads`` per ``phone_e164`` lives in the ``leads`` table. Besides the lead records it
+remembers recent event ids: the whole-number idempotency guard of ``pipeline.core.number``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal, get_args
+
+from pipeline.core import state_json as js
+from pipeline.events import CallOutcomeCode, ScoreContribution
+
+LeadStatus = Literal[
+    "NEW", "IN_PROGRESS", "CALLBACK", "QUALIFIED", "REFUSED", "INACTIVE", "SUPPRESSED", "REJECTED"
+]
+
+_STATUSES: tuple[LeadStatus, ...] = get_args(LeadStatus)
+_OUTCOMES: tuple[CallOutcomeCode, ...] = get_args(CallOutcomeCode)
+
+UNKNOWN_SOURCE = "unknown"
+"""``source`` of a stub record: a call outcome named a lead this number never saw captured."""
+
+MAX_SEEN_EVENT_IDS = 256
+"""Event ids remembered per number. At-least-once delivery replays only what was processed after
+the last committed offset, which the commit interval bounds to seconds of traffic; a number sees
+a handful of events in that time, so a window of the most recent ids catches every replay. Each
+state type is also idempotent on its own (keyed by event id), in case the three table writes of
+one event were not all made before a crash."""
+
+MAX_LEADS = 50
+"""Lead records kept per number, most recently touched last. Over it, the oldest record that is
+not ``offered`` goes first: a record with an outstanding READY must stay so it can be withdrawn.
+The lead-decision topic keeps the full history."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRecord:
+    lead_id: str
+    campaign_id: str
+    source: str
+    status: LeadStatus
+    captured_at: datetime | None
+    """When the lead was captured; None for a stub made from a call outcome."""
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    consent_certificate_id: str | None = None
+    score: float | None = None
+    score_breakdown: tuple[ScoreContribution, ...] = ()
+    offered: bool = False
+    """A READY call-ready is outstanding for this lead (dialers may call it)."""
+    last_decision_id: str | None = None
+    attempts: int = 0
+    last_outcome: CallOutcomeCode | None = None
+    qualified_by: str | None = None
+    """event_id of the call outcome that qualified the lead: a qualified-lead is sent once."""
+
+    def to_json(self) -> dict[str, object]:
+        return js.compact({
+            "lead_id": self.lead_id,
+            "campaign_id": self.campaign_id,
+            "source": self.source,
+            "status": self.status,
+            "captured_at": js.iso_or_none(self.captured_at),
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "email": self.email,
+            "consent_certificate_id": self.consent_certificate_id,
+            "score": self.score,
+            "score_breakdown": js.contributions_to_json(self.score_breakdown) or None,
+            "offered": self.offered or None,
+            "last_decision_id": self.last_decision_id,
+            "attempts": self.attempts or None,
+            "last_outcome": self.last_outcome,
+            "qualified_by": self.qualified_by,
+        })
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> LeadRecord:
+        return cls(
+            lead_id=js.text(data, "lead_id"),
+            campaign_id=js.text(data, "campaign_id"),
+            source=js.text(data, "source"),
+            status=js.choice(data, "status", _STATUSES),
+            captured_at=js.instant_or_none(data, "captured_at"),
+            first_name=js.text_or_none(data, "first_name"),
+            last_name=js.text_or_none(data, "last_name"),
+            email=js.text_or_none(data, "email"),
+            consent_certificate_id=js.text_or_none(data, "consent_certificate_id"),
+            score=js.number_or_none(data, "score"),
+            score_breakdown=js.contributions_from_json(data, "score_breakdown"),
+            offered="offered" in data and js.flag(data, "offered"),
+            last_decision_id=js.text_or_none(data, "last_decision_id"),
+            attempts=js.whole(data, "attempts") if "attempts" in data else 0,
+            last_outcome=js.choice_or_none(data, "last_outcome", _OUTCOMES),
+            qualified_by=js.text_or_none(data, "qualified_by"),
+        )
+
+
+def stub(lead_id: str, campaign_id: str) -> LeadRecord:
+    """A record for a lead known only from a call outcome, so the number's history is kept."""
+    return LeadRecord(
+        lead_id=lead_id, campaign_id=campaign_id, source=UNKNOWN_SOURCE, status="NEW", captured_at=None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NumberLeads:
+    """The lead records of one number (least recently touched first) and its recent event ids."""
+
+    leads: tuple[LeadRecord, ...] = ()
+    seen_event_ids: tuple[str, ...] = ()
+
+    def seen(self, event_id: str) -> bool:
+        return event_id in self.seen_event_ids
+
+    def remember(self, event_id: str) -> NumberLeads:
+        """Remember ``event_id`` as applied, keeping the ``MAX_SEEN_EVENT_IDS`` most recent."""
+        if self.seen(event_id):
+            return self
+        return replace(self, seen_event_ids=(*self.seen_event_ids, event_id)[-MAX_SEEN_EVENT_IDS:])
+
+    def get(self, lead_id: str) -> LeadRecord | None:
+        for lead in self.leads:
+            if lead.lead_id == lead_id:
+                return lead
+        return None
+
+    def offered(self) -> tuple[LeadRecord, ...]:
+        """Leads with an outstanding READY, oldest first."""
+        return tuple(lead for lead in self.leads if lead.offered)
+
+    def recent_in_campaign(self, campaign_id: str, at: datetime, within: timedelta) -> LeadRecord | None:
+        """The most recent live lead of ``campaign_id`` captured within ``within`` of ``at``.
+
+        "Live": not SUPPRESSED or REJECTED — a lead that was never callable does not make a new
+        capture (say, now with consent) a duplicate. Stubs have no capture time and never match.
+        """
+        for lead in reversed(self.leads):
+            if (
+                lead.campaign_id == campaign_id
+                and lead.captured_at is not None
+                and lead.status not in ("SUPPRESSED", "REJECTED")
+                and abs(at - lead.captured_at) < within
+            ):
+                return lead
+        return None
+
+    def put(self, record: LeadRecord) -> NumberLeads:
+        """Insert or replace ``record`` (by lead_id) as the most recently touched; keep the bound."""
+        leads = [lead for lead in self.leads if lead.lead_id != record.lead_id]
+        leads.append(record)
+        while len(leads) > MAX_LEADS:
+            victim = next((lead for lead in leads if not lead.offered), leads[0])
+            leads.remove(victim)
+        return replace(self, leads=tuple(leads))
+
+    def to_json(self) -> dict[str, object]:
+        return {"leads": [lead.to_json() for lead in self.leads], "seen": list(self.seen_event_ids)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> NumberLeads:
+        return cls(
+            leads=tuple(LeadRecord.from_json(item) for item in js.objects(data, "leads")),
+            seen_event_ids=js.texts(data, "seen"),
+        )

@@ -1,0 +1,391 @@
+"""Everything that happens to one phone number: ``process(state, event, ctx) -> (state, emits)``.
+
+The Faust agent for the number-events stream reads the number's three table values into a
+``NumberState``, calls ``process`` and writes the three values back, then sends the emits. This
+module does no I/O and reads no clock: a replay of the same (state, event, ctx) gives the same
+state and the same records, ids included (uuid5 of the input event id), so consumers can dedupe.
+
+What each input does:
+
+- **lead-captured**: its inline consent joins the ledger. A lead already known by lead_id, or
+  another live lead of the same campaign captured within ``DUPLICATE_WINDOW``, gives a DUPLICATE
+  decision and nothing else. Otherwise the lead is scored, its call window computed and
+  ``decide``d: a lead-decision always, plus a call-ready READY when CALL_READY.
+- **opt-out** / **consent-changed**: the state changes; then every offered lead that may no longer
+  be called gets a call-ready WITHDRAW and a lead-decision WITHDRAWN.
+- **call-outcome**: the attempt is recorded on its lead (a stub when the lead is unknown) and the
+  offer is over (the dialer worked it). DO_NOT_CALL / NOT_NOW add a suppression and withdraw other
+  offers; QUALIFIED / APPOINTMENT_SET / SALE send one qualified-lead per lead, ever.
+
+Lead statuses, kept simple until retries and callbacks are scheduled (``_STATUS_AFTER``):
+CALL_READY → IN_PROGRESS (offered); DEFERRED → NEW; SUPPRESSED → SUPPRESSED; withdrawn →
+SUPPRESSED; after a call as the table says, except that a qualified lead stays QUALIFIED through
+later no-contact or callback outcomes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import cast
+
+from pipeline import topics
+from pipeline.core import scoring
+from pipeline.core.campaigns import CampaignBook
+from pipeline.core.consents import ConsentLedger, apply_consent_change, grant_from_lead
+from pipeline.core.decision import Decision, compliance_reasons, decide, duplicate, withdrawn
+from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
+from pipeline.core.suppressions import (
+    SuppressionState,
+    add,
+    apply_opt_out,
+    suppression_from_outcome,
+    without_expired,
+)
+from pipeline.core.window import call_window
+from pipeline.events import (
+    CallOutcome,
+    CallOutcomeCode,
+    CallReady,
+    ConsentChanged,
+    LeadCaptured,
+    LeadDecision,
+    NumberEvent,
+    OptOut,
+    QualifiedLead,
+)
+
+DUPLICATE_WINDOW = timedelta(days=30)
+"""Another lead for the same number and campaign captured this close (by capture time, either
+way) is a duplicate: the vendor sold it twice or the person submitted the form twice."""
+
+_IDS = uuid.UUID("6f1d7c0e-3b1a-5c47-9a8e-2f4b6d1e0c55")
+"""Namespace of the uuid5 ids of emitted records. Never change it: replays must give the same ids."""
+
+_QUALIFYING: frozenset[CallOutcomeCode] = frozenset({"QUALIFIED", "APPOINTMENT_SET", "SALE"})
+
+_STATUS_AFTER: dict[CallOutcomeCode, LeadStatus] = {
+    "INTERESTED": "IN_PROGRESS",
+    "NO_ANSWER": "IN_PROGRESS",
+    "BUSY": "IN_PROGRESS",
+    "VOICEMAIL": "IN_PROGRESS",
+    "GATEKEEPER": "IN_PROGRESS",
+    "CALLBACK_REQUESTED": "CALLBACK",
+    "NOT_NOW": "CALLBACK",
+    "NOT_INTERESTED": "REFUSED",
+    "DO_NOT_CALL": "SUPPRESSED",
+    "WRONG_NUMBER": "INACTIVE",
+    "DISCONNECTED": "INACTIVE",
+    "QUALIFIED": "QUALIFIED",
+    "APPOINTMENT_SET": "QUALIFIED",
+    "SALE": "QUALIFIED",
+}
+
+_STATUS_AFTER_DECISION: dict[str, LeadStatus] = {
+    "CALL_READY": "IN_PROGRESS",
+    "DEFERRED": "NEW",
+    "SUPPRESSED": "SUPPRESSED",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NumberState:
+    """The three table values of one number, one per table (``topics.TABLES``), each stored as its
+    ``to_json()``. ``process`` returns a part it did not change as the very same object, so the
+    agent writes back exactly the parts that are not ``is``-identical (``leads`` always changes:
+    it remembers the event id). Each value is idempotent on its own should a crash split the writes."""
+
+    suppressions: SuppressionState = field(default_factory=SuppressionState)
+    consents: ConsentLedger = field(default_factory=ConsentLedger)
+    leads: NumberLeads = field(default_factory=NumberLeads)
+
+    @classmethod
+    def empty(cls) -> NumberState:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessContext:
+    now: datetime
+    rule_pack_version: str
+    campaigns: CampaignBook
+    scoring_rules: tuple[scoring.ScoringRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """One record to send: ``record`` has every field of ``schemas/<schema>.avsc``."""
+
+    topic: str
+    key: str
+    schema: str
+    record: Mapping[str, object]
+
+
+def record_id(input_event_id: str, kind: str, lead_id: str) -> str:
+    """The id of a record emitted for ``lead_id`` because of ``input_event_id``; stable across replays."""
+    return str(uuid.uuid5(_IDS, f"{input_event_id}/{kind}/{lead_id}"))
+
+
+def process(
+    state: NumberState, event: NumberEvent, ctx: ProcessContext
+) -> tuple[NumberState, tuple[Emit, ...]]:
+    """Apply one input event to the number's state; return the new state and the records to send.
+
+    An event already applied (its event_id remembered) changes nothing and emits nothing. An event
+    that is none of the four inputs raises ``ValueError``: the normalizer let through something
+    it must not (the agent dead-letters it).
+    """
+    inner = event["event"]
+    event_id = inner["event_id"]
+    if state.leads.seen(event_id):
+        return state, ()
+    kind = _input_kind(event)
+    if kind == topics.LEAD_CAPTURED:
+        state, emits = _on_lead(state, event, cast(LeadCaptured, inner), ctx)
+    elif kind == topics.OPT_OUT:
+        opt_out = cast(OptOut, inner)
+        suppressions = without_expired(apply_opt_out(state.suppressions, opt_out), ctx.now)
+        state, emits = _withdraw_blocked(replace(state, suppressions=suppressions), event, ctx)
+    elif kind == topics.CONSENT_CHANGED:
+        change = cast(ConsentChanged, inner)
+        consents = apply_consent_change(state.consents, change)
+        state, emits = _withdraw_blocked(replace(state, consents=consents), event, ctx)
+    else:
+        state, emits = _on_outcome(state, event, cast(CallOutcome, inner), ctx)
+    return replace(state, leads=state.leads.remember(event_id)), emits
+
+
+def _input_kind(event: NumberEvent) -> str:
+    """Which input topic the event came from: ``input_topic`` when it names one, else its fields."""
+    if event["input_topic"] in topics.INPUT_TOPICS:
+        return event["input_topic"]
+    inner = event["event"]
+    if "lead_id" in inner and "attributes" in inner:
+        return topics.LEAD_CAPTURED
+    if "outcome" in inner:
+        return topics.CALL_OUTCOME
+    if "action" in inner and "purpose" in inner:
+        return topics.CONSENT_CHANGED
+    if "scope" in inner and "category" in inner:
+        return topics.OPT_OUT
+    known = ", ".join(topics.INPUT_TOPICS)
+    raise ValueError(f"event {inner.get('event_id')!r} from {event['input_topic']!r} is none of {known}")
+
+
+# --- lead-captured -------------------------------------------------------------------------------
+
+
+def _on_lead(
+    state: NumberState, event: NumberEvent, lead: LeadCaptured, ctx: ProcessContext
+) -> tuple[NumberState, tuple[Emit, ...]]:
+    lead_id, campaign_id, source = lead["lead_id"], lead["campaign_id"], lead["source"]
+    decision_id = record_id(lead["event_id"], "decision", lead_id)
+    consents = grant_from_lead(state.consents, lead)
+    state = replace(state, consents=consents)
+    known = _duplicate_of(state.leads, lead)
+    if known is not None:
+        return state, (_lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id),)
+
+    phone = event["phone"]
+    policy = ctx.campaigns.policy_for(campaign_id)
+    lead_score = scoring.score(scoring.lead_facts(lead, phone), ctx.scoring_rules)
+    window = call_window(
+        phone["time_zones"], ctx.now, policy.call_start, policy.call_end, policy.hours_rule_id
+    )
+    decision = decide(
+        lead=lead, phone=phone, suppressions=state.suppressions, consents=consents, policy=policy,
+        score=lead_score, window=window, now=ctx.now,
+    )
+    emits = [_lead_decision(ctx, event, lead_id, campaign_id, source, decision, decision_id)]
+    offered = decision.outcome == "CALL_READY"
+    if offered:
+        ready: CallReady = {
+            "event_id": record_id(lead["event_id"], "call-ready", lead_id),
+            "occurred_at": ctx.now,
+            "action": "READY",
+            "phone_e164": phone["phone_e164"],
+            "lead_id": lead_id,
+            "campaign_id": campaign_id,
+            "priority": lead_score.priority,
+            "score": lead_score.total,
+            "score_breakdown": list(lead_score.breakdown),
+            "callable_from": decision.callable_from,
+            "callable_until": decision.callable_until,
+            "seconds_left": window.seconds_left(ctx.now),
+            "time_zones": list(phone["time_zones"]),
+            "reasons": list(decision.reasons),
+            "decision_id": decision_id,
+            "rule_pack_version": ctx.rule_pack_version,
+        }
+        emits.append(Emit(topics.CALL_READY, phone["phone_e164"], topics.CALL_READY, ready))
+    consent = lead["consent"]
+    record = LeadRecord(
+        lead_id=lead_id,
+        campaign_id=campaign_id,
+        source=source,
+        status=_STATUS_AFTER_DECISION[decision.outcome],
+        captured_at=lead["occurred_at"],
+        first_name=lead["first_name"],
+        last_name=lead["last_name"],
+        email=lead["email"],
+        consent_certificate_id=consent["certificate_id"] if consent is not None else None,
+        score=lead_score.total,
+        score_breakdown=lead_score.breakdown,
+        offered=offered,
+        last_decision_id=decision_id,
+    )
+    return replace(state, leads=state.leads.put(record)), tuple(emits)
+
+
+def _duplicate_of(leads: NumberLeads, lead: LeadCaptured) -> Decision | None:
+    same = leads.get(lead["lead_id"])
+    if same is not None:
+        return duplicate(same.lead_id, f"lead {same.lead_id} was already received (status {same.status})")
+    recent = leads.recent_in_campaign(lead["campaign_id"], lead["occurred_at"], DUPLICATE_WINDOW)
+    if recent is None or recent.captured_at is None:
+        return None
+    return duplicate(recent.lead_id, (
+        f"lead {recent.lead_id} for campaign {recent.campaign_id} was captured "
+        f"{recent.captured_at.isoformat()}, within {DUPLICATE_WINDOW.days} days (status {recent.status})"
+    ))
+
+
+# --- opt-out, consent-changed: withdraw what may no longer be called ------------------------------
+
+
+def _withdraw_blocked(
+    state: NumberState, event: NumberEvent, ctx: ProcessContext
+) -> tuple[NumberState, tuple[Emit, ...]]:
+    """Withdraw every offered lead that the number's current state forbids calling."""
+    emits: list[Emit] = []
+    leads = state.leads
+    input_event_id = event["event"]["event_id"]
+    phone = event["phone"]
+    for lead in state.leads.offered():
+        policy = ctx.campaigns.policy_for(lead.campaign_id)
+        reasons = compliance_reasons(
+            campaign_id=lead.campaign_id, suppressions=state.suppressions, consents=state.consents,
+            policy=policy, now=ctx.now,
+        )
+        if not reasons:
+            continue
+        decision = withdrawn(reasons, score=lead.score, score_breakdown=lead.score_breakdown)
+        decision_id = record_id(input_event_id, "decision", lead.lead_id)
+        withdraw: CallReady = {
+            "event_id": record_id(input_event_id, "call-ready", lead.lead_id),
+            "occurred_at": ctx.now,
+            "action": "WITHDRAW",
+            "phone_e164": phone["phone_e164"],
+            "lead_id": lead.lead_id,
+            "campaign_id": lead.campaign_id,
+            "priority": round(lead.score) if lead.score is not None else 0,
+            "score": lead.score if lead.score is not None else 0.0,
+            "score_breakdown": list(lead.score_breakdown),
+            "callable_from": None,
+            "callable_until": None,
+            "seconds_left": 0,
+            "time_zones": list(phone["time_zones"]),
+            "reasons": list(reasons),
+            "decision_id": decision_id,
+            "rule_pack_version": ctx.rule_pack_version,
+        }
+        emits.append(
+            _lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision, decision_id)
+        )
+        emits.append(Emit(topics.CALL_READY, phone["phone_e164"], topics.CALL_READY, withdraw))
+        leads = leads.put(replace(lead, offered=False, status="SUPPRESSED", last_decision_id=decision_id))
+    return replace(state, leads=leads), tuple(emits)
+
+
+# --- call-outcome --------------------------------------------------------------------------------
+
+
+def _on_outcome(
+    state: NumberState, event: NumberEvent, outcome: CallOutcome, ctx: ProcessContext
+) -> tuple[NumberState, tuple[Emit, ...]]:
+    code = outcome["outcome"]
+    lead = state.leads.get(outcome["lead_id"]) or stub(outcome["lead_id"], outcome["campaign_id"])
+    status = _STATUS_AFTER[code]
+    if lead.status == "QUALIFIED" and status in ("IN_PROGRESS", "CALLBACK"):
+        status = "QUALIFIED"
+    lead = replace(lead, status=status, offered=False, attempts=lead.attempts + 1, last_outcome=code)
+    emits: list[Emit] = []
+    if code in _QUALIFYING and lead.qualified_by is None:
+        emits.append(_qualified_lead(ctx, event, outcome, lead))
+        lead = replace(lead, qualified_by=outcome["event_id"])
+    state = replace(state, leads=state.leads.put(lead))
+    suppression = suppression_from_outcome(outcome)
+    if suppression is None:
+        return state, tuple(emits)
+    state = replace(state, suppressions=without_expired(add(state.suppressions, suppression), ctx.now))
+    state, withdrawals = _withdraw_blocked(state, event, ctx)
+    return state, (*emits, *withdrawals)
+
+
+def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcome, lead: LeadRecord) -> Emit:
+    phone_e164 = event["phone"]["phone_e164"]
+    record: QualifiedLead = {
+        "event_id": record_id(outcome["event_id"], "qualified-lead", lead.lead_id),
+        "occurred_at": ctx.now,
+        "lead_id": lead.lead_id,
+        "phone_e164": phone_e164,
+        "campaign_id": lead.campaign_id,
+        "source": lead.source,
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "email": lead.email,
+        "agent_id": outcome["agent_id"],
+        "outcome": outcome["outcome"],
+        "notes": outcome["notes"],
+        "answers": dict(outcome["answers"]),
+        "score": lead.score,
+        "score_breakdown": list(lead.score_breakdown),
+        "captured_at": lead.captured_at,
+        "consent_certificate_id": lead.consent_certificate_id,
+        "outcome_event_id": outcome["event_id"],
+    }
+    return Emit(topics.QUALIFIED_LEAD, phone_e164, topics.QUALIFIED_LEAD, record)
+
+
+# --- lead-decision -------------------------------------------------------------------------------
+
+
+def _lead_decision(
+    ctx: ProcessContext,
+    event: NumberEvent,
+    lead_id: str,
+    campaign_id: str,
+    source: str,
+    decision: Decision,
+    decision_id: str,
+) -> Emit:
+    inner = event["event"]
+    phone = event["phone"]
+    record: LeadDecision = {
+        "event_id": record_id(inner["event_id"], "lead-decision", lead_id),
+        "occurred_at": ctx.now,
+        "decision_id": decision_id,
+        "input_event_id": inner["event_id"],
+        "input_topic": event["input_topic"],
+        "lead_id": lead_id,
+        "campaign_id": campaign_id,
+        "source": source,
+        "phone": inner["phone"],
+        "phone_e164": phone["phone_e164"],
+        "region": phone["region"],
+        "number_type": phone["number_type"],
+        "time_zones": list(phone["time_zones"]),
+        "outcome": decision.outcome,
+        "reasons": list(decision.reasons),
+        "rules_fired": list(decision.rules_fired),
+        "score": decision.score,
+        "score_breakdown": list(decision.score_breakdown),
+        "callable_from": decision.callable_from,
+        "callable_until": decision.callable_until,
+        "rule_pack_version": ctx.rule_pack_version,
+        "decided_at": ctx.now,
+    }
+    return Emit(topics.LEAD_DECISION, phone["phone_e164"], topics.LEAD_DECISION, record)

@@ -1,0 +1,308 @@
+"""Do-not-call state of one number: its suppressions and the audit of their removals.
+
+One ``SuppressionState`` per ``phone_e164`` lives in the ``suppressions`` table. Every change is
+keyed by the event that caused it, so applying an event twice (an at-least-once replay) changes
+nothing.
+
+Scope decides which calls a suppression blocks (see ``Suppression.covers``); category says what
+kind of request it was and whether it ends: only TEMPORARY suppressions expire. A PERMANENT or
+CHANNEL_LIMITED suppression ignores any ``expires_at`` sent with it (the stricter reading).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal, get_args
+
+from pipeline.core import state_json as js
+from pipeline.events import (
+    CallOutcome,
+    ConsentChannel,
+    OptOut,
+    SuppressionCategory,
+    SuppressionScope,
+)
+
+SuppressionSource = Literal["OPT_OUT", "CALL_OUTCOME", "CONSENT_REVOCATION", "REGISTRY", "IMPORT"]
+
+_SCOPES: tuple[SuppressionScope, ...] = get_args(SuppressionScope)
+_CATEGORIES: tuple[SuppressionCategory, ...] = get_args(SuppressionCategory)
+_SOURCES: tuple[SuppressionSource, ...] = get_args(SuppressionSource)
+
+NOT_NOW_DEFAULT = timedelta(days=180)
+"""How long a NOT_NOW outcome without ``callback_at`` suppresses the number: the "call back in
+about six months" of call-center practice (COMPLIANCE.md, operating practice)."""
+
+REMOVABLE_SOURCES: frozenset[SuppressionSource] = frozenset(
+    {"OPT_OUT", "CALL_OUTCOME", "CONSENT_REVOCATION", "IMPORT"}
+)
+"""Sources an opt-out REMOVE may lift. National-registry entries are not ours to lift: they leave
+only when the registry's own change list deletes them."""
+
+MAX_ACTIVE = 64
+"""Soft bound on active suppressions per number. Over it, redundant ones (another suppression with
+the same scope and campaign lasts at least as long) are dropped oldest first; a suppression that
+alone blocks something is never dropped, so the bound can only be exceeded by many distinct
+campaign scopes."""
+
+MAX_REMOVALS = 32
+"""Removals kept in the table value. The opt-out topic is the full, permanent record; the table
+keeps only the recent audit a dial-check or trace needs."""
+
+# A voice suppression stops manual and autodialed calls alike. Asked about ANY (a campaign that may
+# use every channel), a suppression on any one channel blocks it.
+_SCOPE_CHANNELS: dict[SuppressionScope, frozenset[ConsentChannel]] = {
+    "VOICE": frozenset({"VOICE", "AUTODIALED_VOICE", "ANY"}),
+    "SMS": frozenset({"SMS", "ANY"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """One do-not-contact request (or registry/import entry) for a number."""
+
+    suppression_id: str
+    """event_id of the event that created it."""
+    scope: SuppressionScope
+    category: SuppressionCategory
+    campaign_id: str | None
+    """Campaign it is limited to when scope is CAMPAIGN; otherwise where the request was made."""
+    source: SuppressionSource
+    added_by: str
+    """The event's source, agent or dialer id."""
+    evidence: str | None
+    reason: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    """End of a TEMPORARY suppression; None for the others."""
+
+    def active_at(self, now: datetime) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+    def covers(self, channel: ConsentChannel, campaign_id: str) -> bool:
+        """Whether this suppression blocks contacting the number on ``channel`` for ``campaign_id``.
+
+        ALL_CHANNELS covers everything; VOICE covers VOICE and AUTODIALED_VOICE; SMS covers SMS;
+        CAMPAIGN covers every channel of that campaign only. A CAMPAIGN suppression without a
+        campaign id cannot say which campaign it meant, so it covers all of them.
+        """
+        if self.scope == "ALL_CHANNELS":
+            return True
+        if self.scope == "CAMPAIGN":
+            return self.campaign_id is None or self.campaign_id == campaign_id
+        return channel in _SCOPE_CHANNELS[self.scope]
+
+    def lasts_at_least_as_long_as(self, other: Suppression) -> bool:
+        if self.expires_at is None:
+            return True
+        return other.expires_at is not None and self.expires_at >= other.expires_at
+
+    def to_json(self) -> dict[str, object]:
+        return js.compact({
+            "id": self.suppression_id,
+            "scope": self.scope,
+            "category": self.category,
+            "campaign_id": self.campaign_id,
+            "source": self.source,
+            "added_by": self.added_by,
+            "evidence": self.evidence,
+            "reason": self.reason,
+            "created_at": js.iso(self.created_at),
+            "expires_at": js.iso_or_none(self.expires_at),
+        })
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Suppression:
+        return cls(
+            suppression_id=js.text(data, "id"),
+            scope=js.choice(data, "scope", _SCOPES),
+            category=js.choice(data, "category", _CATEGORIES),
+            campaign_id=js.text_or_none(data, "campaign_id"),
+            source=js.choice(data, "source", _SOURCES),
+            added_by=js.text(data, "added_by"),
+            evidence=js.text_or_none(data, "evidence"),
+            reason=js.text_or_none(data, "reason"),
+            created_at=js.instant(data, "created_at"),
+            expires_at=js.instant_or_none(data, "expires_at"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """Audit of one REMOVE: which suppressions it lifted, when and on whose word."""
+
+    event_id: str
+    removed_ids: tuple[str, ...]
+    removed_at: datetime
+    removed_by: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "event_id": self.event_id,
+            "removed_ids": list(self.removed_ids),
+            "removed_at": js.iso(self.removed_at),
+            "removed_by": self.removed_by,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Removal:
+        return cls(
+            event_id=js.text(data, "event_id"),
+            removed_ids=js.texts(data, "removed_ids"),
+            removed_at=js.instant(data, "removed_at"),
+            removed_by=js.text(data, "removed_by"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionState:
+    """The suppressions of one number, in the order they were added, and recent removals."""
+
+    active: tuple[Suppression, ...] = ()
+    removals: tuple[Removal, ...] = ()
+
+    def knows(self, event_id: str) -> bool:
+        """Whether ``event_id`` already created a suppression or a removal here."""
+        return any(s.suppression_id == event_id for s in self.active) or any(
+            r.event_id == event_id or event_id in r.removed_ids for r in self.removals
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "active": [s.to_json() for s in self.active],
+            "removals": [r.to_json() for r in self.removals],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> SuppressionState:
+        return cls(
+            active=tuple(Suppression.from_json(item) for item in js.objects(data, "active")),
+            removals=tuple(Removal.from_json(item) for item in js.objects(data, "removals")),
+        )
+
+
+def add(state: SuppressionState, suppression: Suppression) -> SuppressionState:
+    """Add ``suppression`` unless its id was already added (or added and since removed)."""
+    if state.knows(suppression.suppression_id):
+        return state
+    active = (*state.active, suppression)
+    if len(active) > MAX_ACTIVE:
+        active = _drop_redundant(active)
+    return replace(state, active=active)
+
+
+def _drop_redundant(active: tuple[Suppression, ...]) -> tuple[Suppression, ...]:
+    kept = list(active)
+    for candidate in active:
+        if len(kept) <= MAX_ACTIVE:
+            break
+        redundant = any(
+            other is not candidate
+            and other.scope == candidate.scope
+            and other.campaign_id == candidate.campaign_id
+            and other.lasts_at_least_as_long_as(candidate)
+            for other in kept
+        )
+        if redundant:
+            kept.remove(candidate)
+    return tuple(kept)
+
+
+def apply_opt_out(state: SuppressionState, opt_out: OptOut) -> SuppressionState:
+    """Apply an opt-out event: ADD one suppression keyed by its event_id, or REMOVE matching ones.
+
+    A REMOVE lifts the active suppressions with the same scope (and, for CAMPAIGN, the same
+    campaign) that were created no later than the REMOVE itself, so a removal that arrives late
+    never lifts a newer request. A TEMPORARY opt-out without ``expires_at`` does not expire (we
+    cannot guess when it ends). Registry entries are never lifted (``REMOVABLE_SOURCES``). Every
+    REMOVE is recorded, even one that matched nothing, so its replay is recognised.
+    """
+    if state.knows(opt_out["event_id"]):
+        return state
+    if opt_out["action"] == "ADD":
+        temporary = opt_out["category"] == "TEMPORARY"
+        return add(state, Suppression(
+            suppression_id=opt_out["event_id"],
+            scope=opt_out["scope"],
+            category=opt_out["category"],
+            campaign_id=opt_out["campaign_id"],
+            source="OPT_OUT",
+            added_by=opt_out["source"],
+            evidence=opt_out["evidence"],
+            reason=opt_out["reason"],
+            created_at=opt_out["occurred_at"],
+            expires_at=opt_out["expires_at"] if temporary else None,
+        ))
+    lifted = tuple(
+        s for s in state.active
+        if s.source in REMOVABLE_SOURCES
+        and s.scope == opt_out["scope"]
+        and (s.scope != "CAMPAIGN" or s.campaign_id == opt_out["campaign_id"])
+        and s.created_at <= opt_out["occurred_at"]
+    )
+    removal = Removal(
+        event_id=opt_out["event_id"],
+        removed_ids=tuple(s.suppression_id for s in lifted),
+        removed_at=opt_out["occurred_at"],
+        removed_by=opt_out["source"],
+    )
+    lifted_ids = set(removal.removed_ids)
+    return SuppressionState(
+        active=tuple(s for s in state.active if s.suppression_id not in lifted_ids),
+        removals=(*state.removals, removal)[-MAX_REMOVALS:],
+    )
+
+
+def suppression_from_outcome(outcome: CallOutcome) -> Suppression | None:
+    """The suppression a call outcome asks for, if any.
+
+    DO_NOT_CALL: never expires, scope ``dnc_scope`` (ALL_CHANNELS when absent); category PERMANENT,
+    or CHANNEL_LIMITED when the scope is one channel ("no calls, texts ok").
+    NOT_NOW: TEMPORARY with the same scope rule, until ``callback_at``, or ``NOT_NOW_DEFAULT``
+    after the outcome when the dialer gave no date.
+    Every other outcome: None.
+    """
+    code = outcome["outcome"]
+    if code not in ("DO_NOT_CALL", "NOT_NOW"):
+        return None
+    scope = outcome["dnc_scope"] or "ALL_CHANNELS"
+    category: SuppressionCategory
+    if code == "NOT_NOW":
+        category = "TEMPORARY"
+        expires_at = outcome["callback_at"] or outcome["occurred_at"] + NOT_NOW_DEFAULT
+    else:
+        category = "CHANNEL_LIMITED" if scope in ("VOICE", "SMS") else "PERMANENT"
+        expires_at = None
+    return Suppression(
+        suppression_id=outcome["event_id"],
+        scope=scope,
+        category=category,
+        campaign_id=outcome["campaign_id"],
+        source="CALL_OUTCOME",
+        added_by=outcome["agent_id"] or "dialer",
+        evidence=f"call-outcome {outcome['event_id']} for lead {outcome['lead_id']}",
+        reason=outcome["notes"],
+        created_at=outcome["occurred_at"],
+        expires_at=expires_at,
+    )
+
+
+def blocking(
+    state: SuppressionState, *, channel: ConsentChannel, campaign_id: str, now: datetime
+) -> tuple[Suppression, ...]:
+    """Suppressions that forbid contacting the number on ``channel`` for ``campaign_id`` at ``now``.
+
+    Permanent ones first, then oldest first, so the first names the strongest reason.
+    """
+    found = [s for s in state.active if s.active_at(now) and s.covers(channel, campaign_id)]
+    found.sort(key=lambda s: (s.expires_at is not None, s.created_at))
+    return tuple(found)
+
+
+def without_expired(state: SuppressionState, now: datetime) -> SuppressionState:
+    """Drop suppressions that have expired by ``now``: they block nothing and only grow the value."""
+    if all(s.active_at(now) for s in state.active):
+        return state
+    return replace(state, active=tuple(s for s in state.active if s.active_at(now)))

@@ -1,0 +1,196 @@
+"""``leadpipe demo``: the whole pipeline on the embedded broker, fed with sample traffic.
+
+Starts the broker (unless a cluster is configured), creates the topics, starts a worker process,
+feeds web-form leads from several countries, opt-outs and consent changes plus two garbage
+records, lets a simulated dialer work the call-ready offers and report outcomes, prints every
+output as it arrives and a summary at the end. Ctrl-C (or SIGTERM) stops everything in order:
+output reader, then the worker, then the broker.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from connectors.dialer import SimulatedDialer
+from connectors.kafka import EventProducer, Received, TopicTail
+from pipeline.admin import ensure_topics
+from pipeline.broker import EmbeddedBroker
+from pipeline.codec import make_codec
+from pipeline.config import Settings
+from pipeline.demo.sample import sample_events
+from pipeline.errors import LeadpipeError
+from pipeline.processes import WorkerProcess
+from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
+
+GARBAGE = (b"\x00\x00\x00\x00\x01not avro at all", b'{"lead_id": "json is not our wire format"}')
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+class Report:
+    """Prints outputs as they arrive and keeps the counts for the summary."""
+
+    def __init__(self) -> None:
+        self.decisions: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.lead_inputs: set[str] = set()
+        self.call_ready: Counter[str] = Counter()
+        self.qualified: set[str] = set()
+        self.dead_letters = 0
+
+    def on_record(self, r: Received) -> None:
+        rec = r.record
+        if rec is None:
+            _say(f"  ?  {r.topic}: undecodable output record at offset {r.offset}")
+            return
+        if r.topic == LEAD_DECISION:
+            self._decision(rec)
+        elif r.topic == CALL_READY:
+            self.call_ready[rec["action"]] += 1
+            if rec["action"] == "READY":
+                until = rec["callable_until"]
+                window = f"window until {until:%H:%M}Z ({rec['seconds_left'] // 60} min left)" if until else ""
+                _say(f'  ✓  CALL_READY {rec["phone_e164"]:<16} lead {rec["lead_id"]:<12} '
+                     f'priority {rec["priority"]:>3}  {window}')
+            else:
+                why = rec["reasons"][0]["code"] if rec["reasons"] else ""
+                _say(f'  ↩  WITHDRAW   {rec["phone_e164"]:<16} lead {rec["lead_id"]:<12} {why}')
+        elif r.topic == QUALIFIED_LEAD:
+            self.qualified.add(rec["lead_id"])
+            name = f'{rec["first_name"] or ""} {rec["last_name"] or ""}'.strip() or "(no name)"
+            _say(f'  ★  QUALIFIED  {rec["phone_e164"]:<16} lead {rec["lead_id"]:<12} {name} → CRM '
+                 f'(next step: {rec["answers"].get("next_step", "-")})')
+        elif r.topic == DEAD_LETTER:
+            self.dead_letters += 1
+            _say(f'  ☠  DEAD-LETTER {rec["topic"]}/{rec["partition"]}@{rec["offset"]} stage={rec["stage"]} '
+                 f'{rec["error_type"]}: {rec["error"][:70]} ({len(rec["value"] or b"")} original bytes kept)')
+
+    def _decision(self, rec: dict[str, object]) -> None:
+        outcome = str(rec["outcome"])
+        self.decisions[outcome] += 1
+        if rec["input_topic"] == LEAD_CAPTURED:
+            self.lead_inputs.add(str(rec["input_event_id"]))
+        if outcome == "CALL_READY":
+            return
+        reasons = rec["reasons"]
+        first = reasons[0] if isinstance(reasons, list) and reasons else {"code": "-", "rule_id": "-", "detail": ""}
+        self.reasons[f'{outcome}: {first["code"]}'] += 1
+        phone = rec["phone_e164"] or rec["phone"]
+        _say(f'  ✗  {outcome:<10} {phone!s:<16} lead {rec["lead_id"]!s:<12} '
+             f'{first["code"]} [{first["rule_id"]}] {first["detail"]}')
+
+
+def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = False, timeout_s: float = 120.0) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="leadpipe-demo-"))
+    broker: EmbeddedBroker | None = None
+    worker: WorkerProcess | None = None
+    tail: TopicTail | None = None
+    try:
+        if settings.embedded:
+            broker = EmbeddedBroker(log_path=workdir / "broker.log")
+            _say("▶ starting the embedded broker (Tansu, memory only) ...")
+            settings = settings.with_bootstrap(broker.start())
+        _say(f"▶ broker at {settings.bootstrap_servers}; creating topics ...")
+        ensure_topics(settings)
+        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", log_path=workdir / "worker.log")
+        _say(f"▶ starting the worker (log: {worker.log_path}) ...")
+        worker.start()
+        worker.wait_ready()
+        _say(f"▶ worker ready ({worker.url}/healthz)")
+
+        codec = make_codec(settings)
+        kafka = settings.kafka_client_config()
+        fixed = settings.fixed_clock
+        clock: Callable[[], datetime] = (lambda: fixed) if fixed else (lambda: datetime.now(UTC))
+        producer = EventProducer(kafka, codec)
+        dialer = SimulatedDialer(producer, clock=clock)
+        report = Report()
+
+        def on_record(r: Received) -> None:
+            report.on_record(r)
+            if r.topic == CALL_READY:
+                dialer.offer(r)
+
+        tail = TopicTail(kafka, codec, [LEAD_DECISION, CALL_READY, QUALIFIED_LEAD, DEAD_LETTER],
+                         on_record=on_record).start()
+
+        events = sample_events(clock(), leads=leads)
+        fed = Counter(topic for topic, _ in events)
+        _say(f"▶ feeding {fed[LEAD_CAPTURED]} leads, {fed['opt-out']} opt-outs, {fed['consent-changed']} consent "
+             f"changes and {len(GARBAGE)} garbage records ...")
+        for topic, record in events:
+            producer.send(topic, record, key=str(record.get("lead_id") or record["phone"]))
+        for raw in GARBAGE:
+            producer.send_raw(LEAD_CAPTURED, raw, key=b"garbage")
+        producer.flush()
+
+        done = _work_until_done(report, dialer, producer, tail, worker, fed, timeout_s)
+        _summary(report, dialer, fed, done)
+        if not done:
+            return 1
+        if exit_when_done:
+            return 0
+        _say("▶ the pipeline keeps running; Ctrl-C to stop")
+        while worker.alive():
+            if dialer.dial_next() is not None:
+                producer.flush()
+            time.sleep(0.2)
+        raise LeadpipeError(f"the worker stopped unexpectedly (log: {worker.log_path})")
+    except KeyboardInterrupt:
+        _say("\n▶ stopping ...")
+        return 0
+    finally:
+        if tail is not None:
+            tail.stop()
+        if worker is not None:
+            worker.stop()
+        if broker is not None:
+            broker.stop()
+        _say("▶ stopped: worker and broker are down")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _work_until_done(report: Report, dialer: SimulatedDialer, producer: EventProducer, tail: TopicTail,
+                     worker: WorkerProcess, fed: Counter[str], timeout_s: float) -> bool:
+    """Dial until every lead is decided, the hopper is empty and every qualified call reached CRMs."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if tail.error is not None:
+            raise LeadpipeError(f"output reader failed: {tail.error}")
+        if not worker.alive():
+            raise LeadpipeError(f"the worker stopped unexpectedly (log: {worker.log_path})")
+        if dialer.dial_next() is not None:
+            producer.flush()
+            continue
+        decided = len(report.lead_inputs) >= fed[LEAD_CAPTURED] and report.dead_letters >= len(GARBAGE)
+        qualified_expected = dialer.stats.outcomes.get("QUALIFIED", 0)
+        if decided and dialer.pending() == 0 and len(report.qualified) >= qualified_expected:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _summary(report: Report, dialer: SimulatedDialer, fed: Counter[str], done: bool) -> None:
+    _say("")
+    _say("══ summary " + "═" * 60)
+    _say(f"fed:            {fed[LEAD_CAPTURED]} leads, {fed['opt-out']} opt-outs, "
+         f"{fed['consent-changed']} consent changes, {len(GARBAGE)} garbage records")
+    _say("lead decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(report.decisions.items())))
+    for reason, count in sorted(report.reasons.items()):
+        _say(f"    {count:>4}  {reason}")
+    _say(f"call-ready:     {report.call_ready['READY']} offers, {report.call_ready['WITHDRAW']} withdrawals")
+    _say(f"dialer:         {dialer.stats.dialed} calls: "
+         + ", ".join(f"{k} {v}" for k, v in sorted(dialer.stats.outcomes.items())))
+    _say(f"qualified-lead: {len(report.qualified)} sent to CRMs")
+    _say(f"dead-letter:    {report.dead_letters} records, original bytes kept")
+    if not done:
+        print("leadpipe demo: timed out before every output arrived", file=sys.stderr)

@@ -1,0 +1,214 @@
+"""Typed mirrors of ``schemas/*.avsc``.
+
+Records travel as the plain dicts fastavro reads and writes; these TypedDicts give them types
+without a conversion step on the hot path. ``tests/test_events.py`` proves every TypedDict has
+exactly its schema's fields, so the schemas stay the source of truth.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, TypedDict
+
+ConsentChannel = Literal["ANY", "VOICE", "AUTODIALED_VOICE", "SMS"]
+SuppressionScope = Literal["ALL_CHANNELS", "VOICE", "SMS", "CAMPAIGN"]
+SuppressionCategory = Literal["PERMANENT", "CHANNEL_LIMITED", "TEMPORARY"]
+OptOutAction = Literal["ADD", "REMOVE"]
+ConsentAction = Literal["GRANT", "REVOKE"]
+CallOutcomeCode = Literal[
+    "INTERESTED", "NOT_INTERESTED", "NO_ANSWER", "BUSY", "VOICEMAIL", "WRONG_NUMBER", "DISCONNECTED",
+    "GATEKEEPER", "CALLBACK_REQUESTED", "DO_NOT_CALL", "NOT_NOW", "QUALIFIED", "APPOINTMENT_SET", "SALE",
+]
+CallReadyAction = Literal["READY", "WITHDRAW"]
+DecisionOutcome = Literal["CALL_READY", "DEFERRED", "SUPPRESSED", "REJECTED", "DUPLICATE", "WITHDRAWN"]
+
+
+class ConsentProof(TypedDict):
+    purpose: str
+    channel: ConsentChannel
+    granted_at: datetime
+    form_url: str | None
+    consent_text: str | None
+    certificate_id: str | None
+    ip: str | None
+    expires_at: datetime | None
+
+
+class Address(TypedDict):
+    street: str | None
+    city: str | None
+    region: str | None
+    postal_code: str | None
+    country: str | None
+
+
+class LeadCaptured(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    lead_id: str
+    source: str
+    campaign_id: str
+    phone: str
+    country: str | None
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    address: Address | None
+    consent: ConsentProof | None
+    attributes: dict[str, str]
+
+
+class OptOut(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    phone: str
+    country: str | None
+    action: OptOutAction
+    scope: SuppressionScope
+    category: SuppressionCategory
+    campaign_id: str | None
+    expires_at: datetime | None
+    source: str
+    reason: str | None
+    evidence: str | None
+
+
+class ConsentChanged(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    phone: str
+    country: str | None
+    action: ConsentAction
+    purpose: str
+    channel: ConsentChannel
+    channel_specific: bool
+    source: str
+    proof: ConsentProof | None
+
+
+class CallOutcome(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    lead_id: str
+    phone: str
+    country: str | None
+    campaign_id: str
+    outcome: CallOutcomeCode
+    agent_id: str | None
+    notes: str | None
+    callback_at: datetime | None
+    dnc_scope: SuppressionScope | None
+    answers: dict[str, str]
+    tags: list[str]
+
+
+class ScoreContribution(TypedDict):
+    rule_id: str
+    points: float
+    detail: str | None
+
+
+class Reason(TypedDict):
+    code: str
+    rule_id: str
+    detail: str
+
+
+class CallReady(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    action: CallReadyAction
+    phone_e164: str
+    lead_id: str
+    campaign_id: str
+    priority: int
+    score: float
+    score_breakdown: list[ScoreContribution]
+    callable_from: datetime | None
+    callable_until: datetime | None
+    seconds_left: int
+    time_zones: list[str]
+    reasons: list[Reason]
+    decision_id: str
+    rule_pack_version: str
+
+
+class LeadDecision(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    decision_id: str
+    input_event_id: str
+    input_topic: str
+    lead_id: str
+    campaign_id: str
+    source: str
+    phone: str
+    phone_e164: str | None
+    region: str | None
+    number_type: str | None
+    time_zones: list[str]
+    outcome: DecisionOutcome
+    reasons: list[Reason]
+    rules_fired: list[str]
+    score: float | None
+    score_breakdown: list[ScoreContribution]
+    callable_from: datetime | None
+    callable_until: datetime | None
+    rule_pack_version: str
+    decided_at: datetime
+
+
+class QualifiedLead(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    lead_id: str
+    phone_e164: str
+    campaign_id: str
+    source: str
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    agent_id: str | None
+    outcome: CallOutcomeCode
+    notes: str | None
+    answers: dict[str, str]
+    score: float | None
+    score_breakdown: list[ScoreContribution]
+    captured_at: datetime | None
+    consent_certificate_id: str | None
+    outcome_event_id: str
+
+
+class DeadLetter(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    stage: str
+    error_type: str
+    error: str
+
+
+class PhoneInfo(TypedDict):
+    phone_e164: str
+    region: str
+    number_type: str
+    time_zones: list[str]
+    area_code_region: str | None
+    carrier: str | None
+
+
+InputEvent = LeadCaptured | OptOut | ConsentChanged | CallOutcome
+
+
+class NumberEvent(TypedDict):
+    """Internal: an input event normalized and re-keyed by ``phone.phone_e164``."""
+
+    phone: PhoneInfo
+    input_topic: str
+    input_partition: int
+    input_offset: int
+    event: InputEvent

@@ -1,0 +1,69 @@
+"""The topic registry: every topic leadpipe reads or writes, in one place.
+
+All topics share one partition count (``Settings.partitions``) because every stream is keyed by
+``phone_e164`` after normalization and must be co-partitioned with the tables. Topics are created
+explicitly from this registry before any worker starts: Tansu auto-creates unknown topics with 4
+partitions and cannot add partitions later, and Faust would crash-loop on a mismatch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["input", "output", "internal", "changelog"]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    role: Role
+    schema: str | None
+    """Schema file stem in ``schemas/`` (``internal/...`` for internal topics); None for changelogs."""
+    cleanup_policy: Literal["delete", "compact"] = "delete"
+    doc: str = ""
+
+
+LEAD_CAPTURED = "lead-captured"
+CONSENT_CHANGED = "consent-changed"
+CALL_OUTCOME = "call-outcome"
+OPT_OUT = "opt-out"
+CALL_READY = "call-ready"
+QUALIFIED_LEAD = "qualified-lead"
+LEAD_DECISION = "lead-decision"
+DEAD_LETTER = "dead-letter"
+
+INPUT_TOPICS = (LEAD_CAPTURED, CONSENT_CHANGED, CALL_OUTCOME, OPT_OUT)
+
+# Table names; the changelog topic of table T is "<app_id>-T-changelog" (Faust's naming).
+TABLE_SUPPRESSIONS = "suppressions"
+TABLE_CONSENTS = "consents"
+TABLE_LEADS = "leads"
+TABLES = (TABLE_SUPPRESSIONS, TABLE_CONSENTS, TABLE_LEADS)
+
+
+def number_events_topic(app_id: str) -> str:
+    """Internal topic carrying every input event re-keyed by phone_e164."""
+    return f"{app_id}-number-events"
+
+
+def changelog_topic(app_id: str, table: str) -> str:
+    return f"{app_id}-{table}-changelog"
+
+
+def registry(app_id: str) -> tuple[TopicSpec, ...]:
+    """Every topic the app needs, public contract first, then app-named internal ones."""
+    return (
+        TopicSpec(LEAD_CAPTURED, "input", "lead-captured", doc="Leads from web forms and vendors."),
+        TopicSpec(CONSENT_CHANGED, "input", "consent-changed", doc="Consent grants and revocations."),
+        TopicSpec(CALL_OUTCOME, "input", "call-outcome", doc="What happened on each call (dialers)."),
+        TopicSpec(OPT_OUT, "input", "opt-out", doc="Do-not-call requests and their removals."),
+        TopicSpec(CALL_READY, "output", "call-ready", doc="Work for dialers, keyed by phone_e164; READY or WITHDRAW."),
+        TopicSpec(QUALIFIED_LEAD, "output", "qualified-lead", doc="Qualified leads for CRMs."),
+        TopicSpec(LEAD_DECISION, "output", "lead-decision", doc="Audit trail: one record per decision."),
+        TopicSpec(DEAD_LETTER, "output", "dead-letter", doc="Undecodable or invalid input with original bytes."),
+        TopicSpec(number_events_topic(app_id), "internal", "internal/number-event",
+                  doc="Every input event normalized and re-keyed by phone_e164."),
+        *(TopicSpec(changelog_topic(app_id, t), "changelog", None, "compact", doc=f"Changelog of the {t} table.")
+          for t in TABLES),
+    )

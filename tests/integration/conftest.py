@@ -1,0 +1,175 @@
+"""Integration harness: the real embedded broker, a real ``leadpipe worker`` process, plain
+confluent-kafka clients writing and reading real Avro bytes. Nothing is mocked.
+
+One broker and one worker serve the whole session (a worker takes ~4 s to join its group);
+tests stay independent by using numbers and lead ids no other test uses. The decision clock is
+frozen at a Tuesday noon in New York so call windows are deterministic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import pytest
+
+from connectors.kafka import EventProducer, Received, TopicTail
+from pipeline.admin import ensure_topics
+from pipeline.broker import EmbeddedBroker
+from pipeline.codec import Codec, make_codec
+from pipeline.config import Settings
+from pipeline.processes import WorkerProcess
+from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_DECISION, QUALIFIED_LEAD, number_events_topic
+
+NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 in New York: inside every US window
+
+
+class Pipeline:
+    """Handles to the running system for a test."""
+
+    def __init__(self, settings: Settings, worker: WorkerProcess, producer: EventProducer, tail: TopicTail,
+                 codec: Codec, env: dict[str, str], log_dir: Path) -> None:
+        self.settings = settings
+        self.worker = worker
+        self.producer = producer
+        self.tail = tail
+        self.codec = codec
+        self.env = env
+        self.log_dir = log_dir
+        self._restarts = itertools.count(1)
+
+    def send(self, topic: str, record: dict[str, Any], key: str | None = None) -> None:
+        self.producer.send(topic, record, key=key)
+        self.producer.flush()
+
+    def outputs(self, topic: str, /, **match: Any) -> list[dict[str, Any]]:
+        return [r.record for r in self.tail.records(topic) if r.record is not None and _matches(r, match)]
+
+    def wait(self, topic: str, /, *, timeout_s: float = 30.0, count: int = 1, **match: Any) -> list[dict[str, Any]]:
+        found = self.tail.wait_for(topic, lambda r: _matches(r, match), timeout_s=timeout_s, count=count)
+        return [r.record for r in found if r.record is not None]
+
+    def wait_routed(self, event_id: str, *, timeout_s: float = 30.0) -> int:
+        """Wait until intake has re-keyed input ``event_id`` onto the internal topic; return its partition.
+
+        From that point on every later event for the number is processed after it: per-number
+        order starts at the re-key (two inputs on different topics may be re-keyed in either order).
+        """
+        [routed] = self.tail.wait_for(self.internal_topic,
+                                      lambda r: r.record is not None and r.record["event"]["event_id"] == event_id,
+                                      timeout_s=timeout_s)
+        return routed.partition
+
+    @property
+    def internal_topic(self) -> str:
+        return number_events_topic(self.settings.app_id)
+
+    def restart_worker(self, *, kill: bool) -> None:
+        """Stop the worker (kill -9 or SIGTERM) and start a new one that must recover the tables."""
+        if kill:
+            self.worker.kill()
+        else:
+            self.worker.stop()
+        n = next(self._restarts)
+        self.worker = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=self.env,
+                                    log_path=self.log_dir / f"worker-{n}.log").start()
+        self.worker.wait_ready(timeout_s=90)
+
+
+def _matches(r: Received, match: dict[str, Any]) -> bool:
+    return r.record is not None and all(r.record.get(k) == v for k, v in match.items())
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    log_dir = tmp_path_factory.mktemp("logs")
+    broker = EmbeddedBroker(log_path=log_dir / "broker.log")
+    worker: WorkerProcess | None = None
+    tail: TopicTail | None = None
+    try:
+        settings = Settings(fixed_clock=NOW).with_bootstrap(broker.start())
+        ensure_topics(settings)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+        env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
+        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
+                               log_path=log_dir / "worker-0.log").start()
+        worker.wait_ready(timeout_s=90)
+        codec = make_codec(settings)
+        tail = TopicTail(settings.kafka_client_config(), codec,
+                         [CALL_READY, LEAD_DECISION, QUALIFIED_LEAD, DEAD_LETTER,
+                          number_events_topic(settings.app_id)]).start()
+        handle = Pipeline(settings, worker, EventProducer(settings.kafka_client_config(), codec), tail, codec,
+                          env, log_dir)
+        yield handle
+        worker = handle.worker
+    finally:
+        if tail is not None:
+            tail.stop()
+        if worker is not None:
+            worker.stop()
+        broker.stop()
+
+
+_numbers = itertools.count(2094000)
+
+
+@pytest.fixture
+def us_number() -> Callable[[], str]:
+    """A fresh valid Florida number (E.164) on every call."""
+
+    def make() -> str:
+        while True:
+            candidate = f"+1305{next(_numbers):07d}"
+            if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
+                return candidate
+
+    return make
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def consent_proof(at: datetime = NOW - timedelta(minutes=5)) -> dict[str, Any]:
+    return {"purpose": "marketing", "channel": "ANY", "granted_at": at,
+            "form_url": "https://example.com/quote", "consent_text": "I agree to be called about solar quotes.",
+            "certificate_id": "cert-" + new_id()[:8], "ip": "203.0.113.7", "expires_at": None}
+
+
+def lead(phone: str, *, lead_id: str | None = None, country: str | None = "US", consent: bool = True,
+         campaign_id: str = "solar-q4", **extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "event_id": new_id(), "occurred_at": NOW - timedelta(minutes=1),
+        "lead_id": lead_id or "L-" + new_id()[:8], "source": "web-form:quote", "campaign_id": campaign_id,
+        "phone": phone, "country": country, "first_name": "Ana", "last_name": "Silva",
+        "email": "ana.silva@example.com", "address": None,
+        "consent": consent_proof() if consent else None, "attributes": {"timeline": "this_month"},
+    }
+    record.update(extra)
+    return record
+
+
+def opt_out(phone: str, **extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "event_id": new_id(), "occurred_at": NOW - timedelta(minutes=2), "phone": phone, "country": "US",
+        "action": "ADD", "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None,
+        "expires_at": None, "source": "sms-keyword:STOP", "reason": "replied STOP", "evidence": "msg-123",
+    }
+    record.update(extra)
+    return record
+
+
+def call_outcome(phone: str, lead_id: str, outcome: str, **extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "event_id": new_id(), "occurred_at": NOW, "lead_id": lead_id, "phone": phone, "country": None,
+        "campaign_id": "solar-q4", "outcome": outcome, "agent_id": "agent-7", "notes": None, "callback_at": None,
+        "dnc_scope": None, "answers": {}, "tags": [],
+    }
+    record.update(extra)
+    return record
