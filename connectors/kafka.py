@@ -32,6 +32,7 @@ class EventProducer:
             "acks": "all",
             "enable.idempotence": True,
             "linger.ms": linger_ms,
+            "log.connection.close": False,  # a broker stopping is not news to the user
         })
 
     def _on_delivery(self, err: KafkaError | None, _msg: Any) -> None:
@@ -98,6 +99,7 @@ class TopicTail:
             "enable.auto.commit": False,
             "enable.partition.eof": False,
             "fetch.wait.max.ms": 20,
+            "log.connection.close": False,
         })
         self._records: dict[str, list[Received]] = defaultdict(list)
         self._cond = threading.Condition()

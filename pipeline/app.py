@@ -24,6 +24,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -37,7 +38,7 @@ from pipeline.core.leads import NumberLeads
 from pipeline.core.number import Emit, NumberState, ProcessContext, process
 from pipeline.core.scoring import ScoringRule, default_scoring_rules, load_scoring_rules
 from pipeline.core.suppressions import SuppressionState
-from pipeline.errors import CodecError
+from pipeline.errors import CodecError, ConfigError
 from pipeline.events import DeadLetter
 from pipeline.topics import (
     DEAD_LETTER,
@@ -70,11 +71,18 @@ def make_clock(settings: Settings) -> Clock:
 
 def load_policies(settings: Settings) -> tuple[CampaignBook, tuple[ScoringRule, ...]]:
     """Campaign policies and scoring rules from the configured files or the packaged defaults."""
-    campaigns = (load_campaigns(json.loads(settings.campaigns_path.read_text()))
+    campaigns = (load_campaigns(_read_json(settings.campaigns_path, "LEADPIPE_CAMPAIGNS_PATH"))
                  if settings.campaigns_path else default_campaigns())
-    rules = (load_scoring_rules(json.loads(settings.scoring_rules_path.read_text()))
+    rules = (load_scoring_rules(_read_json(settings.scoring_rules_path, "LEADPIPE_SCORING_RULES_PATH"))
              if settings.scoring_rules_path else default_scoring_rules())
     return campaigns, rules
+
+
+def _read_json(path: Path, setting: str) -> object:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{setting}={path}: {exc}") from exc
 
 
 def faust_broker_urls(bootstrap: str) -> list[str]:

@@ -4,7 +4,7 @@ Policies are data (``pipeline/data/campaigns.json`` by default), validated when 
 
     {"campaigns": {"<campaign_id>": {"requires_consent": true, "consent_purpose": "marketing",
                                      "channel": "AUTODIALED_VOICE", "call_start": "08:00",
-                                     "call_end": "21:00", "hours_rule_id": "us.hours"}, ...}}
+                                     "call_end": "21:00", "hours_rule_id": "campaign.hours"}, ...}}
 
 Every key of a campaign is optional (the ``CampaignPolicy`` defaults apply); unknown keys are
 errors, so a typo cannot silently weaken a policy. The campaign named ``default`` (built from the

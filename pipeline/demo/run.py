@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -133,7 +134,13 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
             producer.send_raw(LEAD_CAPTURED, raw, key=b"garbage")
         producer.flush()
 
-        done = _work_until_done(report, dialer, producer, tail, worker, fed, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        done = _wait(lambda: len(report.lead_inputs) >= fed[LEAD_CAPTURED] and report.dead_letters >= len(GARBAGE),
+                     tail, worker, deadline)
+        if done:
+            done = _second_thoughts(report, producer, tail, worker, clock, deadline)
+        if done:
+            done = _dial_until_done(report, dialer, producer, tail, worker, deadline)
         _summary(report, dialer, fed, done)
         if not done:
             return 1
@@ -159,23 +166,60 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _work_until_done(report: Report, dialer: SimulatedDialer, producer: EventProducer, tail: TopicTail,
-                     worker: WorkerProcess, fed: Counter[str], timeout_s: float) -> bool:
-    """Dial until every lead is decided, the hopper is empty and every qualified call reached CRMs."""
-    deadline = time.monotonic() + timeout_s
+def _check(tail: TopicTail, worker: WorkerProcess) -> None:
+    if tail.error is not None:
+        raise LeadpipeError(f"output reader failed: {tail.error}")
+    if not worker.alive():
+        raise LeadpipeError(f"the worker stopped unexpectedly (log: {worker.log_path})")
+
+
+def _wait(condition: Callable[[], bool], tail: TopicTail, worker: WorkerProcess, deadline: float) -> bool:
     while time.monotonic() < deadline:
-        if tail.error is not None:
-            raise LeadpipeError(f"output reader failed: {tail.error}")
-        if not worker.alive():
-            raise LeadpipeError(f"the worker stopped unexpectedly (log: {worker.log_path})")
+        _check(tail, worker)
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _second_thoughts(report: Report, producer: EventProducer, tail: TopicTail, worker: WorkerProcess,
+                     clock: Callable[[], datetime], deadline: float) -> bool:
+    """Before the dialer starts, two people who were just offered change their minds.
+
+    One replies STOP to the confirmation text, one revokes consent on the preferences page: both
+    offers must be withdrawn on ``call-ready`` so the dialer drops them.
+    """
+    offered = [r.record for r in tail.records(CALL_READY) if r.record and r.record["action"] == "READY"][:2]
+    if len(offered) < 2:
+        return True
+    stop, revoke = offered
+    _say(f"▶ {stop['phone_e164']} replies STOP to the confirmation text; {revoke['phone_e164']} revokes consent")
+    producer.send("opt-out", {
+        "event_id": str(uuid.uuid4()), "occurred_at": clock(), "phone": stop["phone_e164"], "country": None,
+        "action": "ADD", "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None, "expires_at": None,
+        "source": "sms-keyword:STOP", "reason": "replied STOP to the confirmation text", "evidence": "sms-reply",
+    }, key=stop["phone_e164"])
+    producer.send("consent-changed", {
+        "event_id": str(uuid.uuid4()), "occurred_at": clock(), "phone": revoke["phone_e164"], "country": None,
+        "action": "REVOKE", "purpose": "*", "channel": "ANY", "channel_specific": False,
+        "source": "web:preferences-center", "proof": None,
+    }, key=revoke["phone_e164"])
+    producer.flush()
+    return _wait(lambda: report.call_ready["WITHDRAW"] >= 2, tail, worker, deadline)
+
+
+def _dial_until_done(report: Report, dialer: SimulatedDialer, producer: EventProducer, tail: TopicTail,
+                     worker: WorkerProcess, deadline: float) -> bool:
+    """Dial until the hopper is empty and every qualified call has reached ``qualified-lead``."""
+    _say("▶ the dialer starts its shift")
+    while time.monotonic() < deadline:
+        _check(tail, worker)
         if dialer.dial_next() is not None:
             producer.flush()
             continue
-        decided = len(report.lead_inputs) >= fed[LEAD_CAPTURED] and report.dead_letters >= len(GARBAGE)
-        qualified_expected = dialer.stats.outcomes.get("QUALIFIED", 0)
-        if decided and dialer.pending() == 0 and len(report.qualified) >= qualified_expected:
+        if dialer.pending() == 0 and len(report.qualified) >= dialer.stats.outcomes.get("QUALIFIED", 0):
             return True
-        time.sleep(0.2)
+        time.sleep(0.1)
     return False
 
 
