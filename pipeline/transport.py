@@ -1,0 +1,55 @@
+"""Faust's aiokafka transport with a consumer fetch wait we choose.
+
+Faust hard-codes ``fetch_max_wait_ms=1500`` for its consumer. Tansu holds a fetch for that long even
+when only some of the requested partitions have data, so every hop of the pipeline added up to 1.5 s
+of latency (measured: p50 3.1 s over two hops at 400 leads/s). The wait is
+``Settings.fetch_max_wait_ms`` instead (default 10 ms: an idle worker sends ~100 small fetches a
+second per broker, which costs nothing measurable).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as driver
+
+
+class _ConsumerThread(driver.AIOKafkaConsumerThread):
+    fetch_max_wait_ms = 10
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        # aiokafka reads this when it builds its fetcher at start(), after this point.
+        consumer._fetch_max_wait_ms = self.fetch_max_wait_ms
+        return consumer
+
+
+def transport_for(fetch_max_wait_ms: int) -> type[driver.Transport]:
+    """A Faust transport class whose consumer waits at most ``fetch_max_wait_ms`` per fetch."""
+
+    class ConsumerThread(_ConsumerThread):
+        pass
+
+    ConsumerThread.fetch_max_wait_ms = fetch_max_wait_ms
+
+    class Consumer(driver.Consumer):
+        def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
+            return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    class Transport(driver.Transport):
+        pass
+
+    Transport.Consumer = Consumer
+    return Transport
+
+
+class LeadpipeApp(faust.App):
+    """faust.App using :func:`transport_for`; ``fetch_max_wait_ms`` is given at construction."""
+
+    def __init__(self, *args: Any, fetch_max_wait_ms: int = 10, **kwargs: Any) -> None:
+        self._transport_class = transport_for(fetch_max_wait_ms)
+        super().__init__(*args, **kwargs)
+
+    def _new_transport(self) -> Any:
+        return self._transport_class(self.conf.broker_consumer, self)
