@@ -6,7 +6,10 @@ import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -119,3 +122,76 @@ def _wall_clock_instant(day: date, wall_time: time, zone: ZoneInfo, *, latest: b
         return first.astimezone(UTC)
     candidates = (first.astimezone(UTC), second.astimezone(UTC))
     return max(candidates) if latest else min(candidates)
+
+
+# Building blocks for windows whose hours change from day to day (pipeline.core.rulepack).
+
+
+def zone_info(name: str) -> ZoneInfo:
+    """The (cached) zone called ``name``.
+
+    Raises ZoneInfoNotFoundError, or ValueError for a malformed name, when the time-zone database
+    does not know it; callers fail closed on either.
+    """
+    return _zone(name)
+
+
+@functools.lru_cache(maxsize=65536)
+def local_day_bounds(zone: ZoneInfo, day: date, start: time, end: time) -> tuple[datetime, datetime]:
+    """The UTC instants at which the clock in ``zone`` reads ``start`` and ``end`` on ``day``.
+
+    Exact on DST days; a bound in a DST gap or fold takes the stricter reading, as in
+    ``call_window``: the later instant for ``start``, the earlier for ``end``. The two may then meet
+    or cross (hours wholly inside a gap), so callers check ``opens_at < closes_at``.
+    """
+    return (
+        _wall_clock_instant(day, start, zone, latest=True),
+        _wall_clock_instant(day, end, zone, latest=False),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Stretch(Generic[T]):
+    """One zone's open stretch [opens_at, closes_at) as UTC instants, and what set its closing."""
+
+    opens_at: datetime
+    closes_at: datetime
+    closed_by: T
+
+
+def first_common_stretch(
+    stretches: Sequence[Iterator[Stretch[T]]], latest_opening: datetime
+) -> tuple[datetime, datetime, T] | None:
+    """The earliest instant range inside a stretch of *every* iterator, opening by ``latest_opening``.
+
+    Each iterator yields one zone's stretches in time order, without overlaps, and may end (no more
+    stretches within the caller's horizon). Returns (opens_at, closes_at, closed_by of the stretch
+    that closes first), or None when no common range opens by ``latest_opening`` or an iterator runs
+    out first. The same sweep as ``call_window``: no overlap can start before the latest opening,
+    so each round either finds one or drops every stretch that closes by then.
+    """
+    if not stretches:
+        raise ValueError("first_common_stretch needs at least one zone's stretches")
+    current: list[Stretch[T]] = []
+    for zone_stretches in stretches:
+        first = next(zone_stretches, None)
+        if first is None:
+            return None
+        current.append(first)
+    while True:
+        opens_at = max(stretch.opens_at for stretch in current)
+        if opens_at > latest_opening:
+            return None
+        closing = min(current, key=_closes_at)
+        if opens_at < closing.closes_at:
+            return opens_at, closing.closes_at, closing.closed_by
+        for index, stretch in enumerate(current):
+            if stretch.closes_at <= opens_at:
+                following = next(stretches[index], None)
+                if following is None:
+                    return None
+                current[index] = following
+
+
+def _closes_at(stretch: Stretch[T]) -> datetime:
+    return stretch.closes_at
