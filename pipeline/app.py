@@ -36,6 +36,7 @@ from pipeline.core.consents import ConsentLedger
 from pipeline.core.intake import Invalid, Rejected, Routed, intake
 from pipeline.core.leads import NumberLeads
 from pipeline.core.number import Emit, NumberState, ProcessContext, process
+from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
 from pipeline.core.scoring import ScoringRule, default_scoring_rules, load_scoring_rules
 from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import CodecError, ConfigError
@@ -52,7 +53,6 @@ from pipeline.transport import LeadpipeApp
 
 log = logging.getLogger("leadpipe")
 
-RULE_PACK_VERSION = "builtin-0.1.0"
 NUMBER_EVENT_SCHEMA = "internal/number-event"
 
 Clock = Callable[[], datetime]
@@ -68,6 +68,15 @@ def make_clock(settings: Settings) -> Clock:
     if fixed is None:
         return system_clock
     return lambda: fixed
+
+
+def load_rule_pack(settings: Settings) -> RulePack:
+    """The packaged rule pack, with counsel's overrides file applied when one is configured."""
+    pack = default_rule_pack()
+    if settings.rule_pack_overrides_path is not None:
+        pack = merge_overrides(pack, _read_json(settings.rule_pack_overrides_path,
+                                                "LEADPIPE_RULE_PACK_OVERRIDES_PATH"))
+    return pack
 
 
 def load_policies(settings: Settings) -> tuple[CampaignBook, tuple[ScoringRule, ...]]:
@@ -113,6 +122,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     codec = codec or make_codec(settings)
     clock = clock or make_clock(settings)
     campaigns, scoring_rules = load_policies(settings)
+    rule_pack = load_rule_pack(settings)
+    log.info("rule pack %s", rule_pack.version)
     credentials = None
     if settings.sasl_username is not None:
         credentials = faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
@@ -185,7 +196,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             try:
                 result = intake(msg.topic, decoded.schema, decoded.record, partition=msg.partition,
                                 offset=msg.offset, default_region=settings.default_region, now=clock(),
-                                rule_pack_version=RULE_PACK_VERSION)
+                                rule_pack_version=rule_pack.version)
                 if isinstance(result, Routed):
                     await send(number_events_name, result.key.encode(),
                                codec.encode(NUMBER_EVENT_SCHEMA, _branch_named(result)))
@@ -213,8 +224,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                     consents=_load(ConsentLedger, consents_table.get(key)),
                     leads=_load(NumberLeads, leads_table.get(key)),
                 )
-                ctx = ProcessContext(now=clock(), rule_pack_version=RULE_PACK_VERSION, campaigns=campaigns,
-                                     scoring_rules=scoring_rules)
+                ctx = ProcessContext(now=clock(), rule_pack_version=rule_pack.version, campaigns=campaigns,
+                                     scoring_rules=scoring_rules, rule_pack=rule_pack)
                 new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
                 # Write mutated values back (t[k] = v): only that reaches the changelog.
                 if new_state.suppressions is not state.suppressions:

@@ -28,7 +28,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from connectors.kafka import PARTITIONER, EventProducer, TopicTail
 from pipeline.admin import ensure_topics
-from pipeline.app import RULE_PACK_VERSION, load_policies
+from pipeline.app import load_policies, load_rule_pack
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
@@ -120,8 +120,9 @@ def _produce(producer: Producer, topic: str, key: bytes | None, value: bytes) ->
 def bench_core(settings: Settings, codec: Codec, n: int, *, with_codec: bool) -> float:
     """leads/s through intake + process on empty state (each lead a new number), no broker."""
     campaigns, rules = load_policies(settings)
-    ctx = ProcessContext(now=BENCH_NOW, rule_pack_version=RULE_PACK_VERSION, campaigns=campaigns,
-                         scoring_rules=rules)
+    pack = load_rule_pack(settings)
+    ctx = ProcessContext(now=BENCH_NOW, rule_pack_version=pack.version, campaigns=campaigns,
+                         scoring_rules=rules, rule_pack=pack)
     run, base = next_run()
     leads = [bench_lead(i, run, base) for i in range(n)]
     raw = [codec.encode(LEAD_CAPTURED, r) for r in leads] if with_codec else []
@@ -130,7 +131,7 @@ def bench_core(settings: Settings, codec: Codec, n: int, *, with_codec: bool) ->
     for i in range(n):
         record: Any = codec.decode(raw[i]).record if with_codec else leads[i]
         routed = intake(LEAD_CAPTURED, LEAD_CAPTURED, record, partition=0, offset=i,
-                        default_region=settings.default_region, now=BENCH_NOW, rule_pack_version=RULE_PACK_VERSION)
+                        default_region=settings.default_region, now=BENCH_NOW, rule_pack_version=pack.version)
         assert isinstance(routed, Routed)
         if with_codec:
             routed_event: Any = codec.decode(codec.encode("internal/number-event", routed.number_event)).record

@@ -97,6 +97,8 @@ class Settings:
     """JSON file of scoring rules; None uses the packaged defaults."""
     campaigns_path: Path | None = None
     """JSON file of campaign policies; None uses the packaged defaults."""
+    rule_pack_overrides_path: Path | None = None
+    """JSON file of counsel's rule overrides and additions on top of the packaged rule pack."""
     fixed_clock: datetime | None = None
     """Freeze the decision clock at this instant (tests, replays); None uses the system clock."""
     log_level: str = "info"
@@ -176,7 +178,7 @@ class Settings:
             kw["web_enabled"] = _bool("WEB_ENABLED", raw)
         if (raw := get("DATA_DIR")) is not None:
             kw["data_dir"] = Path(raw)
-        for name in ("scoring_rules_path", "campaigns_path"):
+        for name in ("scoring_rules_path", "campaigns_path", "rule_pack_overrides_path"):
             if (raw := get(name.upper())) is not None:
                 path = Path(raw)
                 if not path.is_file():

@@ -115,10 +115,14 @@ def _compliance(
     return ((*reasons, consent) if consent is not None else reasons), status
 
 
-def _window_reason(window: Window, policy: CampaignPolicy, phone: PhoneInfo) -> Reason | None:
+def _window_reason(window: Window, policy: CampaignPolicy, phone: PhoneInfo,
+                   detail: str | None) -> Reason | None:
     if window.open_now:
         return None
     hours = f"{policy.call_start:%H:%M}-{policy.call_end:%H:%M} local in {', '.join(phone['time_zones'])}"
+    if detail is not None:  # the rule pack's own account of which rule closed the window
+        code = "NO_LEGAL_WINDOW" if window.opens_at is None else "OUTSIDE_CALL_WINDOW"
+        return {"code": code, "rule_id": window.rule_id, "detail": detail}
     if window.opens_at is None:
         return {
             "code": "NO_LEGAL_WINDOW",
@@ -142,10 +146,24 @@ def decide(
     score: Score,
     window: Window,
     now: datetime,
+    window_detail: str | None = None,
+    restrictions: tuple[Reason, ...] = (),
+    cap: tuple[Reason, datetime] | None = None,
 ) -> Decision:
-    """Decide whether ``lead`` may be called; see the module doc for the order of checks."""
+    """Decide whether ``lead`` may be called; see the module doc for the order of checks.
+
+    ``restrictions`` are further reasons that forbid the call outright (e.g. a state's wireless
+    rule); ``cap`` is a frequency cap that is reached now, with the instant it frees up.
+    """
     blockers, status = _compliance(lead["campaign_id"], suppressions, consents, policy, now)
-    timing = _window_reason(window, policy, phone)
+    blockers = (*blockers, *restrictions)
+    timing = _window_reason(window, policy, phone, window_detail)
+    if timing is None and cap is not None:
+        timing = cap[0]
+        # Deferred until the cap frees up, inside a legal window (the release re-checks the window).
+        free = max(cap[1], window.opens_at or cap[1])
+        closes = window.closes_at if window.closes_at is not None and window.closes_at > free else None
+        window = Window(False, free, closes, cap[0]["rule_id"])
     outcome: DecisionOutcome
     callable_from = callable_until = None
     if blockers or (timing is not None and timing["code"] == "NO_LEGAL_WINDOW"):

@@ -32,6 +32,9 @@ state type is also idempotent on its own (keyed by event id), in case the three 
 one event were not all made before a crash."""
 
 MAX_LEADS = 50
+# Frequency caps look back at most a day (FL/OK/MD: 3 per 24 h; ME: 1 per 8 h); a week is ample.
+ATTEMPT_HISTORY = timedelta(days=7)
+MAX_ATTEMPTS_KEPT = 64
 """Lead records kept per number, most recently touched last. Over it, the oldest record that is
 not ``offered`` goes first: a record with an outstanding READY must stay so it can be withdrawn.
 The lead-decision topic keeps the full history."""
@@ -114,6 +117,13 @@ class NumberLeads:
 
     leads: tuple[LeadRecord, ...] = ()
     seen_event_ids: tuple[str, ...] = ()
+    call_attempts: tuple[datetime, ...] = ()
+    """When this number was called, across every campaign, oldest first (frequency caps)."""
+
+    def called(self, at: datetime) -> NumberLeads:
+        """Record one call attempt at ``at``, keeping the attempts of the last ``ATTEMPT_HISTORY``."""
+        kept = tuple(t for t in self.call_attempts if at - t < ATTEMPT_HISTORY)
+        return replace(self, call_attempts=tuple(sorted((*kept, at)))[-MAX_ATTEMPTS_KEPT:])
 
     def seen(self, event_id: str) -> bool:
         return event_id in self.seen_event_ids
@@ -160,11 +170,16 @@ class NumberLeads:
         return replace(self, leads=tuple(leads))
 
     def to_json(self) -> dict[str, object]:
-        return {"leads": [lead.to_json() for lead in self.leads], "seen": list(self.seen_event_ids)}
+        data: dict[str, object] = {"leads": [lead.to_json() for lead in self.leads], "seen": list(self.seen_event_ids)}
+        if self.call_attempts:
+            data["calls"] = [js.iso(t) for t in self.call_attempts]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> NumberLeads:
         return cls(
             leads=tuple(LeadRecord.from_json(item) for item in js.objects(data, "leads")),
             seen_event_ids=js.texts(data, "seen"),
+            # Absent in values written before caps were counted: no attempts known.
+            call_attempts=tuple(datetime.fromisoformat(t) for t in js.texts(data, "calls")) if "calls" in data else (),
         )

@@ -37,6 +37,16 @@ from pipeline.core.campaigns import CampaignBook
 from pipeline.core.consents import ConsentLedger, apply_consent_change, grant_from_lead
 from pipeline.core.decision import Decision, compliance_reasons, decide, duplicate, withdrawn
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
+from pipeline.core.rulepack import (
+    HouseHours,
+    RulePack,
+    cap_verdict,
+    default_rule_pack,
+    frequency_caps,
+    jurisdictions,
+    legal_window,
+    wireless_restricted,
+)
 from pipeline.core.suppressions import (
     SuppressionState,
     add,
@@ -44,7 +54,6 @@ from pipeline.core.suppressions import (
     suppression_from_outcome,
     without_expired,
 )
-from pipeline.core.window import call_window
 from pipeline.events import (
     CallOutcome,
     CallOutcomeCode,
@@ -55,6 +64,7 @@ from pipeline.events import (
     NumberEvent,
     OptOut,
     QualifiedLead,
+    Reason,
 )
 
 DUPLICATE_WINDOW = timedelta(days=30)
@@ -112,6 +122,9 @@ class ProcessContext:
     rule_pack_version: str
     campaigns: CampaignBook
     scoring_rules: tuple[scoring.ScoringRule, ...]
+    rule_pack: RulePack = field(default_factory=default_rule_pack)
+    """The compliance rules; ``rule_pack_version`` is stamped on decisions (the app sets it to
+    ``rule_pack.version``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,13 +205,27 @@ def _on_lead(
     phone = event["phone"]
     policy = ctx.campaigns.policy_for(campaign_id)
     lead_score = scoring.score(scoring.lead_facts(lead, phone), ctx.scoring_rules)
-    window = call_window(
-        phone["time_zones"], ctx.now, policy.call_start, policy.call_end, policy.hours_rule_id
+    address = lead["address"]
+    where = jurisdictions(phone, address["region"] if address else None, address["country"] if address else None)
+    autodialed = policy.channel == "AUTODIALED_VOICE"
+    verdict = legal_window(
+        ctx.rule_pack, where, phone["time_zones"], ctx.now, autodialed=autodialed,
+        house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end),
     )
+    restrictions: tuple[Reason, ...] = ()
+    wireless = wireless_restricted(ctx.rule_pack, where, phone["number_type"], ctx.now)
+    if wireless is not None:
+        restrictions = ({
+            "code": "WIRELESS_RESTRICTED", "rule_id": wireless,
+            "detail": (f"solicitation calls to wireless numbers are restricted in {', '.join(where)}; "
+                       f"{phone['number_type']} is treated as wireless (fail closed)"),
+        },)
     decision = decide(
         lead=lead, phone=phone, suppressions=state.suppressions, consents=consents, policy=policy,
-        score=lead_score, window=window, now=ctx.now,
+        score=lead_score, window=verdict.window, now=ctx.now, window_detail=verdict.detail,
+        restrictions=restrictions, cap=_cap_reached(state.leads, where, autodialed, ctx),
     )
+    window = verdict.window
     emits = [_lead_decision(ctx, event, lead_id, campaign_id, source, decision, decision_id)]
     offered = decision.outcome == "CALL_READY"
     if offered:
@@ -240,6 +267,22 @@ def _on_lead(
     return replace(state, leads=state.leads.put(record)), tuple(emits)
 
 
+def _cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool,
+                 ctx: ProcessContext) -> tuple[Reason, datetime] | None:
+    """The frequency-cap reason and when the cap frees up, when the number's cap is reached now."""
+    caps = frequency_caps(ctx.rule_pack, where, ctx.now, autodialed=autodialed)
+    if not caps:
+        return None
+    verdict = cap_verdict(caps, leads.call_attempts, ctx.now)
+    if verdict.allowed or verdict.next_allowed_at is None:
+        return None
+    return ({
+        "code": "FREQUENCY_CAP", "rule_id": verdict.rule_id or "cap",
+        "detail": (f"{len(leads.call_attempts)} calls recorded for this number; cap {verdict.rule_id} reached "
+                   f"until {verdict.next_allowed_at.isoformat()}"),
+    }, verdict.next_allowed_at)
+
+
 def _duplicate_of(leads: NumberLeads, lead: LeadCaptured) -> Decision | None:
     same = leads.get(lead["lead_id"])
     if same is not None:
@@ -270,6 +313,10 @@ def _withdraw_blocked(
             campaign_id=lead.campaign_id, suppressions=state.suppressions, consents=state.consents,
             policy=policy, now=ctx.now,
         )
+        if not reasons:
+            where = jurisdictions(phone, None, None)
+            cap = _cap_reached(state.leads, where, policy.channel == "AUTODIALED_VOICE", ctx)
+            reasons = (cap[0],) if cap is not None else ()
         if not reasons:
             continue
         decision = withdrawn(reasons, score=lead.score, score_breakdown=lead.score_breakdown)
@@ -316,11 +363,11 @@ def _on_outcome(
     if code in _QUALIFYING and lead.qualified_by is None:
         emits.append(_qualified_lead(ctx, event, outcome, lead))
         lead = replace(lead, qualified_by=outcome["event_id"])
-    state = replace(state, leads=state.leads.put(lead))
+    state = replace(state, leads=state.leads.put(lead).called(outcome["occurred_at"]))
     suppression = suppression_from_outcome(outcome)
-    if suppression is None:
-        return state, tuple(emits)
-    state = replace(state, suppressions=without_expired(add(state.suppressions, suppression), ctx.now))
+    if suppression is not None:
+        state = replace(state, suppressions=without_expired(add(state.suppressions, suppression), ctx.now))
+    # A suppression, or this call reaching the number's frequency cap, can end other offers.
     state, withdrawals = _withdraw_blocked(state, event, ctx)
     return state, (*emits, *withdrawals)
 

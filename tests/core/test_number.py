@@ -84,8 +84,10 @@ def test_a_lead_with_consent_inside_calling_hours_is_offered_to_dialers() -> Non
         "solar-q4",
         decision["decision_id"],
     )
-    assert ready["callable_until"] == datetime.fromisoformat("2025-06-03T01:00:00+00:00")  # 21:00 New York
-    assert ready["seconds_left"] == 10 * 3600
+    # A 305 number is in Florida: the state's 20:00 (us.fl.hours) closes before the federal 21:00.
+    assert ready["callable_until"] == datetime.fromisoformat("2025-06-03T00:00:00+00:00")  # 20:00 New York
+    assert ready["seconds_left"] == 9 * 3600
+    assert "us.fl.hours" in decision["reasons"][0]["detail"]
     assert ready["time_zones"] == ["America/New_York"]
     assert ready["priority"] == round(float(str(ready["score"])))
     assert offered(state) == ["L1"]

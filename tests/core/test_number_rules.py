@@ -1,0 +1,87 @@
+"""The rule pack inside ``process``: state hours, frequency caps, wireless readings, coverage.
+
+T0 is a Tuesday 15:00 in New York (see core_builders): inside every US window.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core_builders import PHONE, T0, assert_fits_schema, context, lead, number_event, outcome, phone_info
+
+from pipeline.core.number import NumberState, process
+from pipeline.core.rulepack import default_rule_pack
+from pipeline.events import InputEvent, PhoneInfo
+
+
+def step(state: NumberState, ev: InputEvent, *, phone: PhoneInfo | None = None,
+         at: timedelta = timedelta()) -> tuple[NumberState, list[dict[str, object]]]:
+    new, emits = process(state, number_event(ev, phone=phone), context(T0 + at))
+    for emit in emits:
+        assert_fits_schema(emit)
+    return new, [dict(e.record) | {"_topic": e.topic} for e in emits]
+
+
+def decisions(records: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [r for r in records if r["_topic"] == "lead-decision"]
+
+
+def first_code(record: dict[str, object]) -> tuple[object, object]:
+    reasons = record["reasons"]
+    assert isinstance(reasons, list) and reasons
+    return reasons[0]["code"], reasons[0]["rule_id"]
+
+
+def test_florida_cap_defers_a_fourth_call_within_24_hours_until_the_first_call_ages_out() -> None:
+    state = NumberState.empty()
+    calls = [T0 - timedelta(hours=h) for h in (20, 10, 2)]
+    for i, at in enumerate(calls):
+        state, _ = step(state, outcome(f"call-{i}", "L0", "NO_ANSWER", occurred_at=at))
+    assert state.leads.call_attempts == tuple(sorted(calls))
+
+    state, records = step(state, lead("lead-1", "L1"))
+    [decision] = decisions(records)
+    assert decision["outcome"] == "DEFERRED"
+    assert first_code(decision) == ("FREQUENCY_CAP", "us.fl.cap")
+    assert decision["callable_from"] == calls[0] + timedelta(hours=24)  # the oldest call leaves the 24 h
+
+
+def test_under_the_cap_the_lead_is_offered_and_the_third_call_withdraws_other_offers() -> None:
+    state = NumberState.empty()
+    state, _ = step(state, outcome("call-0", "L0", "NO_ANSWER", occurred_at=T0 - timedelta(hours=5)))
+    state, records = step(state, lead("lead-1", "L1"))
+    assert decisions(records)[0]["outcome"] == "CALL_READY"
+    state, records = step(state, lead("lead-2", "L2", campaign_id="insurance-renewals"))
+    assert decisions(records)[0]["outcome"] == "CALL_READY"
+
+    # L1 is called (second call); L2 is still offered. A third call reaches FL's 3-in-24h cap.
+    state, _ = step(state, outcome("call-1", "L1", "NO_ANSWER", occurred_at=T0))
+    state, records = step(state, outcome("call-2", "L9", "BUSY", occurred_at=T0 + timedelta(minutes=5)),
+                          at=timedelta(minutes=5))
+    withdrawn = [r for r in records if r["_topic"] == "call-ready"]
+    assert [(r["action"], r["lead_id"]) for r in withdrawn] == [("WITHDRAW", "L2")]
+    assert first_code(decisions(records)[0]) == ("FREQUENCY_CAP", "us.fl.cap")
+
+
+def test_a_texas_number_that_may_be_mobile_is_suppressed_by_the_wireless_reading() -> None:
+    texas = phone_info("+12142094411", ("America/Chicago",)) | {"area_code_region": "TX"}
+    _, records = step(NumberState.empty(), lead(), phone=texas)
+    [decision] = decisions(records)
+    assert decision["outcome"] == "SUPPRESSED"
+    assert first_code(decision) == ("WIRELESS_RESTRICTED", "us.tx.wireless")
+
+
+def test_a_country_the_rule_pack_does_not_cover_is_never_callable() -> None:
+    german: PhoneInfo = {"phone_e164": "+4930123456", "region": "DE", "number_type": "FIXED_LINE",
+                         "time_zones": ["Europe/Berlin"], "area_code_region": None, "carrier": None}
+    _, records = step(NumberState.empty(), lead(), phone=german)
+    [decision] = decisions(records)
+    assert decision["outcome"] == "SUPPRESSED"
+    assert first_code(decision)[0] == "NO_LEGAL_WINDOW"
+
+
+def test_every_decision_is_stamped_with_the_rule_pack_version_of_the_context() -> None:
+    _, records = step(NumberState.empty(), lead())
+    assert {r["rule_pack_version"] for r in records} == {"test-1"}
+    assert default_rule_pack().version.startswith("2026.")
+    assert PHONE.startswith("+1305")
