@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from faust.exceptions import SameNode
 
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.core.campaigns import CampaignBook, default_campaigns, load_campaigns
 from pipeline.core.consents import ConsentLedger
+from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.intake import Invalid, Rejected, Routed, intake
 from pipeline.core.leads import NumberLeads
 from pipeline.core.number import Emit, NumberState, ProcessContext, process
@@ -153,6 +155,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         web_host=settings.web_host,
         web_bind=settings.web_host,
         web_port=settings.web_port,
+        # Where other workers send dial-checks for numbers this worker owns.
+        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
     )
 
     inputs = app.topic(*INPUT_TOPICS)
@@ -219,11 +223,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                 await send_dead_letter(event, "decode", exc)
                 continue
             try:
-                state = NumberState(
-                    suppressions=_load(SuppressionState, suppressions_table.get(key)),
-                    consents=_load(ConsentLedger, consents_table.get(key)),
-                    leads=_load(NumberLeads, leads_table.get(key)),
-                )
+                state = number_state(key)
                 ctx = ProcessContext(now=clock(), rule_pack_version=rule_pack.version, campaigns=campaigns,
                                      scoring_rules=scoring_rules, rule_pack=rule_pack)
                 new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
@@ -238,6 +238,27 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
                 log.exception("decide failed on %s/%s@%s", msg.topic, msg.partition, msg.offset)
                 await send_dead_letter(event, "decide", exc)
+
+    def number_state(key: bytes) -> NumberState:
+        return NumberState(
+            suppressions=_load(SuppressionState, suppressions_table.get(key)),
+            consents=_load(ConsentLedger, consents_table.get(key)),
+            leads=_load(NumberLeads, leads_table.get(key)),
+        )
+
+    @app.page("/v1/dial-check/{phone}")
+    async def dial_check_view(web: Any, request: Any, phone: str) -> Any:
+        """Allowed or not, why, and seconds left — from the tables of the worker owning the number."""
+        parsed = parse_request(phone, request.query, settings.default_region)
+        if not isinstance(parsed, DialCheckRequest):
+            return web.json({"error": "invalid request", "fields": parsed}, status=400)
+        key = parsed.phone["phone_e164"].encode()
+        try:  # another worker owns the number's partition: it answers (Faust proxies the request)
+            return await app.router.route_req(suppressions_table.name, key, web, request)
+        except SameNode:
+            pass
+        result = dial_check(parsed, number_state(key), campaigns=campaigns, pack=rule_pack, now=clock())
+        return web.json(result.to_json())
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:

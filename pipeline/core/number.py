@@ -223,7 +223,7 @@ def _on_lead(
     decision = decide(
         lead=lead, phone=phone, suppressions=state.suppressions, consents=consents, policy=policy,
         score=lead_score, window=verdict.window, now=ctx.now, window_detail=verdict.detail,
-        restrictions=restrictions, cap=_cap_reached(state.leads, where, autodialed, ctx),
+        restrictions=restrictions, cap=cap_reached(state.leads, where, autodialed, ctx.rule_pack, ctx.now),
     )
     window = verdict.window
     emits = [_lead_decision(ctx, event, lead_id, campaign_id, source, decision, decision_id)]
@@ -267,13 +267,13 @@ def _on_lead(
     return replace(state, leads=state.leads.put(record)), tuple(emits)
 
 
-def _cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool,
-                 ctx: ProcessContext) -> tuple[Reason, datetime] | None:
-    """The frequency-cap reason and when the cap frees up, when the number's cap is reached now."""
-    caps = frequency_caps(ctx.rule_pack, where, ctx.now, autodialed=autodialed)
+def cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool, pack: RulePack,
+                now: datetime) -> tuple[Reason, datetime] | None:
+    """The frequency-cap reason and when the cap frees up, when the number's cap is reached at ``now``."""
+    caps = frequency_caps(pack, where, now, autodialed=autodialed)
     if not caps:
         return None
-    verdict = cap_verdict(caps, leads.call_attempts, ctx.now)
+    verdict = cap_verdict(caps, leads.call_attempts, now)
     if verdict.allowed or verdict.next_allowed_at is None:
         return None
     return ({
@@ -315,7 +315,7 @@ def _withdraw_blocked(
         )
         if not reasons:
             where = jurisdictions(phone, None, None)
-            cap = _cap_reached(state.leads, where, policy.channel == "AUTODIALED_VOICE", ctx)
+            cap = cap_reached(state.leads, where, policy.channel == "AUTODIALED_VOICE", ctx.rule_pack, ctx.now)
             reasons = (cap[0],) if cap is not None else ()
         if not reasons:
             continue

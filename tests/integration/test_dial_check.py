@@ -1,0 +1,58 @@
+"""GET /v1/dial-check/{phone} on the real worker, answering from its tables."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import Pipeline, lead, opt_out
+
+from pipeline.topics import CALL_READY, LEAD_CAPTURED, OPT_OUT
+
+pytestmark = pytest.mark.integration
+
+
+def ask(pipeline: Pipeline, phone: str, **query: str) -> tuple[int, dict[str, Any]]:
+    url = f"{pipeline.worker.url}/v1/dial-check/{urllib.parse.quote(phone)}?{urllib.parse.urlencode(query)}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_dial_check_turns_to_blocked_after_an_opt_out(pipeline: Pipeline, us_number: Callable[[], str]) -> None:
+    phone = us_number()
+    record = lead(phone)
+    pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
+    pipeline.wait(CALL_READY, lead_id=record["lead_id"])
+    status, answer = ask(pipeline, phone, campaign="solar-q4")
+    assert status == 200
+    assert answer["allowed"] is True and answer["seconds_left"] > 0
+
+    stop = opt_out(phone)
+    pipeline.send(OPT_OUT, stop, key=phone)
+    pipeline.wait(CALL_READY, phone_e164=phone, action="WITHDRAW")  # the opt-out is in the tables now
+    status, answer = ask(pipeline, phone, campaign="solar-q4")
+    assert (status, answer["allowed"]) == (200, False)
+    assert answer["reasons"][0]["code"] == "DNC_OPT_OUT"
+    assert stop["event_id"] in answer["reasons"][0]["detail"]
+
+
+def test_dial_check_at_a_past_evening_names_the_state_rule(pipeline: Pipeline,
+                                                           us_number: Callable[[], str]) -> None:
+    status, answer = ask(pipeline, us_number(), campaign="insurance-renewals", at="2026-11-24T20:30:00-05:00")
+    assert status == 200
+    assert answer["allowed"] is False
+    assert answer["rules_fired"] == ["us.fl.hours"]
+
+
+def test_dial_check_rejects_a_bad_number_naming_the_field(pipeline: Pipeline) -> None:
+    status, answer = ask(pipeline, "not-a-number", channel="FAX")
+    assert status == 400
+    assert set(answer["fields"]) == {"phone", "channel"}
