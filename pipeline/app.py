@@ -37,7 +37,8 @@ from pipeline.core.consents import ConsentLedger
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.intake import Invalid, Rejected, Routed, intake
 from pipeline.core.leads import NumberLeads
-from pipeline.core.number import Emit, NumberState, ProcessContext, process
+from pipeline.core.number import Emit, NumberState, ProcessContext, due_releases, process
+from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
 from pipeline.core.scoring import ScoringRule, default_scoring_rules, load_scoring_rules
 from pipeline.core.suppressions import SuppressionState
@@ -46,6 +47,7 @@ from pipeline.events import DeadLetter
 from pipeline.topics import (
     DEAD_LETTER,
     INPUT_TOPICS,
+    RELEASE_SCHEDULER,
     TABLE_CONSENTS,
     TABLE_LEADS,
     TABLE_SUPPRESSIONS,
@@ -246,6 +248,30 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             leads=_load(NumberLeads, leads_table.get(key)),
         )
 
+    sent_releases: set[str] = set()  # per process; after a restart releases are re-sent and deduped
+
+    @app.timer(interval=settings.release_interval_s)  # type: ignore[untyped-decorator]  # Faust is untyped here
+    async def release_scheduler() -> None:
+        """Re-decide deferred leads whose window opened (or cap freed up): the schedule is the
+        leads table itself (``deferred_until``), so it survives restarts."""
+        now = clock()
+        for key, raw in list(leads_table.items()):
+            if raw is None or b'"deferred_until"' not in raw:  # cheap skip before parsing JSON
+                continue
+            for release in due_releases(_load(NumberLeads, raw), now):
+                if release["event_id"] in sent_releases:
+                    continue
+                phone = normalize_phone(key.decode(), None, settings.default_region)
+                if isinstance(phone, PhoneError):  # keys are E.164 made by intake: a bug if reached
+                    log.error("table key %r is not a phone number: %s", key, phone.detail)
+                    continue
+                event = {"phone": phone, "input_topic": RELEASE_SCHEDULER, "input_partition": -1,
+                         "input_offset": -1, "event": (_RELEASE_BRANCH, release)}
+                await send(number_events_name, key, codec.encode(NUMBER_EVENT_SCHEMA, event))
+                sent_releases.add(release["event_id"])
+        if len(sent_releases) > 100_000:
+            sent_releases.clear()
+
     @app.page("/v1/dial-check/{phone}")
     async def dial_check_view(web: Any, request: Any, phone: str) -> Any:
         """Allowed or not, why, and seconds left — from the tables of the worker owning the number."""
@@ -277,6 +303,9 @@ _EVENT_BRANCH = {
     "lead-captured": "io.leadpipe.LeadCaptured", "opt-out": "io.leadpipe.OptOut",
     "consent-changed": "io.leadpipe.ConsentChanged", "call-outcome": "io.leadpipe.CallOutcome",
 }
+
+
+_RELEASE_BRANCH = "io.leadpipe.internal.ReleaseDue"
 
 
 def _branch_named(routed: Routed) -> dict[str, object]:

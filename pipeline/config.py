@@ -85,6 +85,8 @@ class Settings:
     session_timeout_s: float = 6.0
     """Consumer group session timeout. Short by default: a group join waits about half of it."""
     heartbeat_interval_s: float = 1.5
+    release_interval_s: float = 5.0
+    """How often deferred leads are checked for release (their window opened or cap freed up)."""
     fetch_max_wait_ms: int = 10
     """Longest a consumer fetch waits for data (Faust's own 1500 ms adds that much latency per hop)."""
     store: str = "memory://"
@@ -168,6 +170,8 @@ class Settings:
             kw["replication_factor"] = _int("REPLICATION_FACTOR", raw, minimum=1)
         if (raw := get("WEB_PORT")) is not None:
             kw["web_port"] = _int("WEB_PORT", raw, minimum=0)
+        if (raw := get("RELEASE_INTERVAL_S")) is not None:
+            kw["release_interval_s"] = _float("RELEASE_INTERVAL_S", raw, minimum=0.1)
         if (raw := get("FETCH_MAX_WAIT_MS")) is not None:
             kw["fetch_max_wait_ms"] = _int("FETCH_MAX_WAIT_MS", raw, minimum=1)
         if (raw := get("SESSION_TIMEOUT_S")) is not None:

@@ -204,6 +204,15 @@ class PhoneInfo(TypedDict):
 InputEvent = LeadCaptured | OptOut | ConsentChanged | CallOutcome
 
 
+class ReleaseDue(TypedDict):
+    """Internal: a deferred lead's wait is over; the scheduler asks ``decide`` to re-decide it."""
+
+    event_id: str
+    occurred_at: datetime
+    lead_id: str
+    due_at: datetime
+
+
 class NumberEvent(TypedDict):
     """Internal: an input event normalized and re-keyed by ``phone.phone_e164``."""
 
@@ -211,4 +220,4 @@ class NumberEvent(TypedDict):
     input_topic: str
     input_partition: int
     input_offset: int
-    event: InputEvent
+    event: InputEvent | ReleaseDue

@@ -35,6 +35,9 @@ DEAD_LETTER = "dead-letter"
 
 INPUT_TOPICS = (LEAD_CAPTURED, CONSENT_CHANGED, CALL_OUTCOME, OPT_OUT)
 
+# input_topic of internal events the release scheduler sends (no Kafka topic of that name exists).
+RELEASE_SCHEDULER = "release-scheduler"
+
 # Table names; the changelog topic of table T is "<app_id>-T-changelog" (Faust's naming).
 TABLE_SUPPRESSIONS = "suppressions"
 TABLE_CONSENTS = "consents"

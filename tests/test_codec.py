@@ -293,11 +293,29 @@ def test_record_written_with_a_released_schema_decodes_into_the_current_one(tmp_
     assert decoded == Decoded("lead-captured", {**old_record, "email": None, "attributes": {}})
 
 
+CHANGED_SINCE_0_1_0 = {"internal/number-event"}  # gained the ReleaseDue branch
+
+
 def test_unchanged_release_shares_the_current_fingerprint() -> None:
-    # Release 0.1.0 is today's schemas: its bytes are the current bytes, read without resolution.
+    # Schemas unchanged since 0.1.0 have the same bytes, read without resolution.
     released = SchemaStore(default_schemas_dir() / "released" / "0.1.0")
     for stem in STORE.stems:
-        assert released.fingerprint(stem) == STORE.fingerprint(stem)
+        if stem in CHANGED_SINCE_0_1_0:
+            assert released.fingerprint(stem) != STORE.fingerprint(stem)
+        else:
+            assert released.fingerprint(stem) == STORE.fingerprint(stem)
+
+
+def test_a_number_event_written_with_release_0_1_0_decodes_into_the_current_schema() -> None:
+    released = SchemaStore(default_schemas_dir() / "released" / "0.1.0")
+    old = SingleObjectCodec(released)
+    record = {"phone": {"phone_e164": "+13052094411", "region": "US", "number_type": "FIXED_LINE_OR_MOBILE",
+                        "time_zones": ["America/New_York"], "area_code_region": "FL", "carrier": None},
+              "input_topic": "opt-out", "input_partition": 1, "input_offset": 7,
+              "event": ("io.leadpipe.OptOut", OPT_OUT)}
+    decoded = SingleObjectCodec(STORE).decode(old.encode("internal/number-event", record))
+    assert decoded.schema == "internal/number-event"
+    assert decoded.record["event"] == OPT_OUT
 
 
 def test_newer_writer_known_only_to_the_registry_is_read_by_record_name() -> None:

@@ -140,10 +140,16 @@ def test_phone_info_is_the_record_inside_number_event() -> None:
     assert list(events.PhoneInfo.__annotations__) == [f["name"] for f in phone["fields"]]
 
 
-def test_input_event_is_the_union_in_number_event() -> None:
-    assert get_type_hints(events.NumberEvent)["event"] == events.InputEvent
+def test_input_event_and_release_are_the_union_in_number_event() -> None:
+    assert get_type_hints(events.NumberEvent)["event"] == events.InputEvent | events.ReleaseDue
     assert set(get_args(events.InputEvent)) == {events.LeadCaptured, events.OptOut, events.ConsentChanged,
                                                  events.CallOutcome}
+    number_event = json.loads((SCHEMAS / "internal" / "number-event.avsc").read_text(encoding="utf-8"))
+    union = next(f for f in number_event["fields"] if f["name"] == "event")["type"]
+    assert [branch["name"] for branch in union] == ["LeadCaptured", "OptOut", "ConsentChanged", "CallOutcome",
+                                                    "ReleaseDue"]
+    release = union[-1]
+    assert list(events.ReleaseDue.__annotations__) == [f["name"] for f in release["fields"]]
 
 
 @pytest.mark.parametrize("alias", ENUM_ALIASES)

@@ -77,7 +77,7 @@ def test_number_event_wraps_events_that_carry_event_id() -> None:
     wrapper = json.loads(CURRENT["internal/number-event"].read_text(encoding="utf-8"))
     event = next(f for f in wrapper["fields"] if f["name"] == "event")
     assert [branch["name"] for branch in event["type"]] == ["LeadCaptured", "OptOut", "ConsentChanged",
-                                                            "CallOutcome"]
+                                                            "CallOutcome", "ReleaseDue"]
     for branch in event["type"]:
         assert {"event_id", "occurred_at"} <= {f["name"] for f in branch["fields"]}
 

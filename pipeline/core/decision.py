@@ -24,7 +24,7 @@ from pipeline.core.consents import ConsentLedger, ConsentStatus, consent_status
 from pipeline.core.scoring import Score
 from pipeline.core.suppressions import Suppression, SuppressionSource, SuppressionState, blocking
 from pipeline.core.window import Window
-from pipeline.events import DecisionOutcome, LeadCaptured, PhoneInfo, Reason, ScoreContribution
+from pipeline.events import DecisionOutcome, PhoneInfo, Reason, ScoreContribution
 
 RULE_CALLABLE = "decision.callable"
 RULE_CONSENT_REQUIRED = "consent.required"
@@ -138,7 +138,7 @@ def _window_reason(window: Window, policy: CampaignPolicy, phone: PhoneInfo,
 
 def decide(
     *,
-    lead: LeadCaptured,
+    campaign_id: str,
     phone: PhoneInfo,
     suppressions: SuppressionState,
     consents: ConsentLedger,
@@ -155,7 +155,7 @@ def decide(
     ``restrictions`` are further reasons that forbid the call outright (e.g. a state's wireless
     rule); ``cap`` is a frequency cap that is reached now, with the instant it frees up.
     """
-    blockers, status = _compliance(lead["campaign_id"], suppressions, consents, policy, now)
+    blockers, status = _compliance(campaign_id, suppressions, consents, policy, now)
     blockers = (*blockers, *restrictions)
     timing = _window_reason(window, policy, phone, window_detail)
     if timing is None and cap is not None:

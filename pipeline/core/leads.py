@@ -61,6 +61,11 @@ class LeadRecord:
     last_outcome: CallOutcomeCode | None = None
     qualified_by: str | None = None
     """event_id of the call outcome that qualified the lead: a qualified-lead is sent once."""
+    deferred_until: datetime | None = None
+    """A DEFERRED lead waits for this instant (its window opening or its cap freeing up); the
+    release scheduler re-decides it then. None when it is not waiting."""
+    address_region: str | None = None
+    """State/province of the lead's address: a jurisdiction when the lead is re-decided."""
 
     def to_json(self) -> dict[str, object]:
         return js.compact({
@@ -80,6 +85,8 @@ class LeadRecord:
             "attempts": self.attempts or None,
             "last_outcome": self.last_outcome,
             "qualified_by": self.qualified_by,
+            "deferred_until": js.iso_or_none(self.deferred_until),
+            "address_region": self.address_region,
         })
 
     @classmethod
@@ -101,6 +108,8 @@ class LeadRecord:
             attempts=js.whole(data, "attempts") if "attempts" in data else 0,
             last_outcome=js.choice_or_none(data, "last_outcome", _OUTCOMES),
             qualified_by=js.text_or_none(data, "qualified_by"),
+            deferred_until=js.instant_or_none(data, "deferred_until"),
+            address_region=js.text_or_none(data, "address_region"),
         )
 
 

@@ -65,6 +65,7 @@ from pipeline.events import (
     OptOut,
     QualifiedLead,
     Reason,
+    ReleaseDue,
 )
 
 DUPLICATE_WINDOW = timedelta(days=30)
@@ -155,6 +156,9 @@ def process(
     event_id = inner["event_id"]
     if state.leads.seen(event_id):
         return state, ()
+    if event["input_topic"] == topics.RELEASE_SCHEDULER:
+        state, emits = _on_release(state, event, cast(ReleaseDue, inner), ctx)
+        return replace(state, leads=state.leads.remember(event_id)), emits
     kind = _input_kind(event)
     if kind == topics.LEAD_CAPTURED:
         state, emits = _on_lead(state, event, cast(LeadCaptured, inner), ctx)
@@ -203,10 +207,36 @@ def _on_lead(
         return state, (_lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id),)
 
     phone = event["phone"]
-    policy = ctx.campaigns.policy_for(campaign_id)
     lead_score = scoring.score(scoring.lead_facts(lead, phone), ctx.scoring_rules)
     address = lead["address"]
-    where = jurisdictions(phone, address["region"] if address else None, address["country"] if address else None)
+    consent = lead["consent"]
+    record = LeadRecord(
+        lead_id=lead_id,
+        campaign_id=campaign_id,
+        source=source,
+        status="NEW",
+        captured_at=lead["occurred_at"],
+        first_name=lead["first_name"],
+        last_name=lead["last_name"],
+        email=lead["email"],
+        consent_certificate_id=consent["certificate_id"] if consent is not None else None,
+        score=lead_score.total,
+        score_breakdown=lead_score.breakdown,
+        address_region=address["region"] if address else None,
+    )
+    country = address["country"] if address else None
+    return _evaluate(state, event, record, country, decision_id, ctx)
+
+
+def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, address_country: str | None,
+              decision_id: str, ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
+    """Decide ``record`` now (a new lead, or a deferred one being released) and offer it when callable."""
+    phone = event["phone"]
+    lead_id, campaign_id = record.lead_id, record.campaign_id
+    input_event_id = event["event"]["event_id"]
+    policy = ctx.campaigns.policy_for(campaign_id)
+    lead_score = scoring.Score(record.score or 0.0, record.score_breakdown)
+    where = jurisdictions(phone, record.address_region, address_country)
     autodialed = policy.channel == "AUTODIALED_VOICE"
     verdict = legal_window(
         ctx.rule_pack, where, phone["time_zones"], ctx.now, autodialed=autodialed,
@@ -221,16 +251,16 @@ def _on_lead(
                        f"{phone['number_type']} is treated as wireless (fail closed)"),
         },)
     decision = decide(
-        lead=lead, phone=phone, suppressions=state.suppressions, consents=consents, policy=policy,
-        score=lead_score, window=verdict.window, now=ctx.now, window_detail=verdict.detail,
+        campaign_id=campaign_id, phone=phone, suppressions=state.suppressions, consents=state.consents,
+        policy=policy, score=lead_score, window=verdict.window, now=ctx.now, window_detail=verdict.detail,
         restrictions=restrictions, cap=cap_reached(state.leads, where, autodialed, ctx.rule_pack, ctx.now),
     )
     window = verdict.window
-    emits = [_lead_decision(ctx, event, lead_id, campaign_id, source, decision, decision_id)]
+    emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id)]
     offered = decision.outcome == "CALL_READY"
     if offered:
         ready: CallReady = {
-            "event_id": record_id(lead["event_id"], "call-ready", lead_id),
+            "event_id": record_id(input_event_id, "call-ready", lead_id),
             "occurred_at": ctx.now,
             "action": "READY",
             "phone_e164": phone["phone_e164"],
@@ -248,23 +278,39 @@ def _on_lead(
             "rule_pack_version": ctx.rule_pack_version,
         }
         emits.append(Emit(topics.CALL_READY, phone["phone_e164"], topics.CALL_READY, ready))
-    consent = lead["consent"]
-    record = LeadRecord(
-        lead_id=lead_id,
-        campaign_id=campaign_id,
-        source=source,
+    record = replace(
+        record,
         status=_STATUS_AFTER_DECISION[decision.outcome],
-        captured_at=lead["occurred_at"],
-        first_name=lead["first_name"],
-        last_name=lead["last_name"],
-        email=lead["email"],
-        consent_certificate_id=consent["certificate_id"] if consent is not None else None,
-        score=lead_score.total,
-        score_breakdown=lead_score.breakdown,
         offered=offered,
         last_decision_id=decision_id,
+        deferred_until=decision.callable_from if decision.outcome == "DEFERRED" else None,
     )
     return replace(state, leads=state.leads.put(record)), tuple(emits)
+
+
+def due_releases(leads: NumberLeads, now: datetime) -> tuple[ReleaseDue, ...]:
+    """Release events for the deferred leads of one number whose wait is over at ``now``.
+
+    Ids are derived from the lead and the instant it waits for, so scanning again before the
+    release is applied sends the same event again and ``process`` applies it once.
+    """
+    return tuple(
+        {"event_id": record_id(f"release/{r.deferred_until.isoformat()}", "release", r.lead_id),
+         "occurred_at": now, "lead_id": r.lead_id, "due_at": r.deferred_until}
+        for r in leads.leads
+        if r.status == "NEW" and r.deferred_until is not None and r.deferred_until <= now
+    )
+
+
+def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
+                ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
+    """Re-decide a deferred lead whose wait is over; a stale release (already handled) does nothing."""
+    record = state.leads.get(release["lead_id"])
+    if (record is None or record.status != "NEW" or record.deferred_until is None
+            or record.deferred_until != release["due_at"] or record.deferred_until > ctx.now):
+        return state, ()
+    decision_id = record_id(release["event_id"], "decision", record.lead_id)
+    return _evaluate(state, event, record, None, decision_id, ctx)
 
 
 def cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool, pack: RulePack,
@@ -420,7 +466,8 @@ def _lead_decision(
         "lead_id": lead_id,
         "campaign_id": campaign_id,
         "source": source,
-        "phone": inner["phone"],
+        # A release carries no phone as entered: the number is the one on record.
+        "phone": cast(str, inner.get("phone", phone["phone_e164"])),
         "phone_e164": phone["phone_e164"],
         "region": phone["region"],
         "number_type": phone["number_type"],

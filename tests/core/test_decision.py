@@ -188,7 +188,7 @@ CASES = [
 
 def run(case: Case) -> Decision:
     return decide(
-        lead=lead(),
+        campaign_id=lead()["campaign_id"],
         phone=phone_info(),
         suppressions=case.suppressions,
         consents=case.consents,

@@ -5,11 +5,11 @@ T0 is a Tuesday 15:00 in New York (see core_builders): inside every US window.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core_builders import PHONE, T0, assert_fits_schema, context, lead, number_event, outcome, phone_info
 
-from pipeline.core.number import NumberState, process
+from pipeline.core.number import NumberState, due_releases, process
 from pipeline.core.rulepack import default_rule_pack
 from pipeline.events import InputEvent, PhoneInfo
 
@@ -85,3 +85,25 @@ def test_every_decision_is_stamped_with_the_rule_pack_version_of_the_context() -
     assert {r["rule_pack_version"] for r in records} == {"test-1"}
     assert default_rule_pack().version.startswith("2026.")
     assert PHONE.startswith("+1305")
+
+
+def test_a_deferred_lead_is_released_once_when_its_window_opens() -> None:
+    night = T0.replace(hour=3)  # 23:00 in New York: outside every window
+    state, records = step(NumberState.empty(), lead(), at=night - T0)
+    [decision] = decisions(records)
+    assert decision["outcome"] == "DEFERRED"
+    opens = decision["callable_from"]
+    assert isinstance(opens, datetime)
+    assert due_releases(state.leads, opens - timedelta(seconds=1)) == ()
+
+    [release] = due_releases(state.leads, opens)
+    assert release["lead_id"] == "L1" and release["due_at"] == opens
+    event = number_event(release, input_topic="release-scheduler")  # type: ignore[arg-type]
+    state, emits = process(state, event, context(opens + timedelta(minutes=1)))
+    assert [(e.topic, e.record.get("outcome") or e.record.get("action")) for e in emits] == [
+        ("lead-decision", "CALL_READY"), ("call-ready", "READY")]
+    for emit in emits:
+        assert_fits_schema(emit)
+    assert due_releases(state.leads, opens + timedelta(hours=1)) == ()
+    again, emits = process(state, event, context(opens + timedelta(minutes=2)))
+    assert emits == () and again.leads.offered()[0].lead_id == "L1"

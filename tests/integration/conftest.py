@@ -70,14 +70,16 @@ class Pipeline:
     def internal_topic(self) -> str:
         return number_events_topic(self.settings.app_id)
 
-    def restart_worker(self, *, kill: bool) -> None:
-        """Stop the worker (kill -9 or SIGTERM) and start a new one that must recover the tables."""
+    def restart_worker(self, *, kill: bool, clock: datetime = NOW) -> None:
+        """Stop the worker (kill -9 or SIGTERM) and start a new one, with its clock frozen at
+        ``clock``, that must recover the tables."""
         if kill:
             self.worker.kill()
         else:
             self.worker.stop()
         n = next(self._restarts)
-        self.worker = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=self.env,
+        env = {**self.env, "LEADPIPE_FIXED_CLOCK": clock.isoformat()}
+        self.worker = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=env,
                                     log_path=self.log_dir / f"worker-{n}.log").start()
         self.worker.wait_ready(timeout_s=90)
 
@@ -97,6 +99,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         ensure_topics(settings)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
         env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
+        env["LEADPIPE_RELEASE_INTERVAL_S"] = "0.5"
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
                                log_path=log_dir / "worker-0.log").start()
         worker.wait_ready(timeout_s=90)

@@ -6,6 +6,7 @@ Runs after test_pipeline.py (file order) because it kills the shared worker.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import Pipeline, lead, opt_out
@@ -44,3 +45,28 @@ def test_state_survives_a_worker_restart(pipeline: Pipeline, us_number: Callable
     # At-least-once may replay records after kill -9; replays carry the same event ids.
     ready = pipeline.outputs(CALL_READY, lead_id=first["lead_id"], action="READY")
     assert len({r["event_id"] for r in ready}) == 1
+
+
+def test_a_deferred_lead_is_released_when_its_window_opens_even_across_a_restart(
+        pipeline: Pipeline, us_number: Callable[[], str]) -> None:
+    """Captured at 06:00 in Florida: deferred to 08:00. A worker whose clock reads 08:30 — a new
+    process, so the schedule can only come from the recovered leads table — offers it."""
+    early = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # 06:00 New York
+    try:
+        pipeline.restart_worker(kill=False, clock=early)
+        record = lead(us_number())
+        pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
+        [deferred] = pipeline.wait(LEAD_DECISION, lead_id=record["lead_id"])
+        assert deferred["outcome"] == "DEFERRED"
+        assert deferred["reasons"][0]["code"] == "OUTSIDE_CALL_WINDOW"
+        opens = deferred["callable_from"]
+        assert opens == datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # 08:00 New York
+
+        pipeline.restart_worker(kill=True, clock=opens + timedelta(minutes=30))
+        [ready] = pipeline.wait(CALL_READY, lead_id=record["lead_id"], action="READY", timeout_s=60)
+        assert ready["callable_until"] == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 20:00 (us.fl.hours)
+        released = pipeline.outputs(LEAD_DECISION, lead_id=record["lead_id"])
+        assert [d["outcome"] for d in released] == ["DEFERRED", "CALL_READY"]
+        assert released[1]["input_topic"] == "release-scheduler"
+    finally:
+        pipeline.restart_worker(kill=False)  # back to the suite's clock
