@@ -35,6 +35,7 @@ from pipeline.config import Settings
 from pipeline.core.campaigns import CampaignBook, default_campaigns, load_campaigns
 from pipeline.core.consents import ConsentLedger
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
+from pipeline.core.erasure import Erasure, erasure_key
 from pipeline.core.intake import Invalid, Rejected, Routed, intake
 from pipeline.core.leads import NumberLeads
 from pipeline.core.number import Emit, NumberState, ProcessContext, due_releases, process
@@ -49,6 +50,7 @@ from pipeline.topics import (
     INPUT_TOPICS,
     RELEASE_SCHEDULER,
     TABLE_CONSENTS,
+    TABLE_ERASURES,
     TABLE_LEADS,
     TABLE_SUPPRESSIONS,
     number_events_topic,
@@ -172,6 +174,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     suppressions_table = table(TABLE_SUPPRESSIONS)
     consents_table = table(TABLE_CONSENTS)
     leads_table = table(TABLE_LEADS)
+    erasures_table = table(TABLE_ERASURES)
+    erasure_secret = settings.erasure_key.encode()
 
     async def send_dead_letter(event: faust.types.EventT[bytes], stage: str, error: BaseException | str) -> None:
         msg = event.message
@@ -229,6 +233,14 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                 ctx = ProcessContext(now=clock(), rule_pack_version=rule_pack.version, campaigns=campaigns,
                                      scoring_rules=scoring_rules, rule_pack=rule_pack)
                 new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
+                if new_state.erasure is not None and state.erasure is None:
+                    # Tombstones on the compacted changelogs; only the keyed-hash marker stays.
+                    for personal in (suppressions_table, consents_table, leads_table):
+                        if key in personal:
+                            del personal[key]
+                    erasures_table[erasure_key(key.decode(), erasure_secret)] = _dump(new_state.erasure)
+                    await send_emits(emits)
+                    continue
                 # Write mutated values back (t[k] = v): only that reaches the changelog.
                 if new_state.suppressions is not state.suppressions:
                     suppressions_table[key] = _dump(new_state.suppressions)
@@ -242,6 +254,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                 await send_dead_letter(event, "decide", exc)
 
     def number_state(key: bytes) -> NumberState:
+        marker = erasures_table.get(erasure_key(key.decode(), erasure_secret))
+        if marker is not None:
+            return NumberState(erasure=Erasure.from_json(json.loads(marker)))
         return NumberState(
             suppressions=_load(SuppressionState, suppressions_table.get(key)),
             consents=_load(ConsentLedger, consents_table.get(key)),

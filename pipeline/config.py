@@ -108,6 +108,9 @@ class Settings:
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: str | None = field(default=None, repr=False)
+    erasure_key: str = field(default="leadpipe-development-erasure-key", repr=False)
+    """HMAC key for erasure markers. Set a secret in production and never change it: a new key
+    cannot find the markers made with the old one."""
 
     @property
     def embedded(self) -> bool:
@@ -142,7 +145,7 @@ class Settings:
         lines = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "sasl_password" and value is not None:
+            if f.name in ("sasl_password", "erasure_key") and value is not None:
                 value = "***"
             elif f.name == "schema_registry_url":
                 value = self.registry_url_redacted
@@ -160,7 +163,7 @@ class Settings:
         kw: dict[str, object] = {}
         for name in ("bootstrap_servers", "schema_registry_url", "app_id", "default_region", "store",
                      "web_host", "log_level", "security_protocol", "sasl_mechanism", "sasl_username",
-                     "sasl_password"):
+                     "sasl_password", "erasure_key"):
             raw = get(name.upper())
             if raw is not None:
                 kw[name] = raw

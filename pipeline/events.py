@@ -13,7 +13,7 @@ from typing import Literal, TypedDict
 ConsentChannel = Literal["ANY", "VOICE", "AUTODIALED_VOICE", "SMS"]
 SuppressionScope = Literal["ALL_CHANNELS", "VOICE", "SMS", "CAMPAIGN"]
 SuppressionCategory = Literal["PERMANENT", "CHANNEL_LIMITED", "TEMPORARY"]
-OptOutAction = Literal["ADD", "REMOVE"]
+OptOutAction = Literal["ADD", "REMOVE", "ERASE"]
 ConsentAction = Literal["GRANT", "REVOKE"]
 CallOutcomeCode = Literal[
     "INTERESTED", "NOT_INTERESTED", "NO_ANSWER", "BUSY", "VOICEMAIL", "WRONG_NUMBER", "DISCONNECTED",

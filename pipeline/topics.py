@@ -42,7 +42,8 @@ RELEASE_SCHEDULER = "release-scheduler"
 TABLE_SUPPRESSIONS = "suppressions"
 TABLE_CONSENTS = "consents"
 TABLE_LEADS = "leads"
-TABLES = (TABLE_SUPPRESSIONS, TABLE_CONSENTS, TABLE_LEADS)
+TABLE_ERASURES = "erasures"  # keyed by a keyed hash of the number, written on the number's partition
+TABLES = (TABLE_SUPPRESSIONS, TABLE_CONSENTS, TABLE_LEADS, TABLE_ERASURES)
 
 
 def number_events_topic(app_id: str) -> str:

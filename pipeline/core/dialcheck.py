@@ -98,6 +98,8 @@ def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: Camp
     autodialed = policy.channel == "AUTODIALED_VOICE"
     blockers = list(compliance_reasons(campaign_id=request.campaign_id, suppressions=state.suppressions,
                                        consents=state.consents, policy=policy, now=at))
+    if state.erasure is not None:
+        blockers.insert(0, state.erasure.reason())
     if (wireless := wireless_restricted(pack, where, phone["number_type"], at)) is not None:
         blockers.append({"code": "WIRELESS_RESTRICTED", "rule_id": wireless,
                          "detail": f"{phone['number_type']} is treated as wireless (fail closed)"})

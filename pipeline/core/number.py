@@ -36,6 +36,7 @@ from pipeline.core import scoring
 from pipeline.core.campaigns import CampaignBook
 from pipeline.core.consents import ConsentLedger, apply_consent_change, grant_from_lead
 from pipeline.core.decision import Decision, compliance_reasons, decide, duplicate, withdrawn
+from pipeline.core.erasure import RULE_ERASURE, Erasure
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
 from pipeline.core.rulepack import (
     HouseHours,
@@ -111,6 +112,9 @@ class NumberState:
     suppressions: SuppressionState = field(default_factory=SuppressionState)
     consents: ConsentLedger = field(default_factory=ConsentLedger)
     leads: NumberLeads = field(default_factory=NumberLeads)
+    erasure: Erasure | None = None
+    """Set once the number's personal data was erased: the three parts are then empty and the
+    agent deletes their rows (tombstones) instead of writing them."""
 
     @classmethod
     def empty(cls) -> NumberState:
@@ -154,8 +158,12 @@ def process(
     """
     inner = event["event"]
     event_id = inner["event_id"]
+    if state.erasure is not None:
+        return state, _after_erasure(state.erasure, event, ctx)
     if state.leads.seen(event_id):
         return state, ()
+    if event["input_topic"] == topics.OPT_OUT and cast(OptOut, inner)["action"] == "ERASE":
+        return _erase(state, event, cast(OptOut, inner), ctx)
     if event["input_topic"] == topics.RELEASE_SCHEDULER:
         state, emits = _on_release(state, event, cast(ReleaseDue, inner), ctx)
         return replace(state, leads=state.leads.remember(event_id)), emits
@@ -173,6 +181,28 @@ def process(
     else:
         state, emits = _on_outcome(state, event, cast(CallOutcome, inner), ctx)
     return replace(state, leads=state.leads.remember(event_id)), emits
+
+
+def _erase(state: NumberState, event: NumberEvent, request: OptOut,
+           ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
+    """Withdraw what is offered, then keep nothing but the erasure marker."""
+    erasure = Erasure(request["occurred_at"], request["event_id"], request["source"])
+    marked = replace(state, erasure=erasure)
+    _, withdrawals = _withdraw_blocked(marked, event, ctx, extra=(erasure.reason(),))
+    return NumberState(erasure=erasure), withdrawals
+
+
+def _after_erasure(erasure: Erasure, event: NumberEvent, ctx: ProcessContext) -> tuple[Emit, ...]:
+    """An event for an erased number: a lead is suppressed (its decision is the audit trail);
+    nothing about it is stored. Ids stay deterministic, so a replay repeats the same records."""
+    inner = event["event"]
+    if event["input_topic"] != topics.LEAD_CAPTURED:
+        return ()
+    lead = cast(LeadCaptured, inner)
+    reasons: tuple[Reason, ...] = (erasure.reason(),)
+    decision = Decision("SUPPRESSED", reasons, (RULE_ERASURE,), None, (), None, None)
+    decision_id = record_id(lead["event_id"], "decision", lead["lead_id"])
+    return (_lead_decision(ctx, event, lead["lead_id"], lead["campaign_id"], lead["source"], decision, decision_id),)
 
 
 def _input_kind(event: NumberEvent) -> str:
@@ -346,16 +376,16 @@ def _duplicate_of(leads: NumberLeads, lead: LeadCaptured) -> Decision | None:
 
 
 def _withdraw_blocked(
-    state: NumberState, event: NumberEvent, ctx: ProcessContext
+    state: NumberState, event: NumberEvent, ctx: ProcessContext, extra: tuple[Reason, ...] = ()
 ) -> tuple[NumberState, tuple[Emit, ...]]:
-    """Withdraw every offered lead that the number's current state forbids calling."""
+    """Withdraw every offered lead that the number's current state (or ``extra``) forbids calling."""
     emits: list[Emit] = []
     leads = state.leads
     input_event_id = event["event"]["event_id"]
     phone = event["phone"]
     for lead in state.leads.offered():
         policy = ctx.campaigns.policy_for(lead.campaign_id)
-        reasons = compliance_reasons(
+        reasons = extra or compliance_reasons(
             campaign_id=lead.campaign_id, suppressions=state.suppressions, consents=state.consents,
             policy=policy, now=ctx.now,
         )

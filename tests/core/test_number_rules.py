@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core_builders import PHONE, T0, assert_fits_schema, context, lead, number_event, outcome, phone_info
+from core_builders import PHONE, T0, assert_fits_schema, context, lead, number_event, opt_out, outcome, phone_info
 
+from pipeline.core.erasure import erasure_key
 from pipeline.core.number import NumberState, due_releases, process
 from pipeline.core.rulepack import default_rule_pack
 from pipeline.events import InputEvent, PhoneInfo
@@ -107,3 +108,28 @@ def test_a_deferred_lead_is_released_once_when_its_window_opens() -> None:
     assert due_releases(state.leads, opens + timedelta(hours=1)) == ()
     again, emits = process(state, event, context(opens + timedelta(minutes=2)))
     assert emits == () and again.leads.offered()[0].lead_id == "L1"
+
+
+def test_erasure_withdraws_offers_keeps_only_the_marker_and_suppresses_later_leads() -> None:
+    state, _ = step(NumberState.empty(), lead())
+    assert [r.lead_id for r in state.leads.offered()] == ["L1"]
+    erase = opt_out("erase-1") | {"action": "ERASE", "source": "privacy-portal"}
+    state, records = step(state, erase)
+    assert [(r["action"], r["lead_id"]) for r in records if r["_topic"] == "call-ready"] == [("WITHDRAW", "L1")]
+    assert state.erasure is not None and state.erasure.request_event_id == "erase-1"
+    assert state.leads == NumberState.empty().leads  # no names, no lead ids, no event ids kept
+    assert state.consents == NumberState.empty().consents
+    assert state.suppressions == NumberState.empty().suppressions
+
+    later, records = step(state, lead("lead-2", "L2"))
+    [decision] = decisions(records)
+    assert decision["outcome"] == "SUPPRESSED"
+    assert first_code(decision) == ("DNC_ERASED", "privacy.erasure")
+    assert later is state  # nothing about the new lead is stored
+
+
+def test_erasure_markers_are_keyed_hashes_that_depend_on_the_secret() -> None:
+    a = erasure_key("+13052094411", b"secret-1")
+    assert a == erasure_key("+13052094411", b"secret-1")
+    assert a != erasure_key("+13052094411", b"secret-2")
+    assert b"3052094411" not in a
