@@ -45,6 +45,8 @@ from pipeline.core.scoring import ScoringRule, default_scoring_rules, load_scori
 from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import CodecError, ConfigError
 from pipeline.events import DeadLetter
+from pipeline.registry.check import registry_metrics
+from pipeline.registry.store import open_registries
 from pipeline.topics import (
     DEAD_LETTER,
     INPUT_TOPICS,
@@ -130,6 +132,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     campaigns, scoring_rules = load_policies(settings)
     rule_pack = load_rule_pack(settings)
     log.info("rule pack %s", rule_pack.version)
+    registries = open_registries(settings.data_dir, required=settings.required_registries)
     credentials = None
     if settings.sasl_username is not None:
         credentials = faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
@@ -231,7 +234,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             try:
                 state = number_state(key)
                 ctx = ProcessContext(now=clock(), rule_pack_version=rule_pack.version, campaigns=campaigns,
-                                     scoring_rules=scoring_rules, rule_pack=rule_pack)
+                                     scoring_rules=scoring_rules, rule_pack=rule_pack, registries=registries)
                 new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
                 if new_state.erasure is not None and state.erasure is None:
                     # Tombstones on the compacted changelogs; only the keyed-hash marker stays.
@@ -298,8 +301,14 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             return await app.router.route_req(suppressions_table.name, key, web, request)
         except SameNode:
             pass
-        result = dial_check(parsed, number_state(key), campaigns=campaigns, pack=rule_pack, now=clock())
+        result = dial_check(parsed, number_state(key), campaigns=campaigns, pack=rule_pack, now=clock(),
+                            registries=registries)
         return web.json(result.to_json())
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        """Prometheus text: national registry age and staleness (stale = numbers blocked, fail closed)."""
+        return web.text(registry_metrics(registries, clock()), content_type="text/plain; version=0.0.4")
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:

@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run a Faust worker")
     p.set_defaults(func=cmd_worker)
 
+    from pipeline.registry.cli import add_registry_commands
+
+    add_registry_commands(sub)
+
     p = sub.add_parser("bench", help="measure throughput and latency")
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; medians are reported")

@@ -85,6 +85,9 @@ class Settings:
     session_timeout_s: float = 6.0
     """Consumer group session timeout. Short by default: a group join waits about half of it."""
     heartbeat_interval_s: float = 1.5
+    required_registries: tuple[str, ...] = ()
+    """National registries a worker must hold fresh (us-dnc, uk-tps, uk-ctps): when one is missing
+    or stale, every number it covers is blocked (fail closed)."""
     release_interval_s: float = 5.0
     """How often deferred leads are checked for release (their window opened or cap freed up)."""
     fetch_max_wait_ms: int = 10
@@ -173,6 +176,13 @@ class Settings:
             kw["replication_factor"] = _int("REPLICATION_FACTOR", raw, minimum=1)
         if (raw := get("WEB_PORT")) is not None:
             kw["web_port"] = _int("WEB_PORT", raw, minimum=0)
+        if (raw := get("REQUIRED_REGISTRIES")) is not None:
+            names = tuple(n.strip() for n in raw.split(",") if n.strip())
+            unknown = set(names) - {"us-dnc", "uk-tps", "uk-ctps"}
+            if unknown:
+                raise ConfigError(f"{ENV_PREFIX}REQUIRED_REGISTRIES: unknown registries {sorted(unknown)}; "
+                                  "known: us-dnc, uk-tps, uk-ctps")
+            kw["required_registries"] = names
         if (raw := get("RELEASE_INTERVAL_S")) is not None:
             kw["release_interval_s"] = _float("RELEASE_INTERVAL_S", raw, minimum=0.1)
         if (raw := get("FETCH_MAX_WAIT_MS")) is not None:

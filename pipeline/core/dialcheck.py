@@ -16,10 +16,11 @@ from datetime import datetime
 
 from pipeline.core.campaigns import CampaignBook
 from pipeline.core.decision import compliance_reasons
-from pipeline.core.number import NumberState, cap_reached
+from pipeline.core.number import NumberState, cap_reached, registry_reasons
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.rulepack import HouseHours, RulePack, jurisdictions, legal_window, wireless_restricted
 from pipeline.events import ConsentChannel, PhoneInfo, Reason
+from pipeline.registry.store import RegistrySet
 
 CHANNELS: tuple[ConsentChannel, ...] = ("VOICE", "AUTODIALED_VOICE", "SMS", "ANY")
 
@@ -87,9 +88,10 @@ def parse_request(phone: str, query: Mapping[str, str], default_region: str) -> 
 
 
 def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: CampaignBook, pack: RulePack,
-               now: datetime) -> DialCheck:
+               now: datetime, registries: RegistrySet | None = None) -> DialCheck:
     """Whether the number may be dialed at ``request.at`` (default ``now``), with every reason."""
     at = request.at or now
+    registries = registries or RegistrySet()
     policy = campaigns.policy_for(request.campaign_id)
     policy = replace(policy, channel=request.channel or policy.channel,
                      consent_purpose=request.purpose or policy.consent_purpose)
@@ -100,6 +102,7 @@ def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: Camp
                                        consents=state.consents, policy=policy, now=at))
     if state.erasure is not None:
         blockers.insert(0, state.erasure.reason())
+    blockers.extend(registry_reasons(phone["phone_e164"], registries, at))
     if (wireless := wireless_restricted(pack, where, phone["number_type"], at)) is not None:
         blockers.append({"code": "WIRELESS_RESTRICTED", "rule_id": wireless,
                          "detail": f"{phone['number_type']} is treated as wireless (fail closed)"})

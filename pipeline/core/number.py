@@ -68,6 +68,8 @@ from pipeline.events import (
     Reason,
     ReleaseDue,
 )
+from pipeline.registry.check import registry_verdict
+from pipeline.registry.store import RegistrySet
 
 DUPLICATE_WINDOW = timedelta(days=30)
 """Another lead for the same number and campaign captured this close (by capture time, either
@@ -127,6 +129,8 @@ class ProcessContext:
     rule_pack_version: str
     campaigns: CampaignBook
     scoring_rules: tuple[scoring.ScoringRule, ...]
+    registries: RegistrySet = field(default_factory=RegistrySet)
+    """National do-not-call registries (read-only reference data, memory-mapped)."""
     rule_pack: RulePack = field(default_factory=default_rule_pack)
     """The compliance rules; ``rule_pack_version`` is stamped on decisions (the app sets it to
     ``rule_pack.version``)."""
@@ -272,10 +276,10 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
         ctx.rule_pack, where, phone["time_zones"], ctx.now, autodialed=autodialed,
         house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end),
     )
-    restrictions: tuple[Reason, ...] = ()
+    restrictions: tuple[Reason, ...] = registry_reasons(phone["phone_e164"], ctx.registries, ctx.now)
     wireless = wireless_restricted(ctx.rule_pack, where, phone["number_type"], ctx.now)
     if wireless is not None:
-        restrictions = ({
+        restrictions += ({
             "code": "WIRELESS_RESTRICTED", "rule_id": wireless,
             "detail": (f"solicitation calls to wireless numbers are restricted in {', '.join(where)}; "
                        f"{phone['number_type']} is treated as wireless (fail closed)"),
@@ -341,6 +345,15 @@ def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
         return state, ()
     decision_id = record_id(release["event_id"], "decision", record.lead_id)
     return _evaluate(state, event, record, None, decision_id, ctx)
+
+
+def registry_reasons(phone_e164: str, registries: RegistrySet, now: datetime) -> tuple[Reason, ...]:
+    """The national-registry reason forbidding the call (listed, or a stale registry: fail closed)."""
+    verdict = registry_verdict(phone_e164, registries, now)
+    if not verdict.blocked:
+        return ()
+    return ({"code": verdict.reason_code or "DNC_REGISTRY", "rule_id": verdict.rule_id or "dnc.registry",
+             "detail": verdict.detail},)
 
 
 def cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool, pack: RulePack,

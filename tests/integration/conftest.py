@@ -70,7 +70,7 @@ class Pipeline:
     def internal_topic(self) -> str:
         return number_events_topic(self.settings.app_id)
 
-    def restart_worker(self, *, kill: bool, clock: datetime = NOW) -> None:
+    def restart_worker(self, *, kill: bool, clock: datetime = NOW, extra_env: dict[str, str] | None = None) -> None:
         """Stop the worker (kill -9 or SIGTERM) and start a new one, with its clock frozen at
         ``clock``, that must recover the tables."""
         if kill:
@@ -78,7 +78,7 @@ class Pipeline:
         else:
             self.worker.stop()
         n = next(self._restarts)
-        env = {**self.env, "LEADPIPE_FIXED_CLOCK": clock.isoformat()}
+        env = {**self.env, "LEADPIPE_FIXED_CLOCK": clock.isoformat(), **(extra_env or {})}
         self.worker = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=env,
                                     log_path=self.log_dir / f"worker-{n}.log").start()
         self.worker.wait_ready(timeout_s=90)

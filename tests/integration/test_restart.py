@@ -5,8 +5,12 @@ Runs after test_pipeline.py (file order) because it kills the shared worker.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import Pipeline, lead, opt_out
@@ -70,3 +74,37 @@ def test_a_deferred_lead_is_released_when_its_window_opens_even_across_a_restart
         assert released[1]["input_topic"] == "release-scheduler"
     finally:
         pipeline.restart_worker(kill=False)  # back to the suite's clock
+
+
+def test_national_registries_block_listed_numbers_and_fail_closed_when_missing(
+        pipeline: Pipeline, us_number: Callable[[], str], tmp_path: Path) -> None:
+    listed, clean = us_number(), us_number()
+    data_dir = tmp_path / "data"
+    full_list = tmp_path / "dnc-full.txt"
+    full_list.write_text(f"{listed[2:5]},{listed[5:]}\n2125550000\nnot-a-number\n")  # both FTC line formats
+    imported = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "registry", "import", "--registry", "us-dnc", "--full", str(full_list),
+         "--snapshot-date", "2026-11-20", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert imported.returncode == 0, imported.stderr
+    assert "dnc-full.txt:3: not a US number" in imported.stdout  # the bad line, with its number
+    try:
+        pipeline.restart_worker(kill=False, extra_env={"LEADPIPE_DATA_DIR": str(data_dir),
+                                                       "LEADPIPE_REQUIRED_REGISTRIES": "us-dnc,uk-tps"})
+        on_list, off_list = lead(listed), lead(clean)
+        uk = lead("020 7946 0321", country="GB")
+        for record in (on_list, off_list, uk):
+            pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
+        [blocked] = pipeline.wait(LEAD_DECISION, lead_id=on_list["lead_id"])
+        assert (blocked["outcome"], blocked["reasons"][0]["code"]) == ("SUPPRESSED", "DNC_REGISTRY")
+        [ok] = pipeline.wait(LEAD_DECISION, lead_id=off_list["lead_id"])
+        assert ok["outcome"] == "CALL_READY"
+        [uk_decision] = pipeline.wait(LEAD_DECISION, lead_id=uk["lead_id"])
+        assert uk_decision["outcome"] == "SUPPRESSED"
+        assert "REGISTRY_STALE" in [r["code"] for r in uk_decision["reasons"]]  # uk-tps required, not loaded
+        with urllib.request.urlopen(f"{pipeline.worker.url}/metrics", timeout=5) as resp:  # noqa: S310
+            metrics = resp.read().decode()
+        assert 'leadpipe_registry_stale{registry="uk-tps"} 1' in metrics
+        assert 'leadpipe_registry_stale{registry="us-dnc"} 0' in metrics
+    finally:
+        pipeline.restart_worker(kill=False)
