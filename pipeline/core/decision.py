@@ -149,6 +149,7 @@ def decide(
     window_detail: str | None = None,
     restrictions: tuple[Reason, ...] = (),
     cap: tuple[Reason, datetime] | None = None,
+    exemptions: tuple[Reason, ...] = (),
 ) -> Decision:
     """Decide whether ``lead`` may be called; see the module doc for the order of checks.
 
@@ -185,6 +186,7 @@ def decide(
             "rule_id": RULE_CALLABLE,
             "detail": f"callable until {until} ({window.rule_id}); consent: {consent}",
         },)
+    reasons = (*reasons, *exemptions)  # e.g. an EBR lifting a registry block: part of the trace
     return Decision(
         outcome=outcome,
         reasons=reasons,

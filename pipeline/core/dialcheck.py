@@ -16,7 +16,7 @@ from datetime import datetime
 
 from pipeline.core.campaigns import CampaignBook
 from pipeline.core.decision import compliance_reasons
-from pipeline.core.number import NumberState, cap_reached, registry_reasons
+from pipeline.core.number import NumberState, cap_reached, registry_blocks
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.rulepack import HouseHours, RulePack, jurisdictions, legal_window, wireless_restricted
 from pipeline.events import ConsentChannel, PhoneInfo, Reason
@@ -102,7 +102,8 @@ def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: Camp
                                        consents=state.consents, policy=policy, now=at))
     if state.erasure is not None:
         blockers.insert(0, state.erasure.reason())
-    blockers.extend(registry_reasons(phone["phone_e164"], registries, at))
+    registry, exemptions = registry_blocks(phone["phone_e164"], state, registries, pack, where, at)
+    blockers.extend(registry)
     if (wireless := wireless_restricted(pack, where, phone["number_type"], at)) is not None:
         blockers.append({"code": "WIRELESS_RESTRICTED", "rule_id": wireless,
                          "detail": f"{phone['number_type']} is treated as wireless (fail closed)"})
@@ -115,9 +116,9 @@ def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: Camp
     if not window.open_now:
         code = "NO_LEGAL_WINDOW" if window.opens_at is None else "OUTSIDE_CALL_WINDOW"
         blockers.append({"code": code, "rule_id": verdict.deciding_rule, "detail": verdict.detail})
-    reasons: tuple[Reason, ...] = tuple(blockers) or ({
+    reasons: tuple[Reason, ...] = (*(tuple(blockers) or ({
         "code": "CALLABLE", "rule_id": "decision.callable", "detail": verdict.detail,
-    },)
+    },)), *exemptions)
     return DialCheck(
         allowed=not blockers, phone_e164=phone["phone_e164"], campaign_id=request.campaign_id,
         channel=policy.channel, purpose=policy.consent_purpose, at=at, reasons=reasons,

@@ -26,7 +26,7 @@ later no-contact or callback outcomes.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import cast
@@ -36,6 +36,7 @@ from pipeline.core import scoring
 from pipeline.core.campaigns import CampaignBook
 from pipeline.core.consents import ConsentLedger, apply_consent_change, grant_from_lead
 from pipeline.core.decision import Decision, compliance_reasons, decide, duplicate, withdrawn
+from pipeline.core.ebr import active_ebr
 from pipeline.core.erasure import RULE_ERASURE, Erasure
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
 from pipeline.core.rulepack import (
@@ -276,7 +277,8 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
         ctx.rule_pack, where, phone["time_zones"], ctx.now, autodialed=autodialed,
         house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end),
     )
-    restrictions: tuple[Reason, ...] = registry_reasons(phone["phone_e164"], ctx.registries, ctx.now)
+    restrictions, exemptions = registry_blocks(phone["phone_e164"], state, ctx.registries, ctx.rule_pack, where,
+                                               ctx.now)
     wireless = wireless_restricted(ctx.rule_pack, where, phone["number_type"], ctx.now)
     if wireless is not None:
         restrictions += ({
@@ -288,6 +290,7 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
         campaign_id=campaign_id, phone=phone, suppressions=state.suppressions, consents=state.consents,
         policy=policy, score=lead_score, window=verdict.window, now=ctx.now, window_detail=verdict.detail,
         restrictions=restrictions, cap=cap_reached(state.leads, where, autodialed, ctx.rule_pack, ctx.now),
+        exemptions=exemptions,
     )
     window = verdict.window
     emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id)]
@@ -354,6 +357,20 @@ def registry_reasons(phone_e164: str, registries: RegistrySet, now: datetime) ->
         return ()
     return ({"code": verdict.reason_code or "DNC_REGISTRY", "rule_id": verdict.rule_id or "dnc.registry",
              "detail": verdict.detail},)
+
+
+def registry_blocks(phone_e164: str, state: NumberState, registries: RegistrySet, pack: RulePack,
+                    where: Sequence[str], now: datetime) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
+    """(reasons that block, exemptions that lifted a block): an established business relationship
+    in force exempts a call from the US national registry — never from a company DNC request."""
+    blocks = registry_reasons(phone_e164, registries, now)
+    if not any(r["code"] == "DNC_REGISTRY" and phone_e164.startswith("+1") for r in blocks):
+        return blocks, ()
+    ebr = active_ebr(state.consents, state.suppressions, pack, where, now)
+    if ebr is None:
+        return blocks, ()
+    exemption: Reason = {"code": "EBR_EXEMPTION", "rule_id": ebr.rule_id, "detail": ebr.detail}
+    return tuple(r for r in blocks if r["code"] != "DNC_REGISTRY"), (exemption,)
 
 
 def cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool, pack: RulePack,

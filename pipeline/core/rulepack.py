@@ -2,7 +2,7 @@
 
 The pack ships in ``pipeline/data/rulepack/pack.json`` (``default_rule_pack``)::
 
-    {"version": "2026.11.1", "about": "...", "rules": [
+    {"version": "2026.11.2", "about": "...", "rules": [
         {"id": "us.fl.hours", "jurisdiction": "US-FL", "kind": "hours",
          "params": {"start": "08:00", "end": "20:00"},
          "citation": "Fla. Stat. § 501.059", "effective": "2021-07-01", "note": "..."}, ...]}
@@ -23,6 +23,14 @@ prerecorded calls only, as 47 CFR 64.1200(a) groups them) and ``enabled`` (defau
 - ``registry_screen``: ``{"registry": "us-dnc", "max_age_days": 31}`` — screen against that registry,
   with a copy at most that old.
 - ``suppression_retention``: ``{"min_days": 365}`` — keep a removal request at least that long.
+- ``ebr``: ``{"purchase_months": 18, "inquiry_months": 3}`` — how long an established business
+  relationship (EBR) lasts after a purchase (or delivery, payment) and after an inquiry; the EBR
+  exempts calls from the national do-not-call registry (``ebr_window``: the shortest applicable
+  limit wins). Each kind takes ``<kind>_months`` or ``<kind>_days``; ``"business_days": true`` makes
+  every ``_days`` count Monday to Friday only. A kind left out is not limited by the rule;
+  ``"no_inquiry": true`` (or ``"no_purchase"``): that kind makes no EBR; ``"none": true``: nothing
+  does. There are no ``null`` values: in overrides ``null`` removes a key, and that must never turn
+  "no EBR" into "no limit" (a rule left with no parameter fails to load).
 
 Unknown keys are errors, so a typo cannot silently weaken a rule; ``ConfigError`` names the rule id
 and the key.
@@ -52,6 +60,7 @@ and ``ends`` are calendar dates: for a local day they compare with that day; for
 
 from __future__ import annotations
 
+import calendar
 import functools
 import hashlib
 import json
@@ -69,12 +78,15 @@ from pipeline.events import PhoneInfo
 
 Kind = Literal[
     "hours", "no_call_days", "holidays", "frequency_cap", "wireless_prohibited", "registry_screen",
-    "suppression_retention",
+    "suppression_retention", "ebr",
 ]
+EbrKind = Literal["purchase", "inquiry"]
 Calls = Literal["all", "automated"]
 
 RULE_LOCAL_TIME = "rulepack.local_time"
 """Deciding rule when the callee's local time is unknown (no time zone, or one the database lacks)."""
+RULE_NO_EBR = "rulepack.ebr"
+"""Deciding rule of ``ebr_window`` when no EBR rule of the pack applies: no EBR exemption at all."""
 RULE_NO_COVERAGE = "rulepack.coverage"
 """Deciding rule for a day on which some country among the jurisdictions has no country-level hours
 rule in the pack (say ``DE``): the pack does not know that country's law, so it is never callable."""
@@ -194,8 +206,45 @@ class RetentionParams:
         return {"min_days": self.min_days}
 
 
+@dataclass(frozen=True, slots=True)
+class EbrLimit:
+    """How long one kind of EBR lasts: ``count`` months, calendar days or business days; a count of 0
+    means that kind makes no EBR."""
+
+    count: int
+    unit: Literal["months", "days", "business_days"]
+
+
+@dataclass(frozen=True, slots=True)
+class EbrParams:
+    """The EBR limits of one rule per kind; None where the rule does not limit that kind."""
+
+    purchase: EbrLimit | None
+    inquiry: EbrLimit | None
+
+    def limit(self, kind: EbrKind) -> EbrLimit | None:
+        return self.purchase if kind == "purchase" else self.inquiry
+
+    def to_json(self) -> dict[str, object]:
+        if self.purchase is not None and self.purchase.count == 0 and self.inquiry is not None \
+                and self.inquiry.count == 0:
+            return {"none": True}
+        data: dict[str, object] = {}
+        for kind, limit in (("purchase", self.purchase), ("inquiry", self.inquiry)):
+            if limit is None:
+                continue
+            if limit.count == 0:
+                data[f"no_{kind}"] = True
+            else:
+                data[f"{kind}_{'months' if limit.unit == 'months' else 'days'}"] = limit.count
+                if limit.unit == "business_days":
+                    data["business_days"] = True
+        return data
+
+
 Params = (
     HoursParams | NoCallDaysParams | HolidaysParams | CapParams | RegistryParams | WirelessParams | RetentionParams
+    | EbrParams
 )
 
 
@@ -508,6 +557,8 @@ _KIND_PARAMS: dict[Kind, frozenset[str]] = {
     "wireless_prohibited": frozenset(),
     "registry_screen": frozenset({"registry", "max_age_days"}),
     "suppression_retention": frozenset({"min_days"}),
+    "ebr": frozenset({"purchase_months", "purchase_days", "inquiry_months", "inquiry_days", "business_days",
+                      "no_purchase", "no_inquiry", "none"}),
 }
 _OPTIONAL_PARAMS = frozenset({"days"})
 
@@ -518,6 +569,8 @@ def _params(kind: Kind, raw: Mapping[str, object], fail: _Fail) -> Params:
     if unknown:
         listed = ", ".join(sorted(known)) or "none"
         raise fail(f"params.{unknown[0]}", f"unknown parameter for kind {kind} (known: {listed})")
+    if kind == "ebr":  # every parameter is optional; _ebr_params checks the combination
+        return _ebr_params(raw, fail)
     for name in sorted(known - _OPTIONAL_PARAMS):
         if name not in raw:
             raise fail(f"params.{name}", f"missing (kind {kind})")
@@ -569,6 +622,37 @@ def _params(kind: Kind, raw: Mapping[str, object], fail: _Fail) -> Params:
     if kind == "suppression_retention":
         return RetentionParams(_positive(raw["min_days"], "params.min_days", fail))
     return WirelessParams()
+
+
+def _ebr_params(raw: Mapping[str, object], fail: _Fail) -> EbrParams:
+    for flag in ("business_days", "no_purchase", "no_inquiry", "none"):
+        if flag in raw and raw[flag] is not True:
+            raise fail(f"params.{flag}", f"expected true (leave the key out for false), got {raw[flag]!r}")
+    if raw.get("none"):
+        others = sorted(set(raw) - {"none"})
+        if others:
+            raise fail(f"params.{others[0]}", '"none" (no EBR at all) takes no other parameter')
+        return EbrParams(EbrLimit(0, "months"), EbrLimit(0, "months"))
+    business = bool(raw.get("business_days"))
+    if business and "purchase_days" not in raw and "inquiry_days" not in raw:
+        raise fail("params.business_days", "needs purchase_days or inquiry_days to count")
+    limits: dict[EbrKind, EbrLimit | None] = {}
+    for kind in get_args(EbrKind):
+        given = [key for key in (f"{kind}_months", f"{kind}_days", f"no_{kind}") if key in raw]
+        if len(given) > 1:
+            raise fail(f"params.{given[1]}", f"give one of {kind}_months, {kind}_days and no_{kind}")
+        if not given:
+            limits[kind] = None
+        elif given[0] == f"no_{kind}":
+            limits[kind] = EbrLimit(0, "months")
+        elif given[0].endswith("_months"):
+            limits[kind] = EbrLimit(_positive(raw[given[0]], f"params.{given[0]}", fail), "months")
+        else:
+            limits[kind] = EbrLimit(_positive(raw[given[0]], f"params.{given[0]}", fail),
+                                    "business_days" if business else "days")
+    if limits["purchase"] is None and limits["inquiry"] is None:
+        raise fail("params", "an ebr rule limits purchases, inquiries or both (or says \"none\": true)")
+    return EbrParams(limits["purchase"], limits["inquiry"])
 
 
 def _date(raw: object, key: str, fail: _Fail) -> date:
@@ -1002,6 +1086,62 @@ def minimum_retention(pack: RulePack, jurisdictions: Iterable[str], at: datetime
         if isinstance(rule.params, RetentionParams) and (longest is None or rule.params.min_days > longest.min_days):
             longest = Retention(rule.params.min_days, rule.id)
     return longest
+
+
+# --- Established business relationships --------------------------------------------------------
+
+
+def ebr_window(
+    pack: RulePack, jurisdictions: Sequence[str], kind: EbrKind, started_at: datetime
+) -> tuple[datetime | None, str]:
+    """When an established business relationship of ``kind`` begun at ``started_at`` ends (UTC), and
+    the rule that decides it; the EBR is in force on [started_at, end).
+
+    Every enabled ``ebr`` rule of ``jurisdictions`` (a state implies its country) that limits
+    ``kind`` applies and the shortest wins; ties go to the state rule, then to pack order. Returns
+    (None, rule id) when the deciding rule allows no EBR of this kind (an inquiry in MI, anything in
+    IN), and (None, ``RULE_NO_EBR``) when no rule limits ``kind`` at all: the pack knows no EBR
+    exemption there (say ``GB``).
+
+    Months are calendar months on ``started_at``'s own clock (31 January + 1 month = end of
+    February), days calendar days; business days are Monday to Friday on that clock, and holidays
+    count as business days (the pack has no holiday table for this, and the EBR then ends no later
+    than the law's). Rule dates: a rule counts from its first instant anywhere on earth; one taking
+    effect after ``started_at`` cuts the EBR at its limit or at its effective date, whichever is
+    later, and one whose ``ends`` comes first cuts nothing. Raises ValueError for a naive
+    ``started_at``.
+    """
+    _require_aware(started_at, "started_at")
+    best: tuple[datetime, bool, int, str] | None = None  # (end, country rule?, pack position, id): least wins
+    for rule in pack._index.rules_of(jurisdictions):
+        limit = rule.params.limit(kind) if isinstance(rule.params, EbrParams) else None
+        if limit is None:
+            continue
+        end = max(_ebr_end(started_at, limit), rule._from)
+        if rule._until is not None and end >= rule._until:
+            continue
+        candidate = (end, "-" not in rule.jurisdiction, pack._index.position[rule.id], rule.id)
+        if best is None or candidate < best:
+            best = candidate
+    if best is None:
+        return None, RULE_NO_EBR
+    end, _, _, rule_id = best
+    return (None if end <= started_at else end.astimezone(UTC)), rule_id
+
+
+def _ebr_end(start: datetime, limit: EbrLimit) -> datetime:
+    if limit.unit == "months":
+        months = start.month - 1 + limit.count
+        year, month = start.year + months // 12, months % 12 + 1
+        return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+    if limit.unit == "days":
+        return start + timedelta(days=limit.count)
+    end, left = start, limit.count
+    while left:
+        end += _ONE_DAY
+        if end.weekday() < 5:  # Monday to Friday
+            left -= 1
+    return end
 
 
 def _country(jurisdiction: str) -> str:

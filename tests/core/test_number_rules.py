@@ -5,14 +5,28 @@ T0 is a Tuesday 15:00 in New York (see core_builders): inside every US window.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from core_builders import PHONE, T0, assert_fits_schema, context, lead, number_event, opt_out, outcome, phone_info
+from core_builders import (
+    PHONE,
+    T0,
+    assert_fits_schema,
+    consent_change,
+    context,
+    lead,
+    number_event,
+    opt_out,
+    outcome,
+    phone_info,
+    proof,
+)
 
 from pipeline.core.erasure import erasure_key
 from pipeline.core.number import NumberState, due_releases, process
 from pipeline.core.rulepack import default_rule_pack
 from pipeline.events import InputEvent, PhoneInfo
+from pipeline.registry.store import REGISTRY_KINDS, LoadedRegistry, RegistrySet, RegistrySnapshot, UsRegistry
 
 
 def step(state: NumberState, ev: InputEvent, *, phone: PhoneInfo | None = None,
@@ -133,3 +147,49 @@ def test_erasure_markers_are_keyed_hashes_that_depend_on_the_secret() -> None:
     assert a == erasure_key("+13052094411", b"secret-1")
     assert a != erasure_key("+13052094411", b"secret-2")
     assert b"3052094411" not in a
+
+
+def _us_registry_with(*numbers: int) -> RegistrySet:
+    store = UsRegistry.empty()
+    store.add_many(list(numbers))
+    snap = RegistrySnapshot(registry="us-dnc", snapshot_date=(T0 - timedelta(days=3)).date(), max_age_days=31,
+                            imported_at=T0, numbers=len(numbers), added=len(numbers), removed=0, sources=(),
+                            data_file="", data_sha256="")
+    return RegistrySet(loaded={"us-dnc": LoadedRegistry(REGISTRY_KINDS["us-dnc"], snap, store)})
+
+
+def test_a_number_on_the_national_registry_is_suppressed_unless_an_ebr_is_in_force() -> None:
+    ctx = replace(context(T0), registries=_us_registry_with(3052094411))
+    _, emits = process(NumberState.empty(), number_event(lead()), ctx)
+    [decision] = [e.record for e in emits if e.topic == "lead-decision"]
+    assert decision["outcome"] == "SUPPRESSED"
+    assert decision["reasons"][0]["code"] == "DNC_REGISTRY"  # type: ignore[index]
+
+    purchase = consent_change("purchase-1", action="GRANT", purpose="ebr.purchase",
+                              occurred_at=T0 - timedelta(days=90),
+                              with_proof=proof(purpose="ebr.purchase", channel="ANY",
+                                               granted_at=T0 - timedelta(days=90)))
+    state, _ = process(NumberState.empty(), number_event(purchase), ctx)
+    _, emits = process(state, number_event(lead()), ctx)
+    [decision] = [e.record for e in emits if e.topic == "lead-decision"]
+    assert decision["outcome"] == "CALL_READY"
+    codes = [r["code"] for r in decision["reasons"]]  # type: ignore[attr-defined]
+    assert codes == ["CALLABLE", "EBR_EXEMPTION"]
+    assert "us.ebr" in decision["rules_fired"]  # type: ignore[operator]
+
+
+def test_a_company_dnc_request_ends_the_ebr_and_the_registry_blocks_again() -> None:
+    ctx = replace(context(T0), registries=_us_registry_with(3052094411))
+    purchase = consent_change("purchase-1", action="GRANT", purpose="ebr.purchase",
+                              occurred_at=T0 - timedelta(days=90),
+                              with_proof=proof(purpose="ebr.purchase", channel="ANY",
+                                               granted_at=T0 - timedelta(days=90)))
+    state, _ = process(NumberState.empty(), number_event(purchase), ctx)
+    stop = opt_out("stop-1") | {"occurred_at": T0 - timedelta(days=10)}
+    state, _ = process(state, number_event(stop), ctx)
+    lift = opt_out("lift-1") | {"action": "REMOVE", "occurred_at": T0 - timedelta(days=5)}
+    state, _ = process(state, number_event(lift), ctx)  # contactable again by us, but the EBR is over
+    _, emits = process(state, number_event(lead()), ctx)
+    [decision] = [e.record for e in emits if e.topic == "lead-decision"]
+    assert decision["outcome"] == "SUPPRESSED"
+    assert [r["code"] for r in decision["reasons"]] == ["DNC_REGISTRY"]  # type: ignore[attr-defined]

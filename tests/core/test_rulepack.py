@@ -23,9 +23,11 @@ from hypothesis import strategies as st
 from pipeline.core.rulepack import (
     RULE_LOCAL_TIME,
     RULE_NO_COVERAGE,
+    RULE_NO_EBR,
     WEEKDAYS,
     Cap,
     CapVerdict,
+    EbrKind,
     HolidaysParams,
     HoursParams,
     HouseHours,
@@ -36,6 +38,7 @@ from pipeline.core.rulepack import (
     applicable,
     cap_verdict,
     default_rule_pack,
+    ebr_window,
     frequency_cap,
     frequency_caps,
     jurisdictions,
@@ -89,7 +92,7 @@ def phone(region: str = "US", area_code_region: str | None = "FL", time_zones: t
 
 
 def test_the_shipped_pack_is_versioned_data_loaded_once() -> None:
-    assert PACK.version == "2026.11.1"
+    assert PACK.version == "2026.11.2"
     assert default_rule_pack() is PACK
     assert all(rule.citation and rule.enabled for rule in PACK.rules)
     assert len({rule.id for rule in PACK.rules}) == len(PACK.rules)
@@ -505,10 +508,78 @@ def test_removal_retention(case: RetentionCase) -> None:
     assert found == (Retention(365, case.rule) if case.fires else None)
 
 
-RuleCase = WindowCase | CapCase | WirelessCase | RegistryCase | RetentionCase
+@dataclass(frozen=True)
+class EbrCase:
+    """An EBR rule fires when it is the one that ends the EBR (or allows none)."""
+
+    rule: str
+    fires: bool
+    jurisdictions: tuple[str, ...]
+    kind: EbrKind
+    ends: datetime | None
+
+
+# A Sunday; 3 months later is clamped to the end of February.
+EBR_START = utc(2025, 11, 30, 15)
+EBR_18_MONTHS, EBR_12_MONTHS, EBR_6_MONTHS = utc(2027, 5, 30, 15), utc(2026, 11, 30, 15), utc(2026, 5, 30, 15)
+EBR_3_MONTHS, EBR_30_DAYS = utc(2026, 2, 28, 15), utc(2025, 12, 30, 15)
+EBR_30_BUSINESS_DAYS = utc(2026, 1, 9, 15)  # Christmas and New Year's Day count: no holiday table
+E = EbrCase
+EBR_CASES = [
+    pytest.param(E("us.ebr", True, us("FL"), "purchase", EBR_18_MONTHS), id="us.ebr fires: a purchase, 18 months"),
+    pytest.param(E("us.ebr", True, us("FL"), "inquiry", EBR_3_MONTHS), id="us.ebr fires: an inquiry, 3 months"),
+    pytest.param(E("us.ebr", False, us("TX"), "purchase", EBR_12_MONTHS), id="us.ebr quiet: Texas is shorter"),
+    pytest.param(E("us.ebr", False, ("GB",), "purchase", None), id="us.ebr quiet: a UK number"),
+    pytest.param(E("us.ca.ebr", True, us("CA"), "inquiry", EBR_30_BUSINESS_DAYS),
+                 id="us.ca.ebr fires: an inquiry, 30 business days"),
+    pytest.param(E("us.ca.ebr", False, us("CA"), "purchase", EBR_18_MONTHS), id="us.ca.ebr quiet: a purchase"),
+    pytest.param(E("us.co.ebr", True, us("CO"), "purchase", EBR_30_DAYS), id="us.co.ebr fires: a purchase"),
+    pytest.param(E("us.co.ebr", True, us("CO"), "inquiry", EBR_30_DAYS), id="us.co.ebr fires: an inquiry"),
+    pytest.param(E("us.co.ebr", False, ("US", "US-CO", "US-IN"), "purchase", None),
+                 id="us.co.ebr quiet: Indiana allows none"),
+    *(
+        pytest.param(E(f"us.{state.lower()}.ebr", True, us(state), "purchase", ends),
+                     id=f"us.{state.lower()}.ebr fires: a purchase")
+        for state, ends in [("CT", EBR_12_MONTHS), ("NM", EBR_12_MONTHS), ("PA", EBR_12_MONTHS),
+                            ("TN", EBR_12_MONTHS), ("TX", EBR_12_MONTHS), ("WA", EBR_12_MONTHS),
+                            ("MI", EBR_12_MONTHS), ("LA", EBR_6_MONTHS), ("MS", EBR_6_MONTHS),
+                            ("MO", EBR_6_MONTHS), ("MT", EBR_6_MONTHS)]
+    ),
+    *(
+        pytest.param(E(f"us.{state.lower()}.ebr", False, us(state), "inquiry", EBR_3_MONTHS),
+                     id=f"us.{state.lower()}.ebr quiet: an inquiry keeps the federal 3 months")
+        for state in ["CT", "NM", "PA", "TN", "TX", "WA", "LA", "MS", "MO", "MT"]
+    ),
+    *(
+        pytest.param(E(f"us.{state.lower()}.ebr", True, us(state), "inquiry", None),
+                     id=f"us.{state.lower()}.ebr fires: no inquiry EBR")
+        for state in ["MI", "NJ", "WI"]
+    ),
+    pytest.param(E("us.mi.ebr", False, us("OH"), "inquiry", EBR_3_MONTHS), id="us.mi.ebr quiet: Ohio"),
+    *(
+        pytest.param(E(f"us.{state.lower()}.ebr", False, us(state), "purchase", EBR_18_MONTHS),
+                     id=f"us.{state.lower()}.ebr quiet: a purchase")
+        for state in ["NJ", "WI"]
+    ),
+    pytest.param(E("us.in.ebr", True, us("IN"), "purchase", None), id="us.in.ebr fires: no purchase EBR"),
+    pytest.param(E("us.in.ebr", True, us("IN"), "inquiry", None), id="us.in.ebr fires: no inquiry EBR"),
+    pytest.param(E("us.in.ebr", False, us("IL"), "purchase", EBR_18_MONTHS), id="us.in.ebr quiet: Illinois"),
+]
+
+
+@pytest.mark.parametrize("case", EBR_CASES)
+def test_ebr_rules(case: EbrCase) -> None:
+    ends, rule_id = ebr_window(PACK, case.jurisdictions, case.kind, EBR_START)
+
+    assert ends == case.ends
+    assert (rule_id == case.rule) == case.fires
+    assert rule_id in {rule.id for rule in PACK.rules} | {RULE_NO_EBR}
+
+
+RuleCase = WindowCase | CapCase | WirelessCase | RegistryCase | RetentionCase | EbrCase
 ALL_CASES: list[RuleCase] = [
     cast(RuleCase, param.values[0])
-    for table in (WINDOW_CASES, CAP_CASES, WIRELESS_CASES, REGISTRY_CASES, RETENTION_CASES)
+    for table in (WINDOW_CASES, CAP_CASES, WIRELESS_CASES, REGISTRY_CASES, RETENTION_CASES, EBR_CASES)
     for param in table
 ]
 
@@ -549,7 +620,7 @@ def test_a_state_implies_its_country() -> None:
     assert alone.rules_considered == ("us.tx.hours", "us.hours")
     assert not alone.window.open_now
     assert [rule.id for rule in applicable(PACK, ("US-AZ",), utc(2026, 6, 2, 15))] == ["us.hours", "us.registry.sync",
-                                                                                       "us.az.wireless"]
+                                                                                       "us.az.wireless", "us.ebr"]
     assert legal_window(PACK, ("DE-BY",), ("Europe/Berlin",), utc(2026, 6, 2, 12)).deciding_rule == RULE_NO_COVERAGE
 
 
@@ -611,8 +682,8 @@ def test_applicable_rules_are_those_of_the_jurisdictions_in_force() -> None:
     ids = [rule.id for rule in applicable(PACK, us("MD"), utc(2026, 6, 2, 15))]
     before = [rule.id for rule in applicable(PACK, us("MD"), utc(2023, 12, 30, 15))]
 
-    assert ids == ["us.hours", "us.registry.sync", "us.md.hours", "us.md.cap"]
-    assert before == ["us.hours", "us.registry.sync"]
+    assert ids == ["us.hours", "us.registry.sync", "us.md.hours", "us.md.cap", "us.ebr"]
+    assert before == ["us.hours", "us.registry.sync", "us.ebr"]
 
 
 def test_an_effective_date_applies_from_its_first_instant_anywhere_on_earth() -> None:
@@ -856,7 +927,7 @@ def test_counsel_can_relax_the_connecticut_conflict_by_override() -> None:
 
     merged = merge_overrides(PACK, overrides)
 
-    assert merged.version.startswith("2026.11.1+local.") and len(merged.version) == len("2026.11.1+local.") + 8
+    assert merged.version.startswith("2026.11.2+local.") and len(merged.version) == len("2026.11.2+local.") + 8
     assert legal_window(PACK, us("CT"), (NY,), now).deciding_rule == "us.ct.hours"
     assert legal_window(merged, us("CT"), (NY,), now).window.open_now
     assert PACK.get("us.ct.hours") != merged.get("us.ct.hours")  # the shipped pack is untouched
