@@ -30,7 +30,7 @@ from typing import Any
 import faust
 from faust.exceptions import SameNode
 
-from pipeline.codec import Codec, make_codec
+from pipeline.codec import Codec, Decoded, make_codec
 from pipeline.config import Settings
 from pipeline.core.campaigns import CampaignBook, default_campaigns, load_campaigns
 from pipeline.core.consents import ConsentLedger
@@ -197,14 +197,39 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         for emit in emits:
             await send(emit.topic, emit.key.encode(), codec.encode(emit.schema, emit.record))
 
+    async def decode(event: faust.types.EventT[bytes]) -> Decoded | None:
+        """The record in ``event``, or None after dead-lettering bytes that are not one."""
+        value = event.message.value
+        if value is None:
+            await send_dead_letter(event, "decode", "record without a value (a tombstone): nothing to decode")
+            return None
+        try:
+            return codec.decode(value)
+        except CodecError as exc:
+            await send_dead_letter(event, "decode", exc)
+            return None
+
+    def write_back(key: bytes, old: NumberState, new: NumberState) -> None:
+        """Write changed state parts back (t[k] = v: only that reaches the changelog); an erasure
+        deletes the personal rows instead (tombstones) and keeps only the keyed-hash marker."""
+        if new.erasure is not None and old.erasure is None:
+            for personal in (suppressions_table, consents_table, leads_table):
+                if key in personal:
+                    del personal[key]
+            erasures_table[erasure_key(key.decode(), erasure_secret)] = _dump(new.erasure)
+            return
+        if new.suppressions is not old.suppressions:
+            suppressions_table[key] = _dump(new.suppressions)
+        if new.consents is not old.consents:
+            consents_table[key] = _dump(new.consents)
+        if new.leads is not old.leads:
+            leads_table[key] = _dump(new.leads)
+
     @app.agent(inputs, concurrency=1)
     async def intake_agent(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             msg = event.message
-            try:
-                decoded = codec.decode(msg.value)
-            except CodecError as exc:
-                await send_dead_letter(event, "decode", exc)
+            if (decoded := await decode(event)) is None:
                 continue
             try:
                 result = intake(msg.topic, decoded.schema, decoded.record, partition=msg.partition,
@@ -226,31 +251,14 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         async for event in stream.events():
             msg = event.message
             key = msg.key
-            try:
-                decoded = codec.decode(msg.value)
-            except CodecError as exc:
-                await send_dead_letter(event, "decode", exc)
+            if (decoded := await decode(event)) is None:
                 continue
             try:
                 state = number_state(key)
                 ctx = ProcessContext(now=clock(), rule_pack_version=rule_pack.version, campaigns=campaigns,
                                      scoring_rules=scoring_rules, rule_pack=rule_pack, registries=registries)
                 new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
-                if new_state.erasure is not None and state.erasure is None:
-                    # Tombstones on the compacted changelogs; only the keyed-hash marker stays.
-                    for personal in (suppressions_table, consents_table, leads_table):
-                        if key in personal:
-                            del personal[key]
-                    erasures_table[erasure_key(key.decode(), erasure_secret)] = _dump(new_state.erasure)
-                    await send_emits(emits)
-                    continue
-                # Write mutated values back (t[k] = v): only that reaches the changelog.
-                if new_state.suppressions is not state.suppressions:
-                    suppressions_table[key] = _dump(new_state.suppressions)
-                if new_state.consents is not state.consents:
-                    consents_table[key] = _dump(new_state.consents)
-                if new_state.leads is not state.leads:
-                    leads_table[key] = _dump(new_state.leads)
+                write_back(key, state, new_state)
                 await send_emits(emits)
             except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
                 log.exception("decide failed on %s/%s@%s", msg.topic, msg.partition, msg.offset)
