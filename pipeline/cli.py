@@ -94,9 +94,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.dial_check:
+        from pipeline.bench_dialcheck import run_dialcheck_bench
+
+        return run_dialcheck_bench(_settings(), rate=args.rate or 1000, seconds=args.seconds, runs=args.runs)
     from pipeline.bench import run_bench
 
-    return run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate)
+    return run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate or 2000)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,7 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="measure throughput and latency")
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; medians are reported")
-    p.add_argument("--rate", type=int, default=2000, help="offered leads/s for the latency run")
+    p.add_argument("--rate", type=int, default=None,
+                   help="offered leads/s for the latency run (default 2000), or dial-checks/s (default 1000)")
+    p.add_argument("--dial-check", action="store_true",
+                   help="benchmark the dial-time check and opt-out → blocked instead of the pipeline")
+    p.add_argument("--seconds", type=float, default=10.0, help="dial-check load duration per run (s)")
     p.set_defaults(func=cmd_bench)
     return parser
 
