@@ -20,6 +20,7 @@ is idempotent by ``event_id``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Callable
@@ -223,7 +224,11 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         if new.consents is not old.consents:
             consents_table[key] = _dump(new.consents)
         if new.leads is not old.leads:
-            leads_table[key] = _dump(new.leads)
+            value = leads_table[key] = _dump(new.leads)
+            if _DEFERRED_MARK in value:
+                deferred_numbers.add(key)
+            else:
+                deferred_numbers.discard(key)
 
     @app.agent(inputs, concurrency=1)
     async def intake_agent(stream: faust.StreamT[bytes]) -> None:
@@ -275,14 +280,30 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         )
 
     sent_releases: set[str] = set()  # per process; after a restart releases are re-sent and deduped
+    # Numbers with a deferred lead, kept as the decide agent writes rows, so a release tick looks at
+    # those rows only. It is an index, not state: a full scan of the table rebuilds it each time
+    # the worker becomes ready (after start-up recovery and after every rebalance) and every
+    # FULL_SCAN_EVERY ticks.
+    deferred_numbers: set[bytes] = set()
+    ticks = itertools.count()
+    scan = {"needed": True}
 
     @app.timer(interval=settings.release_interval_s)  # type: ignore[untyped-decorator]  # Faust is untyped here
     async def release_scheduler() -> None:
         """Re-decide deferred leads whose window opened (or cap freed up): the schedule is the
         leads table itself (``deferred_until``), so it survives restarts."""
         now = clock()
-        for key, raw in list(leads_table.items()):
-            if raw is None or b'"deferred_until"' not in raw:  # cheap skip before parsing JSON
+        recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager, typed as its interface
+        if app.rebalancing or not recovery.completed.is_set():
+            scan["needed"] = True  # tables are incomplete: release nothing yet, rescan once ready
+            return
+        if scan["needed"] or next(ticks) % FULL_SCAN_EVERY == 0:
+            deferred_numbers.update(k for k, v in list(leads_table.items()) if v is not None and _DEFERRED_MARK in v)
+            scan["needed"] = False
+        for key in list(deferred_numbers):
+            raw = leads_table.get(key)
+            if raw is None or _DEFERRED_MARK not in raw:
+                deferred_numbers.discard(key)
                 continue
             for release in due_releases(_load(NumberLeads, raw), now):
                 if release["event_id"] in sent_releases:
@@ -338,6 +359,8 @@ _EVENT_BRANCH = {
 
 
 _RELEASE_BRANCH = "io.leadpipe.internal.ReleaseDue"
+_DEFERRED_MARK = b'"deferred_until"'  # present in a leads row only while one of its leads waits
+FULL_SCAN_EVERY = 60
 
 
 def _branch_named(routed: Routed) -> dict[str, object]:
