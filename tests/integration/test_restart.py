@@ -5,8 +5,10 @@ Runs after test_pipeline.py (file order) because it kills the shared worker.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import Pipeline, lead, opt_out
 
+from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 
 pytestmark = pytest.mark.integration
@@ -108,3 +111,36 @@ def test_national_registries_block_listed_numbers_and_fail_closed_when_missing(
         assert 'leadpipe_registry_stale{registry="us-dnc"} 0' in metrics
     finally:
         pipeline.restart_worker(kill=False)
+
+
+def test_two_workers_split_the_numbers_and_both_answer_every_dial_check(
+        pipeline: Pipeline, us_number: Callable[[], str], tmp_path: Path) -> None:
+    """A second worker joins the group: partitions split, and a dial-check asked of either worker
+    is answered from the tables of the worker owning the number."""
+    second = WorkerProcess(bootstrap=pipeline.settings.bootstrap_servers or "", env=pipeline.env,
+                           log_path=tmp_path / "worker-b.log").start()
+    try:
+        second.wait_ready(timeout_s=90)
+        pipeline.worker.wait_ready(timeout_s=90)  # the first worker has rebalanced too
+        phones = [us_number() for _ in range(12)]
+        for phone in phones:
+            record = lead(phone)
+            pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
+            pipeline.wait(CALL_READY, lead_id=record["lead_id"], action="READY", timeout_s=60)
+            pipeline.send(OPT_OUT, opt_out(phone), key=phone)
+        for phone in phones:
+            pipeline.wait(CALL_READY, phone_e164=phone, action="WITHDRAW", timeout_s=60)
+        partitions = {pipeline.wait_routed(r["event"]["event_id"]) for r in
+                      (x.record for x in pipeline.tail.records(pipeline.internal_topic))
+                      if r is not None and r["phone"]["phone_e164"] in phones}
+        assert len(partitions) > 1  # the numbers live on partitions of both workers
+        for phone in phones:
+            for worker in (pipeline.worker, second):
+                url = f"{worker.url}/v1/dial-check/{urllib.parse.quote(phone)}?campaign=solar-q4"
+                with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback
+                    answer = json.loads(resp.read())
+                assert answer["allowed"] is False, (phone, worker.url, answer)
+                assert answer["reasons"][0]["code"] == "DNC_OPT_OUT"
+    finally:
+        second.stop()
+        pipeline.worker.wait_ready(timeout_s=90)
