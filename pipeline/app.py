@@ -159,6 +159,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         producer_acks=-1,
         producer_linger=0.005,
         processing_guarantee="at_least_once",  # exactly_once needs transactions Tansu lacks
+        recovery_consistency_check=settings.recovery_consistency_check,
         web_enabled=settings.web_enabled,
         web_host=settings.web_host,
         web_bind=settings.web_host,

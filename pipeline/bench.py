@@ -213,7 +213,7 @@ def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: in
         import os
 
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env={**os.environ, **env},
-                               log_path=workdir / "worker.log").start()
+                               log_path=workdir / "worker.log", embedded=broker is not None).start()
         worker.wait_ready(timeout_s=90)
         throughput = [bench_pipeline_throughput(settings, codec, leads) for _ in range(runs)]
         say(f"(iii) full pipeline, 1 worker       {_median(throughput):>10,.0f} leads/s  runs: "

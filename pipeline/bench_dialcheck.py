@@ -398,7 +398,7 @@ def run_dialcheck_bench(settings: Settings, *, rate: int = 1000, seconds: float 
 
         env = {**os.environ, "LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_LOG_LEVEL": "warning"}
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
-                               log_path=workdir / "worker.log").start()
+                               log_path=workdir / "worker.log", embedded=broker is not None).start()
         worker.wait_ready(timeout_s=90)
         pool = preload(settings, codec, POOL)
         say(f"      {POOL:,} numbers preloaded with a consented lead each (tables have rows; all answer allowed)")

@@ -12,6 +12,7 @@ Settings come from ``LEADPIPE_*`` environment variables (see ``pipeline.config``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import signal
@@ -73,7 +74,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from pipeline.broker import EmbeddedBroker
 
         broker = EmbeddedBroker()
-        settings = settings.with_bootstrap(broker.start())
+        settings = dataclasses.replace(settings.with_bootstrap(broker.start()), recovery_consistency_check=False)
         print(f"embedded broker on {settings.bootstrap_servers}", flush=True)
     try:
         # Idempotent; a worker must never let Faust or Tansu auto-create a topic.

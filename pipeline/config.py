@@ -88,6 +88,10 @@ class Settings:
     required_registries: tuple[str, ...] = ()
     """National registries a worker must hold fresh (us-dnc, uk-tps, uk-ctps): when one is missing
     or stale, every number it covers is blocked (fail closed)."""
+    recovery_consistency_check: bool = True
+    """Faust's check that a changelog's high-water mark is not below the offset a table holds.
+    Off against the embedded broker, whose high-water marks can be short by a batch (a worker
+    would crash on rebalance); keep it on for Kafka."""
     release_interval_s: float = 5.0
     """How often deferred leads are checked for release (their window opened or cap freed up)."""
     fetch_max_wait_ms: int = 10
@@ -191,6 +195,8 @@ class Settings:
             kw["session_timeout_s"] = _float("SESSION_TIMEOUT_S", raw, minimum=1.0)
         if (raw := get("HEARTBEAT_INTERVAL_S")) is not None:
             kw["heartbeat_interval_s"] = _float("HEARTBEAT_INTERVAL_S", raw, minimum=0.1)
+        if (raw := environ.get(ENV_PREFIX + "RECOVERY_CONSISTENCY_CHECK")) is not None:
+            kw["recovery_consistency_check"] = _bool("RECOVERY_CONSISTENCY_CHECK", raw)
         if (raw := environ.get(ENV_PREFIX + "WEB_ENABLED")) is not None:
             kw["web_enabled"] = _bool("WEB_ENABLED", raw)
         if (raw := get("DATA_DIR")) is not None:

@@ -21,10 +21,10 @@ from pipeline.errors import LeadpipeError
 
 
 class WorkerProcess:
-    """One ``leadpipe worker`` process pointed at a running broker."""
+    """One ``leadpipe worker`` process pointed at a running broker (``embedded``: the Tansu one)."""
 
     def __init__(self, *, bootstrap: str, env: dict[str, str] | None = None, log_path: Path | None = None,
-                 web_port: int | None = None) -> None:
+                 web_port: int | None = None, embedded: bool = True) -> None:
         self.web_port = web_port or free_port()
         self.log_path = log_path
         self._env = dict(os.environ if env is None else env)
@@ -35,6 +35,8 @@ class WorkerProcess:
             "LEADPIPE_WEB_ENABLED": "true",
             "PYTHONUNBUFFERED": "1",
         })
+        if embedded:  # Tansu's high-water marks can be short by a batch: see Settings
+            self._env["LEADPIPE_RECOVERY_CONSISTENCY_CHECK"] = "false"
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 

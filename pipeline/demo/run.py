@@ -102,7 +102,8 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
             settings = settings.with_bootstrap(broker.start())
         _say(f"▶ broker at {settings.bootstrap_servers}; creating topics ...")
         ensure_topics(settings)
-        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", log_path=workdir / "worker.log")
+        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", log_path=workdir / "worker.log",
+                               embedded=broker is not None)
         _say(f"▶ starting the worker (log: {worker.log_path}) ...")
         worker.start()
         worker.wait_ready()
