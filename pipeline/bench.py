@@ -13,12 +13,17 @@ Every figure is the median of ``--runs`` runs; the ratios come from the same inv
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import itertools
+import os
+import shutil
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -185,19 +190,48 @@ def bench_pipeline_latency(settings: Settings, codec: Codec, rate: int, seconds:
         tail.stop()
 
 
-def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: int = 2000) -> int:
-    say: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
-    workdir = Path(tempfile.mkdtemp(prefix="leadpipe-bench-"))
-    settings = Settings(**{**settings.__dict__, "fixed_clock": BENCH_NOW})
+@dataclass(frozen=True)
+class BenchSite:
+    """Where a benchmark runs: settings pointed at a broker with every topic, a codec, a worker."""
+
+    settings: Settings
+    codec: Codec
+    worker: WorkerProcess
+    broker_name: str
+    """"embedded Tansu" or "configured cluster", for the report."""
+
+
+@contextlib.contextmanager
+def bench_site(settings: Settings, name: str) -> Iterator[BenchSite]:
+    """The embedded broker (unless a cluster is configured), topics, a codec and one (not yet
+    started) worker with the bench clock; everything is stopped and the work dir removed on exit."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"leadpipe-{name}-"))
+    settings = dataclasses.replace(settings, fixed_clock=BENCH_NOW)
     broker = EmbeddedBroker(log_path=workdir / "broker.log") if settings.embedded else None
     worker: WorkerProcess | None = None
     try:
         if broker is not None:
             settings = settings.with_bootstrap(broker.start())
         ensure_topics(settings)
-        codec = make_codec(settings)
+        env = {**os.environ, "LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_LOG_LEVEL": "warning"}
+        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env, log_path=workdir / "worker.log",
+                               embedded=broker is not None)
+        yield BenchSite(settings, make_codec(settings), worker,
+                        "embedded Tansu" if broker is not None else "configured cluster")
+    finally:
+        if worker is not None:
+            worker.stop()
+        if broker is not None:
+            broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: int = 2000) -> int:
+    say: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
+    with bench_site(settings, "bench") as site:
+        settings, codec = site.settings, site.codec
         say(f"leadpipe bench: {leads} leads per run, {runs} runs, medians; broker {settings.bootstrap_servers}"
-            f" ({'embedded Tansu' if broker else 'configured cluster'}), {settings.partitions} partitions")
+            f" ({site.broker_name}), {settings.partitions} partitions")
 
         passthrough = [bench_passthrough(settings, codec, leads) for _ in range(runs)]
         say(f"(i)   passthrough consume→produce   {_median(passthrough):>10,.0f} msgs/s   runs: "
@@ -209,12 +243,7 @@ def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: in
         say(f"      pure core + Avro codec        {_median(core_codec):>10,.0f} leads/s  runs: "
             + ", ".join(f"{x:,.0f}" for x in core_codec))
 
-        env = {"LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_LOG_LEVEL": "warning"}
-        import os
-
-        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env={**os.environ, **env},
-                               log_path=workdir / "worker.log", embedded=broker is not None).start()
-        worker.wait_ready(timeout_s=90)
+        site.worker.start().wait_ready(timeout_s=90)
         throughput = [bench_pipeline_throughput(settings, codec, leads) for _ in range(runs)]
         say(f"(iii) full pipeline, 1 worker       {_median(throughput):>10,.0f} leads/s  runs: "
             + ", ".join(f"{x:,.0f}" for x in throughput))
@@ -233,8 +262,3 @@ def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: in
         say(f"      pure core+codec / passthrough {_median(core_codec) / _median(passthrough):>10.3f}")
         say("goals: pipeline >= 15,000 leads/s per worker; p99 <= 50 ms at 2,000 leads/s offered")
         return 0
-    finally:
-        if worker is not None:
-            worker.stop()
-        if broker is not None:
-            broker.stop()

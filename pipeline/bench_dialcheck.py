@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import json
 import os
 import statistics
-import tempfile
 import time
 import urllib.parse
 import uuid
@@ -32,16 +30,13 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import aiohttp
 
 from connectors.kafka import EventProducer, TopicTail
-from pipeline.admin import ensure_topics
 from pipeline.app import load_policies, load_rule_pack
-from pipeline.bench import BENCH_NOW, bench_lead, next_run
-from pipeline.broker import EmbeddedBroker
-from pipeline.codec import Codec, make_codec
+from pipeline.bench import BENCH_NOW, bench_lead, bench_site, next_run
+from pipeline.codec import Codec
 from pipeline.config import Settings
 from pipeline.core.consents import ConsentLedger
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
@@ -51,7 +46,6 @@ from pipeline.core.number import NumberState, ProcessContext, process
 from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import LeadpipeError
 from pipeline.events import OptOut
-from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, LEAD_CAPTURED, OPT_OUT
 
 CAMPAIGN = "solar-q4"  # requires consent: an allowed answer proves the lead's consent was found
@@ -382,23 +376,14 @@ def phase_opt_outs(settings: Settings, codec: Codec, url: str, pool: Sequence[st
 def run_dialcheck_bench(settings: Settings, *, rate: int = 1000, seconds: float = 10.0, runs: int = 3) -> int:
     """Run (i)-(iv) against an embedded broker (or the configured cluster) and one worker; print the figures."""
     say: Say = lambda s: print(s, flush=True)  # noqa: E731
-    workdir = Path(tempfile.mkdtemp(prefix="leadpipe-bench-dialcheck-"))
-    settings = dataclasses.replace(settings, fixed_clock=BENCH_NOW)
-    broker = EmbeddedBroker(log_path=workdir / "broker.log") if settings.embedded else None
-    worker: WorkerProcess | None = None
-    try:
-        if broker is not None:
-            settings = settings.with_bootstrap(broker.start())
-        ensure_topics(settings)
-        codec = make_codec(settings)
+    with bench_site(settings, "bench-dialcheck") as site:
+        settings, codec = site.settings, site.codec
         say(f"leadpipe dial-check bench: {rate:,} req/s offered, {runs} runs, medians; "
-            f"broker {settings.bootstrap_servers} ({'embedded Tansu' if broker else 'configured cluster'}), "
+            f"broker {settings.bootstrap_servers} ({site.broker_name}), "
             f"1 worker, {os.cpu_count()} cores shared with the load generator")
         check_us = phase_in_process(settings, runs, say)
 
-        env = {**os.environ, "LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_LOG_LEVEL": "warning"}
-        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
-                               log_path=workdir / "worker.log", embedded=broker is not None).start()
+        worker = site.worker.start()
         worker.wait_ready(timeout_s=90)
         pool = preload(settings, codec, POOL)
         say(f"      {POOL:,} numbers preloaded with a consented lead each (tables have rows; all answer allowed)")
@@ -413,8 +398,3 @@ def run_dialcheck_bench(settings: Settings, *, rate: int = 1000, seconds: float 
         say(f"goal: opt-out → blocked p99 <= {GOAL_BLOCKED_P99_MS:.0f} ms end to end: {'met' if met else 'MISSED'} "
             f"({quiet99:.1f} ms quiet, {loaded99:.1f} ms under {rate:,} req/s)")
         return 0
-    finally:
-        if worker is not None:
-            worker.stop()
-        if broker is not None:
-            broker.stop()
