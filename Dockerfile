@@ -18,13 +18,10 @@ COPY . /app
 # rocksdict (faust-streaming's extra) backs LEADPIPE_STORE=rocksdb:// for large tables.
 RUN pip install --no-cache-dir . "faust-streaming[rocksdict]"
 
-# The codec looks for schemas/ next to the installed `pipeline` package, which the wheel does not
-# ship: link /app/schemas there unless something already is. Then prove, from outside the source
-# tree, that the installed package loads its schemas and that rocksdict imports, so a broken
-# image fails here rather than at worker start-up.
-RUN site="$(cd / && python -c 'import pathlib, pipeline; print(pathlib.Path(pipeline.__file__).resolve().parent.parent)')" \
- && { [ -e "$site/schemas" ] || ln -s /app/schemas "$site/schemas"; } \
- && cd / && python -c "import rocksdict; from pipeline.codec import SchemaStore; SchemaStore()"
+# The wheel installs schemas/ under <prefix>/share/leadpipe/schemas. Prove, from outside the source
+# tree, that the installed package loads them and that rocksdict imports, so a broken image fails
+# here rather than at worker start-up.
+RUN cd / && python -c "import rocksdict; from pipeline.codec import SchemaStore; SchemaStore()"
 
 # Table store (RocksDB) and working directory: the only place the app user can write.
 RUN mkdir -p /var/lib/leadpipe && chown leadpipe:leadpipe /var/lib/leadpipe

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
@@ -95,8 +96,12 @@ class WriterSchema:
 
 
 def default_schemas_dir() -> Path:
-    """The repository's ``schemas/`` next to the ``pipeline`` package (editable install)."""
-    return Path(__file__).resolve().parent.parent / "schemas"
+    """``schemas/``: next to the ``pipeline`` package in a source tree (editable install), else where
+    a wheel installs it (``<prefix>/share/leadpipe/schemas``, see ``[tool.setuptools.data-files]``)."""
+    source_tree = Path(__file__).resolve().parent.parent / "schemas"
+    if source_tree.is_dir():
+        return source_tree
+    return Path(sys.prefix) / "share" / "leadpipe" / "schemas"
 
 
 def subject_for(stem: str) -> str:
