@@ -16,9 +16,9 @@ from datetime import datetime
 
 from pipeline.core.campaigns import CampaignBook
 from pipeline.core.decision import compliance_reasons
-from pipeline.core.number import NumberState, cap_reached, registry_blocks
+from pipeline.core.number import NumberState, rule_checks
 from pipeline.core.phone import PhoneError, normalize_phone
-from pipeline.core.rulepack import HouseHours, RulePack, jurisdictions, legal_window, wireless_restricted
+from pipeline.core.rulepack import RulePack, jurisdictions
 from pipeline.events import ConsentChannel, PhoneInfo, Reason
 from pipeline.registry.store import RegistrySet
 
@@ -96,29 +96,22 @@ def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: Camp
     policy = replace(policy, channel=request.channel or policy.channel,
                      consent_purpose=request.purpose or policy.consent_purpose)
     phone = request.phone
-    where = jurisdictions(phone, None, None)
-    autodialed = policy.channel == "AUTODIALED_VOICE"
+    checks = rule_checks(state, phone, jurisdictions(phone, None, None), policy, pack, registries, at)
     blockers = list(compliance_reasons(campaign_id=request.campaign_id, suppressions=state.suppressions,
                                        consents=state.consents, policy=policy, now=at))
     if state.erasure is not None:
         blockers.insert(0, state.erasure.reason())
-    registry, exemptions = registry_blocks(phone["phone_e164"], state, registries, pack, where, at)
-    blockers.extend(registry)
-    if (wireless := wireless_restricted(pack, where, phone["number_type"], at)) is not None:
-        blockers.append({"code": "WIRELESS_RESTRICTED", "rule_id": wireless,
-                         "detail": f"{phone['number_type']} is treated as wireless (fail closed)"})
-    cap = cap_reached(state.leads, where, autodialed, pack, at)
-    if cap is not None:
-        blockers.append(cap[0])
-    verdict = legal_window(pack, where, phone["time_zones"], at, autodialed=autodialed,
-                           house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end))
+    blockers.extend(checks.restrictions)
+    if checks.cap is not None:
+        blockers.append(checks.cap[0])
+    verdict = checks.verdict
     window = verdict.window
     if not window.open_now:
         code = "NO_LEGAL_WINDOW" if window.opens_at is None else "OUTSIDE_CALL_WINDOW"
         blockers.append({"code": code, "rule_id": verdict.deciding_rule, "detail": verdict.detail})
     reasons: tuple[Reason, ...] = (*(tuple(blockers) or ({
         "code": "CALLABLE", "rule_id": "decision.callable", "detail": verdict.detail,
-    },)), *exemptions)
+    },)), *checks.exemptions)
     return DialCheck(
         allowed=not blockers, phone_e164=phone["phone_e164"], campaign_id=request.campaign_id,
         channel=policy.channel, purpose=policy.consent_purpose, at=at, reasons=reasons,

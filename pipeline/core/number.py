@@ -33,7 +33,7 @@ from typing import cast
 
 from pipeline import topics
 from pipeline.core import scoring
-from pipeline.core.campaigns import CampaignBook
+from pipeline.core.campaigns import CampaignBook, CampaignPolicy
 from pipeline.core.consents import ConsentLedger, apply_consent_change, grant_from_lead
 from pipeline.core.decision import Decision, compliance_reasons, decide, duplicate, withdrawn
 from pipeline.core.ebr import active_ebr
@@ -42,6 +42,7 @@ from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
 from pipeline.core.rulepack import (
     HouseHours,
     RulePack,
+    WindowVerdict,
     cap_verdict,
     default_rule_pack,
     frequency_caps,
@@ -65,6 +66,7 @@ from pipeline.events import (
     LeadDecision,
     NumberEvent,
     OptOut,
+    PhoneInfo,
     QualifiedLead,
     Reason,
     ReleaseDue,
@@ -272,27 +274,14 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
     policy = ctx.campaigns.policy_for(campaign_id)
     lead_score = scoring.Score(record.score or 0.0, record.score_breakdown)
     where = jurisdictions(phone, record.address_region, address_country)
-    autodialed = policy.channel == "AUTODIALED_VOICE"
-    verdict = legal_window(
-        ctx.rule_pack, where, phone["time_zones"], ctx.now, autodialed=autodialed,
-        house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end),
-    )
-    restrictions, exemptions = registry_blocks(phone["phone_e164"], state, ctx.registries, ctx.rule_pack, where,
-                                               ctx.now)
-    wireless = wireless_restricted(ctx.rule_pack, where, phone["number_type"], ctx.now)
-    if wireless is not None:
-        restrictions += ({
-            "code": "WIRELESS_RESTRICTED", "rule_id": wireless,
-            "detail": (f"solicitation calls to wireless numbers are restricted in {', '.join(where)}; "
-                       f"{phone['number_type']} is treated as wireless (fail closed)"),
-        },)
+    checks = rule_checks(state, phone, where, policy, ctx.rule_pack, ctx.registries, ctx.now)
     decision = decide(
         campaign_id=campaign_id, phone=phone, suppressions=state.suppressions, consents=state.consents,
-        policy=policy, score=lead_score, window=verdict.window, now=ctx.now, window_detail=verdict.detail,
-        restrictions=restrictions, cap=cap_reached(state.leads, where, autodialed, ctx.rule_pack, ctx.now),
-        exemptions=exemptions,
+        policy=policy, score=lead_score, window=checks.verdict.window, now=ctx.now,
+        window_detail=checks.verdict.detail, restrictions=checks.restrictions, cap=checks.cap,
+        exemptions=checks.exemptions,
     )
-    window = verdict.window
+    window = checks.verdict.window
     emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id)]
     offered = decision.outcome == "CALL_READY"
     if offered:
@@ -348,6 +337,38 @@ def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
         return state, ()
     decision_id = record_id(release["event_id"], "decision", record.lead_id)
     return _evaluate(state, event, record, None, decision_id, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChecks:
+    """What the rule pack and the national registries say about calling a number at one instant,
+    beyond its own do-not-call and consent state. Shared by decisions and the dial-time check."""
+
+    verdict: WindowVerdict
+    restrictions: tuple[Reason, ...]
+    """Reasons forbidding the call outright: a national registry (unless an EBR exempts it), a
+    state's wireless reading."""
+    exemptions: tuple[Reason, ...]
+    """Reasons a block was lifted (an EBR in force): part of the trace."""
+    cap: tuple[Reason, datetime] | None
+    """The frequency cap reached at the instant, with when it frees up."""
+
+
+def rule_checks(state: NumberState, phone: PhoneInfo, where: tuple[str, ...], policy: CampaignPolicy,
+                pack: RulePack, registries: RegistrySet, at: datetime) -> RuleChecks:
+    """Evaluate the legal window, registries (and EBR), wireless readings and caps for ``phone`` at ``at``."""
+    autodialed = policy.channel == "AUTODIALED_VOICE"
+    verdict = legal_window(pack, where, phone["time_zones"], at, autodialed=autodialed,
+                           house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end))
+    restrictions, exemptions = registry_blocks(phone["phone_e164"], state, registries, pack, where, at)
+    wireless = wireless_restricted(pack, where, phone["number_type"], at)
+    if wireless is not None:
+        restrictions += ({
+            "code": "WIRELESS_RESTRICTED", "rule_id": wireless,
+            "detail": (f"solicitation calls to wireless numbers are restricted in {', '.join(where)}; "
+                       f"{phone['number_type']} is treated as wireless (fail closed)"),
+        },)
+    return RuleChecks(verdict, restrictions, exemptions, cap_reached(state.leads, where, autodialed, pack, at))
 
 
 def registry_reasons(phone_e164: str, registries: RegistrySet, now: datetime) -> tuple[Reason, ...]:
