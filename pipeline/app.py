@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,8 +112,6 @@ def faust_broker_urls(bootstrap: str) -> list[str]:
 def dead_letter(*, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
                 stage: str, error: BaseException | str, now: datetime) -> DeadLetter:
     """A dead-letter record keeping the original bytes and where they came from."""
-    import uuid
-
     error_type = type(error).__name__ if isinstance(error, BaseException) else "InvalidInput"
     return {
         # Deterministic id: a replay of the same input yields the same dead-letter id.
@@ -132,6 +131,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     clock = clock or make_clock(settings)
     campaigns, scoring_rules = load_policies(settings)
     rule_pack = load_rule_pack(settings)
+    log.info("settings (secrets hidden):\n%s", settings.describe())
     log.info("rule pack %s", rule_pack.version)
     registries = open_registries(settings.data_dir, required=settings.required_registries)
     credentials = None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import signal
 import socket
 import subprocess
@@ -142,9 +141,3 @@ class EmbeddedBroker:
                  tb: TracebackType | None) -> None:
         self.stop()
 
-
-def environment_with(bootstrap: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """A copy of the environment pointing child processes at ``bootstrap``."""
-    env = dict(os.environ if base is None else base)
-    env["LEADPIPE_BOOTSTRAP_SERVERS"] = bootstrap
-    return env

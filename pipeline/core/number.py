@@ -441,7 +441,7 @@ def _withdraw_blocked(
             policy=policy, now=ctx.now,
         )
         if not reasons:
-            where = jurisdictions(phone, None, None)
+            where = jurisdictions(phone, lead.address_region, None)
             cap = cap_reached(state.leads, where, policy.channel == "AUTODIALED_VOICE", ctx.rule_pack, ctx.now)
             reasons = (cap[0],) if cap is not None else ()
         if not reasons:
