@@ -1,7 +1,8 @@
-"""Child processes leadpipe starts for local runs: workers and, through ``pipeline.broker``, the broker.
+"""Child processes leadpipe starts for local runs: workers, HTTP services and, through
+``pipeline.broker``, the broker.
 
 Every child runs in its own session (so Ctrl-C reaches only the parent, which stops children in
-order: workers first, then the broker) and is killed by the kernel if the parent dies.
+order: services and workers first, then the broker) and is killed by the kernel if the parent dies.
 """
 
 from __future__ import annotations
@@ -20,23 +21,22 @@ from pipeline.broker import _die_with_parent, free_port
 from pipeline.errors import LeadpipeError
 
 
-class WorkerProcess:
-    """One ``leadpipe worker`` process pointed at a running broker (``embedded``: the Tansu one)."""
+class ServiceProcess:
+    """One ``leadpipe <command>`` child process serving HTTP on ``127.0.0.1:<web_port>``, ready
+    when ``GET <health_path>`` answers a JSON body with ``"ready": true``. Its settings come from
+    ``env`` (the parent's environment when None) plus ``extra_env``."""
 
-    def __init__(self, *, bootstrap: str, env: dict[str, str] | None = None, log_path: Path | None = None,
-                 web_port: int | None = None, embedded: bool = True) -> None:
+    name = "service"
+
+    def __init__(self, command: list[str], *, env: dict[str, str] | None = None,
+                 extra_env: dict[str, str] | None = None, log_path: Path | None = None,
+                 web_port: int | None = None, health_path: str = "/healthz") -> None:
+        self.command = command
         self.web_port = web_port or free_port()
         self.log_path = log_path
+        self.health_path = health_path
         self._env = dict(os.environ if env is None else env)
-        self._env.update({
-            "LEADPIPE_BOOTSTRAP_SERVERS": bootstrap,
-            "LEADPIPE_WEB_PORT": str(self.web_port),
-            "LEADPIPE_WEB_HOST": "127.0.0.1",
-            "LEADPIPE_WEB_ENABLED": "true",
-            "PYTHONUNBUFFERED": "1",
-        })
-        if embedded:  # Tansu's high-water marks can be short by a batch: see Settings
-            self._env["LEADPIPE_RECOVERY_CONSISTENCY_CHECK"] = "false"
+        self._env.update({"PYTHONUNBUFFERED": "1", **(extra_env or {})})
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -48,22 +48,23 @@ class WorkerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
-    def start(self) -> WorkerProcess:
+    def start(self) -> ServiceProcess:
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")
         out = self._log if self._log is not None else subprocess.DEVNULL
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "worker"],
+        # Our own console script with arguments chosen by leadpipe's code, never by input.
+        self._process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "pipeline.cli", *self.command],
             env=self._env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=_die_with_parent,
         )
         return self
 
     def health(self) -> dict[str, object] | None:
-        """The worker's /healthz body, or None when it does not answer."""
+        """The health body, or None when the process does not answer."""
         try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=1.0) as resp:  # noqa: S310 - loopback
+            with urllib.request.urlopen(f"{self.url}{self.health_path}", timeout=1.0) as resp:  # noqa: S310 - loopback
                 return dict(json.loads(resp.read()))
         except urllib.error.HTTPError as exc:
             return dict(json.loads(exc.read() or b"{}"))
@@ -71,23 +72,23 @@ class WorkerProcess:
             return None
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
-        """Block until the worker has its partitions and recovered its tables."""
+        """Block until the process says it is ready (a worker: partitions assigned, tables recovered)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 code = None if self._process is None else self._process.returncode
-                raise LeadpipeError(f"worker exited with code {code} before it was ready (log: {self.log_path})")
+                raise LeadpipeError(f"{self.name} exited with code {code} before it was ready (log: {self.log_path})")
             body = self.health()
             if body is not None and body.get("ready"):
                 return
             time.sleep(0.1)
-        raise LeadpipeError(f"worker not ready within {timeout_s}s (log: {self.log_path})")
+        raise LeadpipeError(f"{self.name} not ready within {timeout_s}s (log: {self.log_path})")
 
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
     def stop(self, timeout_s: float = 20.0) -> int | None:
-        """SIGTERM and wait (Faust commits and closes on SIGTERM); SIGKILL after ``timeout_s``."""
+        """SIGTERM and wait (a worker commits and closes on SIGTERM); SIGKILL after ``timeout_s``."""
         process, self._process = self._process, None
         code = None
         if process is not None:
@@ -113,3 +114,22 @@ class WorkerProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+class WorkerProcess(ServiceProcess):
+    """One ``leadpipe worker`` process pointed at a running broker (``embedded``: the Tansu one)."""
+
+    name = "worker"
+
+    def __init__(self, *, bootstrap: str, env: dict[str, str] | None = None, log_path: Path | None = None,
+                 web_port: int | None = None, embedded: bool = True) -> None:
+        port = web_port or free_port()
+        extra = {
+            "LEADPIPE_BOOTSTRAP_SERVERS": bootstrap,
+            "LEADPIPE_WEB_PORT": str(port),
+            "LEADPIPE_WEB_HOST": "127.0.0.1",
+            "LEADPIPE_WEB_ENABLED": "true",
+        }
+        if embedded:  # Tansu's high-water marks can be short by a batch: see Settings
+            extra["LEADPIPE_RECOVERY_CONSISTENCY_CHECK"] = "false"
+        super().__init__(["worker"], env=env, extra_env=extra, log_path=log_path, web_port=port)
