@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -49,9 +50,11 @@ from pipeline.errors import CodecError, ConfigError
 from pipeline.events import DeadLetter
 from pipeline.registry.check import registry_metrics
 from pipeline.registry.store import open_registries
+from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram
 from pipeline.topics import (
     DEAD_LETTER,
     INPUT_TOPICS,
+    OPT_OUT,
     RELEASE_SCHEDULER,
     TABLE_CONSENTS,
     TABLE_ERASURES,
@@ -189,11 +192,11 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         log.warning("dead-letter %s/%s@%s stage=%s: %s", msg.topic, msg.partition, msg.offset, stage, error)
         await send(DEAD_LETTER, msg.key, codec.encode(DEAD_LETTER, record))
 
-    async def send(topic: str, key: bytes | None, value: bytes) -> None:
+    async def send(topic: str, key: bytes | None, value: bytes, timestamp: float | None = None) -> None:
         # Straight to the producer: Faust's channel machinery costs ~2x per record here. Still
         # at-least-once: Faust flushes the producer before it commits any offset, and the default
         # partitioner is murmur2 like Faust's own sends.
-        await app.producer.send(topic, key, value, None, None, None)
+        await app.producer.send(topic, key, value, None, timestamp, None)
 
     async def send_emits(emits: tuple[Emit, ...]) -> None:
         for emit in emits:
@@ -242,8 +245,10 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                                 offset=msg.offset, default_region=settings.default_region, now=clock(),
                                 rule_pack_version=rule_pack.version)
                 if isinstance(result, Routed):
+                    # The re-keyed record keeps the input's Kafka timestamp: decide measures
+                    # opt-out-to-blocked latency from it.
                     await send(number_events_name, result.key.encode(),
-                               codec.encode(NUMBER_EVENT_SCHEMA, _branch_named(result)))
+                               codec.encode(NUMBER_EVENT_SCHEMA, _branch_named(result)), msg.timestamp)
                 elif isinstance(result, Rejected):
                     await send_emits(result.emits)
                 elif isinstance(result, Invalid):
@@ -265,6 +270,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                                      scoring_rules=scoring_rules, rule_pack=rule_pack, registries=registries)
                 new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
                 write_back(key, state, new_state)
+                if msg.timestamp and _is_opt_out_add(decoded.record):
+                    optout_latency.observe(max(0.0, time.time() - msg.timestamp))  # wall clock, not the decision clock
                 await send_emits(emits)
             except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
                 log.exception("decide failed on %s/%s@%s", msg.topic, msg.partition, msg.offset)
@@ -280,6 +287,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             leads=_load(NumberLeads, leads_table.get(key)),
         )
 
+    optout_latency = Histogram()  # opt-out input's Kafka timestamp → its suppression written (per process)
     sent_releases: set[str] = set()  # per process; after a restart releases are re-sent and deduped
     # Numbers with a deferred lead, kept as the decide agent writes rows, so a release tick looks at
     # those rows only. It is an index, not state: a full scan of the table rebuilds it each time
@@ -338,7 +346,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         """Prometheus text: national registry age and staleness (stale = numbers blocked, fail closed)."""
-        return web.text(registry_metrics(registries, clock()), content_type="text/plain; version=0.0.4")
+        text = registry_metrics(registries, clock()) + optout_latency.render(
+            OPTOUT_LATENCY, "opt-out Kafka timestamp to its suppression written by this worker")
+        return web.text(text, content_type="text/plain; version=0.0.4")
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
@@ -362,6 +372,11 @@ _EVENT_BRANCH = {
 _RELEASE_BRANCH = "io.leadpipe.internal.ReleaseDue"
 _DEFERRED_MARK = b'"deferred_until"'  # present in a leads row only while one of its leads waits
 FULL_SCAN_EVERY = 60
+
+
+def _is_opt_out_add(number_event: dict[str, Any]) -> bool:
+    event = number_event.get("event")
+    return number_event.get("input_topic") == OPT_OUT and isinstance(event, dict) and event.get("action") == "ADD"
 
 
 def _branch_named(routed: Routed) -> dict[str, object]:

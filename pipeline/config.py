@@ -118,6 +118,11 @@ class Settings:
     erasure_key: str = field(default="leadpipe-development-erasure-key", repr=False)
     """HMAC key for erasure markers. Set a secret in production and never change it: a new key
     cannot find the markers made with the old one."""
+    # --- console (pipeline/console) ---
+    console_host: str = "127.0.0.1"
+    console_port: int = 8082
+    worker_urls: tuple[str, ...] = ()
+    """Workers whose /metrics the console scrapes for the opt-out-to-blocked latency."""
 
     @property
     def embedded(self) -> bool:
@@ -209,6 +214,16 @@ class Settings:
                 kw[name] = path
         if (raw := get("FIXED_CLOCK")) is not None:
             kw["fixed_clock"] = _instant("FIXED_CLOCK", raw)
+        # --- console ---
+        if (raw := get("CONSOLE_HOST")) is not None:
+            kw["console_host"] = raw
+        if (raw := get("CONSOLE_PORT")) is not None:
+            kw["console_port"] = _int("CONSOLE_PORT", raw, minimum=0)
+        if (raw := get("WORKER_URLS")) is not None:
+            urls = tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip())
+            if bad := [u for u in urls if not re.match(r"https?://", u)]:
+                raise ConfigError(f"{ENV_PREFIX}WORKER_URLS: expected http(s):// URLs, got {bad}")
+            kw["worker_urls"] = urls
         settings = cls(**kw)  # type: ignore[arg-type]
         settings.validate()
         return settings

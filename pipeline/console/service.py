@@ -1,0 +1,128 @@
+"""``leadpipe console``: an aiohttp service over the report topics.
+
+    GET /v1/report   the report (JSON): funnel, reasons, health, per-source quality, latency, lag
+    GET /metrics     the same figures in Prometheus text
+    GET /dashboard   the live dashboard (HTML + vanilla JS, polls /v1/report every second)
+    GET /healthz     {"ready": true} once the topic reader caught up with what existed at start
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+
+from pipeline.codec import make_codec
+from pipeline.config import Settings
+from pipeline.console.sources import LagProbe, ReportTail, WorkerScrape
+from pipeline.errors import ConfigError
+from pipeline.reporting.prometheus import render_report
+from pipeline.topics import INPUT_TOPICS, number_events_topic
+
+log = logging.getLogger("leadpipe.console")
+
+Clock = Callable[[], datetime]
+
+
+class Console:
+    """The console's state: the three background readers and a report cached for ``cache_s``."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, cache_s: float = 0.25) -> None:
+        if settings.bootstrap_servers is None:
+            raise ConfigError("leadpipe console needs LEADPIPE_BOOTSTRAP_SERVERS (the cluster to report on)")
+        kafka = settings.kafka_client_config()
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.tail = ReportTail(kafka, make_codec(settings))
+        self.lag = LagProbe(kafka, settings.app_id, [*INPUT_TOPICS, number_events_topic(settings.app_id)])
+        self.scrape = WorkerScrape(settings.worker_urls)
+        self._cache_s = cache_s
+        self._cached: tuple[float, dict[str, Any], str] | None = None
+
+    def start(self) -> None:
+        self.tail.start()
+        self.lag.start()
+        self.scrape.start()
+
+    def stop(self) -> None:
+        for part in (self.tail, self.lag, self.scrape):
+            part.stop()
+
+    def snapshot(self) -> tuple[dict[str, Any], str]:
+        """(report JSON, Prometheus text), recomputed at most every ``cache_s`` seconds."""
+        now = time.monotonic()
+        if self._cached is not None and now - self._cached[0] < self._cache_s:
+            return self._cached[1], self._cached[2]
+        report, facts = self.tail.report(self.clock())
+        lag_rows = list(self.lag.rows)
+        latency = self.scrape.latency
+        body = report.to_json()
+        body["funnel"] = {k: body["totals"][k] for k in ("captured", "valid", "callable", "contacted", "qualified")}
+        body["optout_latency"] = {**latency.to_json(), "workers": self.scrape.workers}
+        body["lag"] = {"partitions": lag_rows, "total": sum(r["lag"] for r in lag_rows),
+                       "approximate": True, "error": self.lag.error}
+        body["tail"] = {"ready": self.tail.ready, "records_read": self.tail.records_read, "facts": facts,
+                        "error": self.tail.error}
+        text = render_report(report, lag=lag_rows, latency=latency,
+                             extra={"leadpipe_console_facts": facts,
+                                    "leadpipe_console_records_read": self.tail.records_read})
+        self._cached = (now, body, text)
+        return body, text
+
+
+def dashboard_html() -> str:
+    return resources.files("pipeline.console").joinpath("dashboard.html").read_text(encoding="utf-8")
+
+
+def build_web_app(console: Console) -> web.Application:
+    page = dashboard_html()
+
+    async def report(_request: web.Request) -> web.Response:
+        body, _ = console.snapshot()
+        return web.json_response(body, dumps=lambda v: json.dumps(v, default=str))
+
+    async def metrics(_request: web.Request) -> web.Response:
+        _, text = console.snapshot()
+        return web.Response(text=text, content_type="text/plain", charset="utf-8",
+                            headers={"X-Prometheus-Format": "0.0.4"})
+
+    async def dashboard(_request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    async def healthz(_request: web.Request) -> web.Response:
+        ready = console.tail.ready
+        body = {"ready": ready, "status": "ok" if ready else "starting", "error": console.tail.error,
+                "records_read": console.tail.records_read}
+        return web.json_response(body, status=200 if ready else 503)
+
+    async def root(_request: web.Request) -> web.Response:
+        raise web.HTTPFound("/dashboard")
+
+    app = web.Application()
+    app.router.add_get("/", root)
+    app.router.add_get("/v1/report", report)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/dashboard", dashboard)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def serve(settings: Settings) -> int:
+    """Run the console until SIGINT/SIGTERM."""
+    log.setLevel(settings.log_level.upper())
+    console = Console(settings)
+    console.start()
+    log.warning("console on http://%s:%s/dashboard (workers scraped: %s)", settings.console_host,
+                settings.console_port, ", ".join(settings.worker_urls) or "none")
+    try:
+        web.run_app(build_web_app(console), host=settings.console_host, port=settings.console_port,
+                    print=None, handle_signals=True)
+    finally:
+        console.stop()
+    return 0
