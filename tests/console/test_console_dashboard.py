@@ -1,0 +1,295 @@
+"""The console end to end: the real embedded broker, a real worker, the console as a real process and
+the dashboard loaded in Debian's headless chromium. The numbers the page shows must equal counts
+computed here from the topics with a plain consumer, and must follow new events without a reload.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+from connectors.kafka import EventProducer, TopicTail
+from pipeline.admin import ensure_topics
+from pipeline.broker import EmbeddedBroker, free_port
+from pipeline.codec import make_codec
+from pipeline.config import Settings
+from pipeline.core.outcomes import contact_kind
+from pipeline.processes import ServiceProcess, WorkerProcess
+from pipeline.topics import (
+    CALL_OUTCOME,
+    CALL_READY,
+    CONSENT_CHANGED,
+    DEAD_LETTER,
+    LEAD_CAPTURED,
+    LEAD_DECISION,
+    OPT_OUT,
+    QUALIFIED_LEAD,
+)
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 in New York: inside every US window
+TOPICS = [LEAD_CAPTURED, OPT_OUT, CONSENT_CHANGED, CALL_OUTCOME, LEAD_DECISION, CALL_READY, QUALIFIED_LEAD,
+          DEAD_LETTER]
+STAGES = ("captured", "valid", "callable", "contacted", "qualified")
+
+_numbers = itertools.count(2095000)
+
+
+def fresh_number() -> str:
+    while True:
+        candidate = f"+1305{next(_numbers):07d}"
+        if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
+            return candidate
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def lead(phone: str, *, source: str = "web-form:quote", consent: bool = True, **extra: Any) -> dict[str, Any]:
+    proof = {"purpose": "marketing", "channel": "ANY", "granted_at": NOW - timedelta(minutes=5),
+             "form_url": "https://example.com/quote", "consent_text": "I agree to be called.",
+             "certificate_id": "cert-" + new_id()[:8], "ip": "203.0.113.7", "expires_at": None}
+    record: dict[str, Any] = {
+        "event_id": new_id(), "occurred_at": NOW - timedelta(minutes=1), "lead_id": "L-" + new_id()[:8],
+        "source": source, "campaign_id": "solar-q4", "phone": phone, "country": "US", "first_name": "Ana",
+        "last_name": "Silva", "email": "ana@example.com", "address": None, "consent": proof if consent else None,
+        "attributes": {},
+    }
+    record.update(extra)
+    return record
+
+
+def opt_out(phone: str) -> dict[str, Any]:
+    return {"event_id": new_id(), "occurred_at": NOW - timedelta(minutes=2), "phone": phone, "country": "US",
+            "action": "ADD", "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None,
+            "expires_at": None, "source": "sms-keyword:STOP", "reason": "replied STOP", "evidence": None}
+
+
+def call_outcome(phone: str, lead_id: str, code: str) -> dict[str, Any]:
+    return {"event_id": new_id(), "occurred_at": NOW, "lead_id": lead_id, "phone": phone, "country": None,
+            "campaign_id": "solar-q4", "outcome": code, "agent_id": "agent-7", "notes": None, "callback_at": None,
+            "dnc_scope": None, "answers": {}, "tags": []}
+
+
+class System:
+    def __init__(self, producer: EventProducer, tail: TopicTail, worker: WorkerProcess, console: ServiceProcess,
+                 browser: webdriver.Chrome) -> None:
+        self.producer, self.tail, self.worker, self.console, self.browser = producer, tail, worker, console, browser
+
+    def send(self, topic: str, record: dict[str, Any], key: str) -> None:
+        self.producer.send(topic, record, key=key)
+
+    def records(self, topic: str) -> list[dict[str, Any]]:
+        return [r.record for r in self.tail.records(topic) if r.record is not None]
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "Debian's chromium and chromium-driver are needed: scripts/bootstrap installs them"
+    log_dir = tmp_path_factory.mktemp("console-logs")
+    broker = EmbeddedBroker(log_path=log_dir / "broker.log")
+    worker = console = None
+    tail = None
+    browser = None
+    profile = Path(tempfile.mkdtemp(prefix="leadpipe-chromium-"))
+    try:
+        settings = Settings(fixed_clock=NOW).with_bootstrap(broker.start())
+        ensure_topics(settings)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+        env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
+        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
+                               log_path=log_dir / "worker.log").start()
+        port = free_port()
+        console = ServiceProcess(["console"], env=env, log_path=log_dir / "console.log", web_port=port,
+                                 extra_env={"LEADPIPE_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
+                                            "LEADPIPE_CONSOLE_PORT": str(port), "LEADPIPE_WORKER_URLS": worker.url})
+        worker.wait_ready(timeout_s=90)
+        codec = make_codec(settings)
+        tail = TopicTail(settings.kafka_client_config(), codec, TOPICS).start()
+        producer = EventProducer(settings.kafka_client_config(), codec)
+        options = Options()
+        options.binary_location = chromium
+        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", f"--user-data-dir={profile}"):
+            options.add_argument(flag)
+        browser = webdriver.Chrome(options=options, service=Service(driver))
+        yield System(producer, tail, worker, console, browser)
+    finally:
+        if browser is not None:
+            browser.quit()
+        if tail is not None:
+            tail.stop()
+        if console is not None:
+            console.stop()
+        if worker is not None:
+            worker.stop()
+        broker.stop()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def expected_from_topics(system: System) -> dict[str, Any]:
+    """The figures, counted here from the topics' records without the console's aggregator."""
+    decisions = system.records(LEAD_DECISION)
+    captures = {r["event_id"] for r in system.records(LEAD_CAPTURED)}
+    on_capture = {d["input_event_id"]: d for d in decisions if d["input_topic"] == LEAD_CAPTURED}
+    reasons: Counter[str] = Counter()
+    for d in decisions:
+        if d["outcome"] != "CALL_READY":
+            for reason in d["reasons"] or [{"code": "-"}]:
+                reasons[f"{d['outcome']}:{reason['code']}"] += 1
+    for o in system.records(CALL_OUTCOME):
+        if o["outcome"] in ("NOT_INTERESTED", "WRONG_NUMBER", "DISCONNECTED", "DO_NOT_CALL"):
+            for tag in o["tags"] or [o["outcome"]]:
+                reasons[f"DISQUALIFIED:{tag}"] += 1
+    return {
+        "captured": len(captures),
+        "valid": sum(1 for e in captures if e in on_capture and on_capture[e]["outcome"] != "REJECTED"),
+        "callable": len({d["lead_id"] for d in decisions if d["outcome"] == "CALL_READY"}),
+        "contacted": len({o["lead_id"] for o in system.records(CALL_OUTCOME)
+                          if contact_kind(o["outcome"]) == "CONTACT"}),
+        "qualified": len({q["lead_id"] for q in system.records(QUALIFIED_LEAD)}),
+        "reasons": dict(reasons),
+        "opt_outs": len({r["event_id"] for r in system.records(OPT_OUT)}),
+    }
+
+
+def shown(browser: webdriver.Chrome) -> dict[str, Any]:
+    """What the page shows, read from its stable ids and data attributes."""
+    funnel = {s: int(browser.find_element(By.ID, f"funnel-{s}").get_attribute("data-value") or -1) for s in STAGES}
+    reasons = {g.get_attribute("data-reason"): int(g.get_attribute("data-value") or -1)
+               for g in browser.find_elements(By.CSS_SELECTOR, "#reasons-chart g[data-reason]")}
+    return {**funnel, "reasons": reasons,
+            "opt_outs": int(browser.find_element(By.ID, "opt-outs").get_attribute("data-value") or -1)}
+
+
+def settle(system: System, expected_lead_decisions: int, what: str) -> dict[str, Any]:
+    """Wait until the worker decided every lead sent, then until the page shows what the topics say."""
+    wait_until(lambda: sum(1 for d in system.records(LEAD_DECISION) if d["input_topic"] == LEAD_CAPTURED)
+               >= expected_lead_decisions, f"{expected_lead_decisions} lead decisions ({what})")
+    time.sleep(0.5)  # let any follow-on output of the last inputs land; the comparison below re-reads anyway
+    last: dict[str, Any] = {}
+
+    def matches() -> bool:
+        nonlocal last
+        want = expected_from_topics(system)
+        got = shown(system.browser)
+        last = {"want": want, "got": got}
+        return got == want
+
+    try:
+        wait_until(matches, f"the dashboard to show the topics' figures ({what})", timeout_s=30)
+    except AssertionError:
+        raise AssertionError(f"dashboard never matched the topics ({what}): {json.dumps(last, indent=1)}") from None
+    return dict(last["want"])
+
+
+def feed_wave(system: System, *, leads: int, source: str) -> tuple[int, list[tuple[str, str]]]:
+    """Leads (some without consent, one unusable number, one opted out before), returns how many
+    lead records were sent and the (phone, lead_id) of those sent with consent."""
+    sent = 0
+    good: list[tuple[str, str]] = []
+    opted = fresh_number()
+    system.send(OPT_OUT, opt_out(opted), opted)
+    system.producer.flush()
+    for i in range(leads):
+        phone = fresh_number()
+        record = lead(phone, source=source, consent=i % 4 != 3)
+        system.send(LEAD_CAPTURED, record, record["lead_id"])
+        sent += 1
+        if i % 4 != 3:
+            good.append((phone, record["lead_id"]))
+    bad = lead("555-not-a-number", source=source)
+    system.send(LEAD_CAPTURED, bad, bad["lead_id"])
+    late = lead(opted, source=source)
+    system.send(LEAD_CAPTURED, late, late["lead_id"])
+    again = lead(good[0][0], source=source, lead_id=good[0][1])  # the same lead id again: a duplicate
+    system.send(LEAD_CAPTURED, again, again["lead_id"])
+    system.producer.flush()
+    return sent + 3, good
+
+
+def test_dashboard_shows_the_topics_and_updates_live(system: System) -> None:
+    sent, good = feed_wave(system, leads=12, source="web-form:quote")
+    wait_until(lambda: len({r["lead_id"] for r in system.records(CALL_READY) if r["action"] == "READY"})
+               >= len(good), "offers for the consented leads")
+    for (phone, lead_id), code in zip(good, itertools.cycle(["INTERESTED", "NO_ANSWER", "DISCONNECTED",
+                                                            "QUALIFIED", "NOT_INTERESTED"]), strict=False):
+        system.send(CALL_OUTCOME, call_outcome(phone, lead_id, code), phone)
+    system.producer.flush()
+    wait_until(lambda: len(system.records(QUALIFIED_LEAD)) >= 1, "a qualified lead")
+
+    system.console.start().wait_ready(timeout_s=60)
+    system.browser.get(f"{system.console.url}/dashboard")
+    system.browser.execute_script("window.__sameDocument = 'first load';")
+    first = settle(system, sent, "first wave")
+    assert first["captured"] == sent
+    assert first["qualified"] >= 1 and first["contacted"] >= 2
+    shown_outcomes = {k.split(":")[0] for k in first["reasons"]}
+    assert {"SUPPRESSED", "REJECTED", "DUPLICATE", "DISQUALIFIED"} <= shown_outcomes, first["reasons"]
+
+    # The worker measured opt-out → blocked and the console shows it (scraped from the worker's /metrics).
+    wait_until(lambda: int(system.browser.find_element(By.ID, "latency-count").get_attribute("data-value") or 0)
+               >= first["opt_outs"], "the opt-out latency on the page")
+    lag_total = system.browser.find_element(By.ID, "lag-total").get_attribute("data-value")
+    assert lag_total is not None and int(lag_total) >= 0
+    rows = system.browser.find_elements(By.CSS_SELECTOR, "#sources-body tr[data-source]")
+    assert [r.get_attribute("data-source") for r in rows] == ["web-form:quote"]
+
+    # More events: the same page (no reload) follows.
+    seq_before = int(system.browser.find_element(By.ID, "update-seq").get_attribute("data-value") or 0)
+    more, more_good = feed_wave(system, leads=8, source="vendor:acme")
+    phone, lead_id = more_good[0]
+    wait_until(lambda: any(r["lead_id"] == lead_id for r in system.records(CALL_READY)), "an offer in wave 2")
+    system.send(CALL_OUTCOME, call_outcome(phone, lead_id, "SALE"), phone)
+    system.producer.flush()
+    wait_until(lambda: any(q["lead_id"] == lead_id for q in system.records(QUALIFIED_LEAD)), "the sale qualified")
+    second = settle(system, sent + more, "second wave")
+    assert second["captured"] == sent + more
+    assert second["qualified"] == first["qualified"] + 1
+    assert system.browser.execute_script("return window.__sameDocument;") == "first load"
+    assert int(system.browser.find_element(By.ID, "update-seq").get_attribute("data-value") or 0) > seq_before
+    sources = {r.get_attribute("data-source")
+               for r in system.browser.find_elements(By.CSS_SELECTOR, "#sources-body tr[data-source]")}
+    assert sources == {"web-form:quote", "vendor:acme"}
+
+    # /metrics carries the same figures in Prometheus text, and /v1/report the same as JSON.
+    with urllib.request.urlopen(f"{system.console.url}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
+        metrics = resp.read().decode()
+    assert f"leadpipe_report_captured {second['captured']}\n" in metrics
+    assert f"leadpipe_report_qualified {second['qualified']}\n" in metrics
+    assert "leadpipe_optout_to_blocked_seconds_count" in metrics
+    assert "leadpipe_consumer_lag{" in metrics
+    with urllib.request.urlopen(f"{system.console.url}/v1/report", timeout=5) as resp:  # noqa: S310 - loopback
+        report = json.loads(resp.read())
+    assert {k: report["funnel"][k] for k in STAGES} == {k: second[k] for k in STAGES}
