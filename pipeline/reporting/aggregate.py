@@ -254,6 +254,9 @@ class Aggregator:
 
     def __init__(self) -> None:
         self._leads: dict[str, LeadFacts] = {}
+        self._summaries: dict[str, LeadSummary] = {}
+        """Per-lead contributions, dropped when a fact about the lead is added: a report only
+        re-summarizes the leads that changed since the last one."""
         self._opt_outs: dict[str, str] = {}
         self._consents: set[str] = set()
         self._call_ready: dict[str, str] = {}
@@ -268,6 +271,7 @@ class Aggregator:
 
     def _lead(self, lead_id: Any) -> LeadFacts:
         key = str(lead_id or "")
+        self._summaries.pop(key, None)
         facts = self._leads.get(key)
         if facts is None:
             facts = self._leads[key] = LeadFacts()
@@ -321,16 +325,18 @@ class Aggregator:
         sources: dict[str, Figures] = {}
         horizon = at - NO_INTERACTION_AFTER
         records: Counter[str] = Counter(dict.fromkeys(REPORT_TOPICS, 0))
-        for facts in self._leads.values():
-            dims = facts.dimensions()
-            group = groups.setdefault(dims, Figures())
-            by_source = sources.setdefault(dims[1], Figures())
+        for lead_id, facts in self._leads.items():
+            lead = self._summaries.get(lead_id)
+            if lead is None:
+                lead = self._summaries[lead_id] = summarize(facts)
+            group = groups.setdefault(lead.dims, Figures())
+            by_source = sources.setdefault(lead.dims[1], Figures())
             records[LEAD_CAPTURED] += len(facts.captures)
             records[LEAD_DECISION] += len(facts.decisions)
             records[CALL_OUTCOME] += len(facts.outcomes)
             records[QUALIFIED_LEAD] += len(facts.qualified)
             for figures in (totals, group, by_source):
-                _count_lead(figures, facts, horizon)
+                _count_lead(figures, lead, horizon)
         records[OPT_OUT] = len(self._opt_outs)
         records[CONSENT_CHANGED] = len(self._consents)
         records[CALL_READY] = len(self._call_ready)
@@ -340,43 +346,78 @@ class Aggregator:
                       dead_letters=Counter(self._dead_letters.values()), undecodable=Counter(self._undecodable))
 
 
-def _count_lead(f: Figures, facts: LeadFacts, horizon: datetime) -> None:
+@dataclass(frozen=True)
+class LeadSummary:
+    """What one lead contributes to the figures of every group it is in (cached until it changes)."""
+
+    dims: tuple[str, str, str]
+    captured: int
+    valid: int
+    duplicates: int
+    callable: bool
+    contacted: bool
+    qualified: bool
+    last_interaction: datetime | None
+    numbers: tuple[tuple[str, frozenset[str]], ...]
+    reasons: tuple[tuple[str, str], ...]
+    """(outcome group, code), once per occurrence."""
+    quality_flags: tuple[str, ...]
+
+
+def summarize(facts: LeadFacts) -> LeadSummary:
     capture_decisions = {d.input_event_id: d for d in facts.decisions.values() if d.input_topic == LEAD_CAPTURED}
-    f.captured += len(facts.captures)
-    for event_id in facts.captures:
-        decision = capture_decisions.get(event_id)
-        if decision is None:
-            continue  # not decided yet (or dead-lettered as invalid): captured, not valid
-        if decision.outcome != "REJECTED":
-            f.valid += 1
-        if decision.outcome == "DUPLICATE":
-            f.duplicates += 1
-    if facts.captures:
-        f.leads += 1
-        interactions = [c.occurred_at for c in facts.captures.values() if c.occurred_at is not None]
-        interactions += [o.occurred_at for o in facts.outcomes.values() if o.occurred_at is not None]
-        if not interactions or max(interactions) < horizon:
-            f.leads_without_interaction_90d += 1
-    if any(d.outcome == "CALL_READY" for d in facts.decisions.values()):
-        f.callable += 1
-    if any(_kind(o.code) == "CONTACT" for o in facts.outcomes.values()):
-        f.contacted += 1
-    if facts.qualified:
-        f.qualified += 1
+    decided = [capture_decisions[e] for e in facts.captures if e in capture_decisions]
+    interactions = [c.occurred_at for c in facts.captures.values() if c.occurred_at is not None]
+    interactions += [o.occurred_at for o in facts.outcomes.values() if o.occurred_at is not None]
     # Numbers, not calls: a number dialed five times with one contact is one contacted number.
     lead_phone = facts.phone()
+    numbers: dict[str, set[str]] = {}
     for outcome in facts.outcomes.values():
-        kinds_seen = f.numbers.setdefault(lead_phone or outcome.phone, set())
+        kinds_seen = numbers.setdefault(lead_phone or outcome.phone, set())
         if (kind := _kind(outcome.code)) is not None:
             kinds_seen.add(kind)
+    reasons: list[tuple[str, str]] = []
     for decision in facts.decisions.values():
-        f.quality_flags.update(decision.quality_flags)
         if decision.outcome != "CALL_READY":
-            codes = f.reasons.setdefault(decision.outcome, Counter())
-            codes.update(decision.reasons or ("-",))
+            reasons += [(decision.outcome, code) for code in decision.reasons or ("-",)]
     for outcome in facts.outcomes.values():
         if outcome.code in DISQUALIFYING:
-            f.reasons.setdefault("DISQUALIFIED", Counter()).update(outcome.tags or (outcome.code,))
+            reasons += [("DISQUALIFIED", tag) for tag in outcome.tags or (outcome.code,)]
+    return LeadSummary(
+        dims=facts.dimensions(),
+        captured=len(facts.captures),
+        # A capture not decided yet (or dead-lettered as invalid) is captured, not valid.
+        valid=sum(d.outcome != "REJECTED" for d in decided),
+        duplicates=sum(d.outcome == "DUPLICATE" for d in decided),
+        callable=any(d.outcome == "CALL_READY" for d in facts.decisions.values()),
+        contacted=any(_kind(o.code) == "CONTACT" for o in facts.outcomes.values()),
+        qualified=bool(facts.qualified),
+        last_interaction=max(interactions) if facts.captures and interactions else None,
+        numbers=tuple((phone, frozenset(kinds)) for phone, kinds in numbers.items()),
+        reasons=tuple(reasons),
+        quality_flags=tuple(flag for d in facts.decisions.values() for flag in d.quality_flags),
+    )
+
+
+def _count_lead(f: Figures, lead: LeadSummary, horizon: datetime) -> None:
+    f.captured += lead.captured
+    f.valid += lead.valid
+    f.duplicates += lead.duplicates
+    if lead.captured:
+        f.leads += 1
+        if lead.last_interaction is None or lead.last_interaction < horizon:
+            f.leads_without_interaction_90d += 1
+    f.callable += lead.callable
+    f.contacted += lead.contacted
+    f.qualified += lead.qualified
+    for phone, kinds in lead.numbers:
+        f.numbers.setdefault(phone, set()).update(kinds)
+    for group, code in lead.reasons:
+        codes = f.reasons.get(group)
+        if codes is None:
+            codes = f.reasons[group] = Counter()
+        codes[code] += 1
+    f.quality_flags.update(lead.quality_flags)
 
 
 def _kind(code: str) -> str | None:

@@ -84,7 +84,8 @@ class Histogram:
         return {"count": self.count, "sum_s": self.sum,
                 "mean_s": None if self.count == 0 else self.sum / self.count,
                 "p50_le_s": self.quantile(0.5), "p99_le_s": self.quantile(0.99),
-                "buckets": {_num(b): c for b, c in zip(self.buckets, self.counts, strict=True)}}
+                # A list, not an object: JavaScript orders integer-like keys ("1", "5") first.
+                "buckets": [[b, c] for b, c in zip(self.buckets, self.counts, strict=True)]}
 
 
 _SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)')

@@ -139,3 +139,18 @@ def test_every_prefix_order_converges() -> None:
     records = a_day()[:6]
     reports = {repr(report_of(list(p)).to_json()) for p in itertools.permutations(records)}
     assert len(reports) == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_reports_taken_between_records_end_where_one_report_does(data: st.DataObject) -> None:
+    # The aggregator caches per-lead summaries between reports: a lead must be re-summarized
+    # whenever a fact about it arrives.
+    records = data.draw(st.permutations(a_day()))
+    cuts = set(data.draw(st.lists(st.integers(0, len(records)), max_size=5)))
+    agg = Aggregator()
+    for i, (topic, record) in enumerate(records):
+        if i in cuts:
+            agg.report(NOW)
+        agg.add(topic, record)
+    assert agg.report(NOW).to_json() == report_of(list(records)).to_json()
