@@ -28,11 +28,13 @@ from selenium.webdriver.common.by import By
 
 from connectors.kafka import EventProducer, TopicTail
 from pipeline.admin import ensure_topics
-from pipeline.broker import EmbeddedBroker, free_port
+from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
 from pipeline.config import Settings
+from pipeline.console.process import ConsoleProcess
+from pipeline.console.sources import LagProbe
 from pipeline.core.outcomes import contact_kind
-from pipeline.processes import ServiceProcess, WorkerProcess
+from pipeline.processes import WorkerProcess
 from pipeline.topics import (
     CALL_OUTCOME,
     CALL_READY,
@@ -92,9 +94,10 @@ def call_outcome(phone: str, lead_id: str, code: str) -> dict[str, Any]:
 
 
 class System:
-    def __init__(self, producer: EventProducer, tail: TopicTail, worker: WorkerProcess, console: ServiceProcess,
+    def __init__(self, producer: EventProducer, tail: TopicTail, worker: WorkerProcess, console: ConsoleProcess,
                  browser: webdriver.Chrome) -> None:
         self.producer, self.tail, self.worker, self.console, self.browser = producer, tail, worker, console, browser
+        self.tail_config: dict[str, str | int | float | bool] = {}
 
     def send(self, topic: str, record: dict[str, Any], key: str) -> None:
         self.producer.send(topic, record, key=key)
@@ -120,10 +123,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
                                log_path=log_dir / "worker.log").start()
-        port = free_port()
-        console = ServiceProcess(["console"], env=env, log_path=log_dir / "console.log", web_port=port,
-                                 extra_env={"LEADPIPE_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
-                                            "LEADPIPE_CONSOLE_PORT": str(port), "LEADPIPE_WORKER_URLS": worker.url})
+        console = ConsoleProcess(bootstrap=settings.bootstrap_servers or "", worker_urls=[worker.url], env=env,
+                                 log_path=log_dir / "console.log")
         worker.wait_ready(timeout_s=90)
         codec = make_codec(settings)
         tail = TopicTail(settings.kafka_client_config(), codec, TOPICS).start()
@@ -135,7 +136,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
                      "--disable-dev-shm-usage", f"--user-data-dir={profile}"):
             options.add_argument(flag)
         browser = webdriver.Chrome(options=options, service=Service(driver))
-        yield System(producer, tail, worker, console, browser)
+        handle = System(producer, tail, worker, console, browser)
+        handle.tail_config = settings.kafka_client_config()
+        yield handle
     finally:
         if browser is not None:
             browser.quit()
@@ -172,7 +175,13 @@ def expected_from_topics(system: System) -> dict[str, Any]:
         if o["outcome"] in ("NOT_INTERESTED", "WRONG_NUMBER", "DISCONNECTED", "DO_NOT_CALL"):
             for tag in o["tags"] or [o["outcome"]]:
                 reasons[f"DISQUALIFIED:{tag}"] += 1
+    outcomes = system.records(CALL_OUTCOME)
+    dialed = {o["phone"] for o in outcomes}  # the test sends E.164 numbers: the lead's phone_e164
+    contacted_numbers = {o["phone"] for o in outcomes if contact_kind(o["outcome"]) == "CONTACT"}
+    by_source = Counter(r["source"] for r in system.records(LEAD_CAPTURED))
     return {
+        "by_source": dict(by_source),
+        "contact_rate": round(len(contacted_numbers) / len(dialed), 9) if dialed else None,
         "captured": len(captures),
         "valid": sum(1 for e in captures if e in on_capture and on_capture[e]["outcome"] != "REJECTED"),
         "callable": len({d["lead_id"] for d in decisions if d["outcome"] == "CALL_READY"}),
@@ -189,7 +198,12 @@ def shown(browser: webdriver.Chrome) -> dict[str, Any]:
     funnel = {s: int(browser.find_element(By.ID, f"funnel-{s}").get_attribute("data-value") or -1) for s in STAGES}
     reasons = {g.get_attribute("data-reason"): int(g.get_attribute("data-value") or -1)
                for g in browser.find_elements(By.CSS_SELECTOR, "#reasons-chart g[data-reason]")}
-    return {**funnel, "reasons": reasons,
+    by_source = {row.get_attribute("data-source"):
+                 int(row.find_element(By.CSS_SELECTOR, "td[data-field=captured]").text)
+                 for row in browser.find_elements(By.CSS_SELECTOR, "#sources-body tr[data-source]")}
+    rate = browser.find_element(By.ID, "health-contact_rate").get_attribute("data-value")
+    return {**funnel, "reasons": reasons, "by_source": by_source,
+            "contact_rate": round(float(rate), 9) if rate else None,
             "opt_outs": int(browser.find_element(By.ID, "opt-outs").get_attribute("data-value") or -1)}
 
 
@@ -250,7 +264,7 @@ def test_dashboard_shows_the_topics_and_updates_live(system: System) -> None:
     wait_until(lambda: len(system.records(QUALIFIED_LEAD)) >= 1, "a qualified lead")
 
     system.console.start().wait_ready(timeout_s=60)
-    system.browser.get(f"{system.console.url}/dashboard")
+    system.browser.get(system.console.dashboard_url)
     system.browser.execute_script("window.__sameDocument = 'first load';")
     first = settle(system, sent, "first wave")
     assert first["captured"] == sent
@@ -282,6 +296,13 @@ def test_dashboard_shows_the_topics_and_updates_live(system: System) -> None:
     sources = {r.get_attribute("data-source")
                for r in system.browser.find_elements(By.CSS_SELECTOR, "#sources-body tr[data-source]")}
     assert sources == {"web-form:quote", "vendor:acme"}
+
+    # The lag arithmetic on the real broker: a group that never consumed lags by every record.
+    probe = LagProbe(system.tail_config, "leadpipe-console-test-idle-group", [OPT_OUT], interval_s=0.5).start()
+    try:
+        wait_until(lambda: sum(r["lag"] for r in probe.rows) == len(system.records(OPT_OUT)), "lag of an idle group")
+    finally:
+        probe.stop()
 
     # /metrics carries the same figures in Prometheus text, and /v1/report the same as JSON.
     with urllib.request.urlopen(f"{system.console.url}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
