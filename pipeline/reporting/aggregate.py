@@ -269,8 +269,9 @@ class Aggregator:
         return (sum(f.size() for f in self._leads.values()) + len(self._opt_outs) + len(self._consents)
                 + len(self._call_ready) + len(self._dead_letters))
 
-    def _lead(self, lead_id: Any) -> LeadFacts:
-        key = str(lead_id or "")
+    def _lead(self, lead_id: Any, event_id: str) -> LeadFacts:
+        # A record without a lead id stands alone (keyed by its own id) rather than merging with others.
+        key = str(lead_id) if lead_id else f"#{event_id}"
         self._summaries.pop(key, None)
         facts = self._leads.get(key)
         if facts is None:
@@ -289,12 +290,12 @@ class Aggregator:
             return
         if topic == LEAD_CAPTURED:
             attributes = record.get("attributes") or {}
-            self._lead(record.get("lead_id")).captures[event_id] = Capture(
+            self._lead(record.get("lead_id"), event_id).captures[event_id] = Capture(
                 campaign_id=str(record.get("campaign_id") or ""), source=str(record.get("source") or ""),
                 segment=attributes.get("segment") or None, country=record.get("country"),
                 occurred_at=record.get("occurred_at"))
         elif topic == LEAD_DECISION:
-            self._lead(record.get("lead_id")).decisions[event_id] = Decision(
+            self._lead(record.get("lead_id"), event_id).decisions[event_id] = Decision(
                 input_event_id=str(record.get("input_event_id") or ""),
                 input_topic=str(record.get("input_topic") or ""),
                 outcome=str(record.get("outcome") or ""),
@@ -303,12 +304,12 @@ class Aggregator:
                 region=record.get("region"), phone_e164=record.get("phone_e164"),
                 quality_flags=tuple(str(f) for f in record.get("quality_flags") or ()))
         elif topic == CALL_OUTCOME:
-            self._lead(record.get("lead_id")).outcomes[event_id] = Outcome(
+            self._lead(record.get("lead_id"), event_id).outcomes[event_id] = Outcome(
                 code=str(record.get("outcome") or ""), phone=str(record.get("phone") or ""),
                 campaign_id=str(record.get("campaign_id") or ""), occurred_at=record.get("occurred_at"),
                 tags=tuple(str(t) for t in record.get("tags") or ()))
         elif topic == QUALIFIED_LEAD:
-            self._lead(record.get("lead_id")).qualified[event_id] = str(record.get("campaign_id") or "")
+            self._lead(record.get("lead_id"), event_id).qualified[event_id] = str(record.get("campaign_id") or "")
         elif topic == OPT_OUT:
             self._opt_outs[event_id] = str(record.get("action") or "ADD")
         elif topic == CONSENT_CHANGED:

@@ -154,3 +154,8 @@ def test_reports_taken_between_records_end_where_one_report_does(data: st.DataOb
             agg.report(NOW)
         agg.add(topic, record)
     assert agg.report(NOW).to_json() == report_of(list(records)).to_json()
+
+
+def test_records_without_a_lead_id_do_not_merge() -> None:
+    report = report_of([outcome("", "DISCONNECTED", phone="+1305A"), outcome("", "SALE", phone="+1305B")])
+    assert (report.totals.dialed_numbers, report.totals.contacted_numbers, report.totals.contacted) == (2, 1, 1)
