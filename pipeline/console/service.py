@@ -140,8 +140,8 @@ def serve(settings: Settings) -> int:
     log.setLevel(settings.log_level.upper())
     console = Console(settings)
     console.start()
-    log.warning("console on http://%s:%s/dashboard (workers scraped: %s)", settings.console_host,
-                settings.console_port, ", ".join(settings.worker_urls) or "none")
+    log.info("console on http://%s:%s/dashboard (workers scraped: %s)", settings.console_host,
+             settings.console_port, ", ".join(settings.worker_urls) or "none")
     try:
         web.run_app(build_web_app(console), host=settings.console_host, port=settings.console_port,
                     print=None, handle_signals=True)
