@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.registry.cli import add_registry_commands
 
     add_registry_commands(sub)
+    from connectors.dialer import add_dialer_commands
+
+    add_dialer_commands(sub)
 
     p = sub.add_parser("bench", help="measure throughput and latency")
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")
