@@ -126,6 +126,12 @@ class Hopper:
             heapq.heappush(self._heap, entry)
         return found, expired
 
+    def next_up(self, now: datetime) -> Offer | None:
+        """The offer :meth:`pop` would return at ``now``, left in place."""
+        live = sorted(e for e in self._heap if e.live)
+        return next((e.offer for e in live if (e.offer.get("callable_until") is None or now < e.offer["callable_until"])
+                     and (e.offer.get("callable_from") is None or now >= e.offer["callable_from"])), None)
+
     def put_back(self, offer: Offer) -> None:
         """Return a popped offer to the front of its priority (the check could not be made)."""
         key = (offer["phone_e164"], offer["lead_id"])

@@ -45,6 +45,13 @@ DEFAULT_MIX: tuple[tuple[CallOutcomeCode, int], ...] = (
 )
 """(outcome, weight) per dial: roughly what an outbound campaign sees on fresh web leads."""
 
+DEMO_MIX: tuple[tuple[CallOutcomeCode, int], ...] = (
+    ("QUALIFIED", 20), ("APPOINTMENT_SET", 8), ("INTERESTED", 8), ("NOT_INTERESTED", 10),
+    ("CALLBACK_REQUESTED", 8), ("NOT_NOW", 5), ("DO_NOT_CALL", 8), ("NO_ANSWER", 15), ("VOICEMAIL", 7),
+    ("BUSY", 3), ("GATEKEEPER", 3), ("WRONG_NUMBER", 3), ("DISCONNECTED", 2),
+)
+"""A kinder mix for the demo: a dozen calls should show every kind of outcome, qualified leads included."""
+
 _IDS = uuid.UUID("3c9d2f7a-5e1b-4f60-8a2d-7b1e0c4d9a61")
 """Namespace of outcome event ids (uuid5 of the offer's event id and the attempt)."""
 

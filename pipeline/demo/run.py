@@ -23,7 +23,7 @@ from pathlib import Path
 
 from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, KafkaOutcomeSink
 from connectors.kafka import EventProducer, Received, TopicTail
-from connectors.outcome_model import OutcomeModel
+from connectors.outcome_model import DEMO_MIX, OutcomeModel
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
@@ -124,7 +124,7 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         producer = EventProducer(kafka, codec)
         # The demo's dialer is the reference client, fast-paced: short calls, many per second.
         dialer = DialerClient(checker=DialCheckClient([worker.url]), sink=KafkaOutcomeSink(producer),
-                              model=OutcomeModel(seed=settings.dialer_seed), clock=clock,
+                              model=OutcomeModel(seed=settings.dialer_seed, mix=DEMO_MIX), clock=clock,
                               calls_per_second=DEMO_CALLS_PER_SECOND, talk_time_s=DEMO_TALK_TIME_S)
         feed = CallReadyFeed(kafka, codec, from_beginning=True).start()
         report = Report()
@@ -146,6 +146,8 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
                      tail, worker, deadline)
         if done:
             done = _second_thoughts(report, producer, tail, worker, clock, deadline)
+        if done:
+            done = _too_late_for_call_ready(report, dialer, feed, producer, tail, worker, clock, deadline)
         if done:
             done = _dial_until_done(report, dialer, feed, tail, worker, deadline)
         _summary(report, dialer, fed, done)
@@ -213,6 +215,37 @@ def _second_thoughts(report: Report, producer: EventProducer, tail: TopicTail, w
     }, key=revoke["phone_e164"])
     producer.flush()
     return _wait(lambda: report.call_ready["WITHDRAW"] >= 2, tail, worker, deadline)
+
+
+def _too_late_for_call_ready(report: Report, dialer: DialerClient, feed: CallReadyFeed, producer: EventProducer,
+                             tail: TopicTail, worker: WorkerProcess, clock: Callable[[], datetime],
+                             deadline: float) -> bool:
+    """The race guard at work: the dialer has read its hopper and is about to call its first number
+    when that person opts out. The WITHDRAW is on its way, but the dialer dials before reading it:
+    the dial-time check, asked right before the call, must stop it."""
+    if not _wait(lambda: _catch_up(dialer, feed, report), tail, worker, deadline):
+        return False
+    first = dialer.hopper.next_up(clock())
+    if first is None:
+        return True
+    phone = first["phone_e164"]
+    _say(f"▶ {phone} (next in the dialer's hopper) tells an agent on an inbound call never to call again, "
+         "just as the dialer is about to dial it")
+    producer.send("opt-out", {
+        "event_id": str(uuid.uuid4()), "occurred_at": clock(), "phone": phone, "country": None,
+        "action": "ADD", "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None, "expires_at": None,
+        "source": "agent:a-301", "reason": "asked not to be called", "evidence": "call-recording",
+    }, key=phone)
+    producer.flush()
+    withdrawn = report.call_ready["WITHDRAW"]
+    return _wait(lambda: report.call_ready["WITHDRAW"] > withdrawn, tail, worker, deadline)
+
+
+def _catch_up(dialer: DialerClient, feed: CallReadyFeed, report: Report) -> bool:
+    """Read call-ready (without dialing) until the dialer has seen what the report has."""
+    for record in feed.poll(0.05):
+        dialer.handle(record)
+    return dialer.stats.records_seen() >= sum(report.call_ready.values())
 
 
 def _work(dialer: DialerClient, feed: CallReadyFeed) -> None:
