@@ -3,6 +3,9 @@ race with a late opt-out, outcomes reach ``call-outcome`` as Avro and the worker
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Collection, Iterator
 
@@ -98,3 +101,28 @@ def test_the_client_reads_call_ready_itself_dropping_withdrawn_offers(
     [received] = outcomes.wait_for(CALL_OUTCOME, lambda r: r.record is not None and r.record["phone"] == keep)
     assert received.record is not None and received.record["lead_id"] == kept["lead_id"]
     assert not [r for r in outcomes.records(CALL_OUTCOME) if r.record and r.record["lead_id"] == dropped["lead_id"]]
+
+
+def test_leadpipe_dialer_command_works_offers_and_stops_on_ctrl_c(
+        pipeline: Pipeline, us_number: Callable[[], str], outcomes: TopicTail) -> None:
+    env = {**pipeline.env, "LEADPIPE_BOOTSTRAP_SERVERS": pipeline.settings.bootstrap_servers or "",
+           "LEADPIPE_DIAL_CHECK_URLS": pipeline.worker.url, "LEADPIPE_DIALER_CAMPAIGNS": "solar-q4",
+           "LEADPIPE_DIALER_CALLS_PER_SECOND": "20", "LEADPIPE_DIALER_TALK_TIME_S": "0.2",
+           "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "dialer"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        started = proc.stdout.readline()
+        assert "dialer: solar-q4" in started and "outcomes to topic call-outcome" in started, started
+        time.sleep(1.0)  # its first fetch pins the end of call-ready: only offers from now on
+        phone = us_number()
+        offer = offered(pipeline, phone)
+        [received] = outcomes.wait_for(CALL_OUTCOME,
+                                       lambda r: r.record is not None and r.record["phone"] == phone)
+        assert received.record is not None and received.record["lead_id"] == offer["lead_id"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, rest
+    assert "1 offers" in rest and "1 dialed" in rest, rest
