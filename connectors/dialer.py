@@ -258,7 +258,8 @@ class CallReadyFeed:
         })
 
     def start(self) -> CallReadyFeed:
-        topic = self._consumer.list_topics(CALL_READY, timeout=10).topics.get(CALL_READY)
+        # All topics, not just ours: asking for one by name can make a broker auto-create it.
+        topic = self._consumer.list_topics(timeout=10).topics.get(CALL_READY)
         if topic is None or topic.error is not None or not topic.partitions:
             raise BrokerError(f"topic {CALL_READY} does not exist")
         offset = -2 if self._from_beginning else -1  # OFFSET_BEGINNING / OFFSET_END
@@ -381,9 +382,10 @@ class DialerClient:
         """Offers queued, calls in progress and outcomes not yet delivered."""
         return len(self.hopper) + len(self._calls) + len(self._unsent)
 
-    def step(self) -> bool:
-        """Dial once if the pace allows, end due calls, deliver outcomes. True if anything happened."""
-        did = self._monotonic() >= self._next_dial and self._dial_one()
+    def step(self, *, dial: bool = True) -> bool:
+        """Dial once if the pace allows (and ``dial``), end due calls, deliver outcomes. True if
+        anything happened."""
+        did = dial and self._monotonic() >= self._next_dial and self._dial_one()
         did = self._end_calls() or did
         return self._deliver() or did
 
@@ -393,7 +395,7 @@ class DialerClient:
             for record in feed.poll(0.0 if self.step() else 0.05):
                 self.handle(record)
         while self._calls or self._unsent:
-            if not self.step():
+            if not self.step(dial=False):
                 time.sleep(0.05)
 
     def _dial_one(self) -> bool:

@@ -194,3 +194,20 @@ def test_a_refused_outcome_is_counted_and_not_sent_again() -> None:
     dialer.step()
 
     assert (sink.sent, dialer.stats.outcomes_rejected, dialer.pending()) == ([], 1, 0)
+
+
+def test_stopping_finishes_calls_in_progress_without_dialing_more() -> None:
+    class Feed:
+        def poll(self, timeout_s: float) -> list[Any]:
+            return []
+
+    checker, sink = Checker(), Sink()
+    dialer = DialerClient(checker=checker, sink=sink, model=OutcomeModel(seed=5), clock=lambda: NOW,
+                          calls_per_second=100, talk_time_s=0.1)
+    for i in range(3):
+        dialer.handle(ready(f"+1305555010{i}"))
+    dialer.step()  # one call in progress, two offers queued
+
+    dialer.run(Feed(), lambda: True)  # type: ignore[arg-type]  # a stand-in feed with poll() only
+
+    assert dialer.stats.dialed == 1 and len(sink.sent) == 1 and len(dialer.hopper) == 2
