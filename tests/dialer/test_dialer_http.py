@@ -168,3 +168,21 @@ def test_form_fields_skip_empty_values() -> None:
     assert "email" not in fields and "address.city" not in fields
     assert fields["address.region"] == "FL" and fields["occurred_at"] == (NOW - timedelta(minutes=1)).isoformat()
     assert json.dumps(fields)  # every value is text
+
+
+def test_leadpipe_webforms_command_posts_the_sample_traffic(server: RecordingServer) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+    env.update(LEADPIPE_GATEWAY_URL=server.url, LEADPIPE_API_KEY=KEY, LEADPIPE_FIXED_CLOCK=NOW.isoformat())
+
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "webforms", "--leads", "10"], env=env,
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    posted = len(sample_submissions(NOW, leads=10))
+    assert f"webforms: {posted} posted" in result.stdout and f"{posted} accepted" in result.stdout
+    assert len(server.requests) == posted
+    assert {r.path for r in server.requests} <= {"/v1/leads", "/v1/opt-outs", "/v1/consents"}
