@@ -40,7 +40,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from confluent_kafka import Consumer, TopicPartition
 
@@ -112,11 +112,11 @@ class Hopper:
             if not entry.live:
                 continue
             offer = entry.offer
-            until, since = offer.get("callable_until"), offer.get("callable_from")
-            if until is not None and now >= until:
+            window = _window(offer, now)
+            if window == "closed":
                 self._forget(entry)
                 expired.append(offer)
-            elif (since is not None and now < since) or offer["phone_e164"] in skip_phones:
+            elif window == "not yet" or offer["phone_e164"] in skip_phones:
                 waiting.append(entry)
             else:
                 self._forget(entry)
@@ -128,9 +128,7 @@ class Hopper:
 
     def next_up(self, now: datetime) -> Offer | None:
         """The offer :meth:`pop` would return at ``now``, left in place."""
-        live = sorted(e for e in self._heap if e.live)
-        return next((e.offer for e in live if (e.offer.get("callable_until") is None or now < e.offer["callable_until"])
-                     and (e.offer.get("callable_from") is None or now >= e.offer["callable_from"])), None)
+        return next((e.offer for e in sorted(self._heap) if e.live and _window(e.offer, now) == "open"), None)
 
     def put_back(self, offer: Offer) -> None:
         """Return a popped offer to the front of its priority (the check could not be made)."""
@@ -145,6 +143,16 @@ class Hopper:
         key = (entry.offer["phone_e164"], entry.offer["lead_id"])
         if self._by_lead.get(key) is entry:
             del self._by_lead[key]
+
+
+def _window(offer: Offer, now: datetime) -> Literal["open", "not yet", "closed"]:
+    """Where ``now`` falls in the offer's legal window. Never dial at or after ``callable_until``."""
+    until, since = offer.get("callable_until"), offer.get("callable_from")
+    if until is not None and now >= until:
+        return "closed"
+    if since is not None and now < since:
+        return "not yet"
+    return "open"
 
 
 # --- the dial-time check -------------------------------------------------------------------------

@@ -106,3 +106,18 @@ def test_put_back_returns_an_offer_to_the_front_of_its_priority() -> None:
     hopper.put_back(offer)
 
     assert drain(hopper) == ["first", "second"]
+
+
+def test_next_up_is_what_pop_would_give_left_in_place() -> None:
+    hopper = Hopper()
+    hopper.add(ready("+13055550101", lead_id="closed", priority=99, until=NOW))
+    hopper.add(ready("+13055550102", lead_id="later", priority=90, since=NOW + timedelta(minutes=5)))
+    hopper.add(ready("+13055550103", lead_id="best", priority=50))
+    hopper.add(ready("+13055550104", lead_id="next", priority=50))
+
+    up = hopper.next_up(NOW)
+
+    assert up is not None and up["lead_id"] == "best"
+    assert len(hopper) == 4
+    offer, _ = hopper.pop(NOW)
+    assert offer is up
