@@ -397,14 +397,19 @@ class DialerClient:
         did = self._end_calls() or did
         return self._deliver() or did
 
-    def run(self, feed: CallReadyFeed, should_stop: Callable[[], bool]) -> None:
-        """Read and dial until ``should_stop()``; in-progress calls are finished and reported first."""
+    def run(self, feed: CallReadyFeed, should_stop: Callable[[], bool], *, drain_s: float = 30.0) -> None:
+        """Read and dial until ``should_stop()``; then finish the calls in progress and deliver their
+        outcomes, for at most ``drain_s`` seconds (what is left undelivered is logged)."""
         while not should_stop():
             for record in feed.poll(0.0 if self.step() else 0.05):
                 self.handle(record)
-        while self._calls or self._unsent:
+        deadline = time.monotonic() + drain_s
+        while (self._calls or self._unsent) and time.monotonic() < deadline:
             if not self.step(dial=False):
                 time.sleep(0.05)
+        if self._calls or self._unsent:
+            log.error("stopping with %d calls unfinished and %d outcomes undelivered: %s", len(self._calls),
+                      len(self._unsent), [o["event_id"] for o in self._unsent])
 
     def _dial_one(self) -> bool:
         busy = {call.offer["phone_e164"] for call in self._calls}
