@@ -1,137 +1,543 @@
-"""A simulated dialer: works ``call-ready`` offers from a priority hopper and reports outcomes.
+"""The reference dialer client: how a dialer should consume leadpipe's ``call-ready`` topic.
 
-It behaves the way a dialer consuming leadpipe should: it keeps a hopper ordered by priority (ties
-keep arrival order), drops every offer for a number as soon as a WITHDRAW for it arrives, never
-dials after ``callable_until``, and posts one ``call-outcome`` per call. The outcomes are drawn
-from a seeded random mix so demo runs are repeatable.
+Copy this when you integrate a dialer. It does five things, each in a few lines:
+
+1. **Reads** ``call-ready`` from every partition (:class:`CallReadyFeed`). A dialer owns the hopper
+   of the campaigns it works, so it reads the whole topic rather than sharing partitions in a
+   consumer group: a group would give each dialer a slice of the numbers and the best offer of a
+   campaign could sit in another dialer's slice. Records are keyed by ``phone_e164``, so a
+   number's WITHDRAW always follows its READY in the same partition.
+2. **Keeps a hopper** (:class:`Hopper`): highest ``priority`` first, ties in arrival order; a newer
+   READY for the same lead replaces the older one; redelivered records (same ``event_id``) are
+   ignored.
+3. **Drops withdrawn offers**: a WITHDRAW drops the number's offer for its ``lead_id`` (every offer
+   of the number when ``lead_id`` is empty). Never dials after ``callable_until``.
+4. **Asks the dial-time check right before dialing** (:class:`DialCheckClient`). The answer is
+   the state of the number at that moment, so an opt-out that landed after the READY (and whose
+   WITHDRAW the dialer has not read yet) still stops the call: the offer is dropped and counted
+   with its reason. When no worker answers, nothing is dialed (fail closed).
+5. **Reports every call** through an :class:`OutcomeSink`: the gateway's ``POST /v1/call-outcomes``
+   (:class:`HttpOutcomeSink`) or straight to the ``call-outcome`` topic (:class:`KafkaOutcomeSink`).
+   An outcome that could not be delivered is kept and sent again: a lost DO_NOT_CALL is a lost
+   opt-out.
+
+The calls themselves are simulated (:mod:`connectors.outcome_model`); pacing is a number of
+calls per second and a talk time, against an injectable clock.
 """
 
 from __future__ import annotations
 
+import argparse
 import heapq
 import itertools
-import random
-import threading
-import uuid
-from collections.abc import Callable, Sequence
+import json
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 
-from connectors.kafka import EventProducer, Received
-from pipeline.events import CallOutcome, CallOutcomeCode
+from confluent_kafka import Consumer, TopicPartition
 
-# (outcome, weight): roughly what an outbound campaign sees on fresh web leads.
-DEFAULT_MIX: tuple[tuple[CallOutcomeCode, int], ...] = (
-    ("QUALIFIED", 20), ("INTERESTED", 10), ("NOT_INTERESTED", 15), ("NO_ANSWER", 20), ("VOICEMAIL", 10),
-    ("BUSY", 5), ("CALLBACK_REQUESTED", 5), ("DO_NOT_CALL", 8), ("NOT_NOW", 4), ("WRONG_NUMBER", 3),
-)
+from connectors.gateway_client import GatewayClient, GatewayUnavailable, json_body
+from connectors.kafka import EventProducer
+from connectors.outcome_model import OutcomeModel
+from pipeline.codec import Codec
+from pipeline.errors import BrokerError, CodecError, LeadpipeError
+from pipeline.events import CallOutcome
+from pipeline.topics import CALL_OUTCOME, CALL_READY
+
+log = logging.getLogger(__name__)
+
+Offer = dict[str, Any]
+"""A decoded ``call-ready`` record (schemas/call-ready.avsc)."""
+
+
+# --- the hopper ----------------------------------------------------------------------------------
 
 
 @dataclass(order=True)
-class _Offer:
+class _Entry:
     sort_key: tuple[int, int]
-    phone_e164: str = field(compare=False)
-    record: dict[str, Any] = field(compare=False)
+    """(-priority, arrival): heapq pops the smallest, so the highest priority, earliest arrival."""
+    offer: Offer = field(compare=False)
+    live: bool = field(default=True, compare=False)
+
+
+class Hopper:
+    """Offers waiting to be dialed. Pure: the caller passes ``now``."""
+
+    def __init__(self) -> None:
+        self._heap: list[_Entry] = []
+        self._by_lead: dict[tuple[str, str], _Entry] = {}
+        self._arrivals = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._by_lead)
+
+    def add(self, offer: Offer) -> bool:
+        """Queue a READY offer; True when it replaced a live offer for the same number and lead."""
+        key = (offer["phone_e164"], offer["lead_id"])
+        old = self._by_lead.pop(key, None)
+        if old is not None:
+            old.live = False
+        entry = _Entry((-int(offer["priority"]), next(self._arrivals)), offer)
+        self._by_lead[key] = entry
+        heapq.heappush(self._heap, entry)
+        return old is not None
+
+    def withdraw(self, phone_e164: str, lead_id: str | None) -> int:
+        """Drop the number's offer for ``lead_id`` (every offer of the number when None); return how many."""
+        keys = [k for k in self._by_lead if k[0] == phone_e164 and (lead_id is None or k[1] == lead_id)]
+        for key in keys:
+            self._by_lead.pop(key).live = False
+        return len(keys)
+
+    def pop(self, now: datetime, *, skip_phones: Collection[str] = ()) -> tuple[Offer | None, list[Offer]]:
+        """The best offer that may be dialed at ``now``, and the offers that expired on the way.
+
+        An offer past ``callable_until`` is expired and dropped; one before ``callable_from`` or
+        for a number in ``skip_phones`` (already on a call) stays queued in its place.
+        """
+        expired: list[Offer] = []
+        waiting: list[_Entry] = []
+        found: Offer | None = None
+        while self._heap:
+            entry = heapq.heappop(self._heap)
+            if not entry.live:
+                continue
+            offer = entry.offer
+            window = _window(offer, now)
+            if window == "closed":
+                self._forget(entry)
+                expired.append(offer)
+            elif window == "not yet" or offer["phone_e164"] in skip_phones:
+                waiting.append(entry)
+            else:
+                self._forget(entry)
+                found = offer
+                break
+        for entry in waiting:
+            heapq.heappush(self._heap, entry)
+        return found, expired
+
+    def next_up(self, now: datetime) -> Offer | None:
+        """The offer :meth:`pop` would return at ``now``, left in place."""
+        return next((e.offer for e in sorted(self._heap) if e.live and _window(e.offer, now) == "open"), None)
+
+    def put_back(self, offer: Offer) -> None:
+        """Return a popped offer to the front of its priority (the check could not be made)."""
+        key = (offer["phone_e164"], offer["lead_id"])
+        if key in self._by_lead:
+            return  # a newer READY for the lead arrived meanwhile: it wins
+        entry = _Entry((-int(offer["priority"]), -1), offer)
+        self._by_lead[key] = entry
+        heapq.heappush(self._heap, entry)
+
+    def _forget(self, entry: _Entry) -> None:
+        key = (entry.offer["phone_e164"], entry.offer["lead_id"])
+        if self._by_lead.get(key) is entry:
+            del self._by_lead[key]
+
+
+def _window(offer: Offer, now: datetime) -> Literal["open", "not yet", "closed"]:
+    """Where ``now`` falls in the offer's legal window. Never dial at or after ``callable_until``."""
+    until, since = offer.get("callable_until"), offer.get("callable_from")
+    if until is not None and now >= until:
+        return "closed"
+    if since is not None and now < since:
+        return "not yet"
+    return "open"
+
+
+# --- the dial-time check -------------------------------------------------------------------------
+
+
+class DialCheckUnavailable(LeadpipeError):
+    """No worker answered the dial-time check: do not dial."""
+
+
+@dataclass(frozen=True)
+class DialCheckAnswer:
+    allowed: bool
+    reasons: tuple[dict[str, str], ...]
+
+
+class DialCheckClient:
+    """``GET <worker>/v1/dial-check/{phone_e164}?campaign=...`` on the first worker that answers.
+
+    Any worker answers for any number (it routes the request to the worker owning the number),
+    so several URLs are only for availability.
+    """
+
+    def __init__(self, urls: Sequence[str], *, timeout_s: float = 2.0) -> None:
+        if not urls:
+            raise ValueError("at least one dial-check URL is needed")
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"dial-check URL {url!r} must start with http:// or https://")
+        self._urls = [u.rstrip("/") for u in urls]
+        self._timeout_s = timeout_s
+
+    def check(self, phone_e164: str, campaign_id: str) -> DialCheckAnswer:
+        """May ``phone_e164`` be dialed for ``campaign_id`` now? Raises :class:`DialCheckUnavailable`."""
+        # The worker reads ``campaign``; ``campaign_id`` is the contract's name for the same thing.
+        query = urllib.parse.urlencode({"campaign": campaign_id, "campaign_id": campaign_id})
+        path = f"/v1/dial-check/{urllib.parse.quote(phone_e164, safe='')}?{query}"
+        problems = []
+        for base in self._urls:
+            try:
+                with urllib.request.urlopen(base + path, timeout=self._timeout_s) as resp:  # noqa: S310 - http(s) checked
+                    body = json.loads(resp.read())
+                return DialCheckAnswer(bool(body["allowed"]), tuple(body.get("reasons") or ()))
+            except urllib.error.HTTPError as exc:
+                if exc.code == 400:  # the worker cannot read the number: never dial it
+                    detail = exc.read().decode(errors="replace")[:200]
+                    return DialCheckAnswer(False, ({"code": "DIAL_CHECK_REFUSED", "rule_id": "dial-check.request",
+                                                    "detail": detail},))
+                problems.append(f"{base}: HTTP {exc.code}")
+            except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+                problems.append(f"{base}: {getattr(exc, 'reason', exc)}")
+        raise DialCheckUnavailable("dial-check unavailable: " + "; ".join(problems))
+
+
+# --- where outcomes go ---------------------------------------------------------------------------
+
+
+class OutcomeRejected(LeadpipeError):
+    """The gateway refused an outcome (4xx): sending it again would not help."""
+
+
+class OutcomeSink(Protocol):
+    def send(self, outcome: CallOutcome) -> None:
+        """Deliver one outcome; raise :class:`OutcomeRejected` if it can never be delivered, any
+        other :class:`LeadpipeError` if it may be delivered later."""
+        ...
+
+
+class KafkaOutcomeSink:
+    """Writes outcomes to ``call-outcome`` (Avro, keyed by the number) and waits for the ack."""
+
+    def __init__(self, producer: EventProducer) -> None:
+        self._producer = producer
+
+    def send(self, outcome: CallOutcome) -> None:
+        self._producer.send(CALL_OUTCOME, outcome, key=outcome["phone"])
+        self._producer.flush()
+
+
+class HttpOutcomeSink:
+    """Posts outcomes to the gateway's ``POST /v1/call-outcomes`` (202 once the broker acked)."""
+
+    def __init__(self, client: GatewayClient) -> None:
+        self._client = client
+
+    def send(self, outcome: CallOutcome) -> None:
+        answer = self._client.post("/v1/call-outcomes", json_body(outcome))
+        if answer.status == 202:
+            return
+        if 400 <= answer.status < 500:
+            raise OutcomeRejected(f"gateway answered {answer.status}: {answer.body}")
+        raise GatewayUnavailable(f"gateway answered {answer.status}: {answer.body}")
+
+
+# --- reading call-ready --------------------------------------------------------------------------
+
+
+class CallReadyFeed:
+    """Every partition of ``call-ready``, without a consumer group (see the module docstring)."""
+
+    def __init__(self, kafka_config: Mapping[str, str | int | float | bool], codec: Codec, *,
+                 from_beginning: bool = True) -> None:
+        self._codec = codec
+        self._from_beginning = from_beginning
+        self._consumer = Consumer({
+            **kafka_config,
+            "group.id": "leadpipe-dialer",  # required by librdkafka; never joined (assign, no subscribe)
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+            "fetch.wait.max.ms": 20,
+            "log.connection.close": False,
+        })
+
+    def start(self) -> CallReadyFeed:
+        # All topics, not just ours: asking for one by name can make a broker auto-create it.
+        topic = self._consumer.list_topics(timeout=10).topics.get(CALL_READY)
+        if topic is None or topic.error is not None or not topic.partitions:
+            raise BrokerError(f"topic {CALL_READY} does not exist")
+        offset = -2 if self._from_beginning else -1  # OFFSET_BEGINNING / OFFSET_END
+        self._consumer.assign([TopicPartition(CALL_READY, p, offset) for p in topic.partitions])
+        return self
+
+    def poll(self, timeout_s: float) -> list[Offer | None]:
+        """Records that arrived within ``timeout_s``; None for one that did not decode."""
+        records: list[Offer | None] = []
+        for msg in self._consumer.consume(num_messages=500, timeout=timeout_s):
+            err = msg.error()
+            if err is not None:
+                if err.fatal():
+                    raise BrokerError(f"call-ready consumer: {err}")
+                log.warning("call-ready consumer: %s", err)  # librdkafka retries transient errors
+                continue
+            try:
+                _, record = self._codec.decode(msg.value() or b"")
+            except CodecError as exc:
+                log.error("call-ready %s@%s does not decode: %s", msg.partition(), msg.offset(), exc)
+                records.append(None)
+                continue
+            records.append(record)
+        return records
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+# --- the dialer ----------------------------------------------------------------------------------
 
 
 @dataclass
 class DialerStats:
     offers: int = 0
+    """READY offers queued."""
+    redelivered: int = 0
+    """Records seen before (same event_id): at-least-once delivery."""
+    superseded: int = 0
+    """Queued offers replaced by a newer READY for the same lead."""
+    withdrawals: int = 0
+    """WITHDRAW records read."""
     withdrawn: int = 0
+    """Queued offers dropped by a WITHDRAW."""
+    other_campaigns: int = 0
+    undecodable: int = 0
+    blocked: int = 0
+    """Offers the dial-time check refused (never dialed)."""
+    blocked_reasons: Counter[str] = field(default_factory=Counter)
+    """Refusals by reason code (an answer may carry several)."""
+    check_unavailable: int = 0
+    """Dial attempts postponed because no worker answered."""
     dialed: int = 0
     expired: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
+    """Offers whose window closed before their turn."""
+    outcomes: Counter[str] = field(default_factory=Counter)
+    outcomes_rejected: int = 0
+    """Outcomes the gateway refused (logged with the reason)."""
+
+    def records_seen(self) -> int:
+        return self.offers + self.redelivered + self.withdrawals + self.other_campaigns + self.undecodable
 
 
-class SimulatedDialer:
-    """Feed it ``call-ready`` records with :meth:`offer`; :meth:`dial_next` works the best one."""
+@dataclass
+class _Call:
+    ends_at: float
+    offer: Offer
 
-    def __init__(self, producer: EventProducer, *, clock: Callable[[], datetime], seed: int = 11,
-                 mix: Sequence[tuple[CallOutcomeCode, int]] = DEFAULT_MIX, agent_id: str = "sim-dialer-1") -> None:
-        self._producer = producer
-        self._clock = clock
-        self._rng = random.Random(seed)
-        self._outcomes = [o for o, _ in mix]
-        self._weights = [w for _, w in mix]
-        self._agent_id = agent_id
-        self._hopper: list[_Offer] = []
-        self._withdrawn: dict[str, set[str]] = {}  # phone -> lead ids withdrawn ("*" = every lead)
-        self._arrivals = itertools.count()
-        self._lock = threading.Lock()
+
+class DialerClient:
+    """Takes ``call-ready`` records with :meth:`handle` and works them with :meth:`step`.
+
+    ``clock`` is the wall clock (windows, outcome times); ``monotonic`` paces the calls. Both are
+    injectable, so a test can hold time still or move it.
+    """
+
+    def __init__(self, *, checker: DialCheckClient, sink: OutcomeSink, model: OutcomeModel,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 monotonic: Callable[[], float] = time.monotonic, calls_per_second: float = 2.0,
+                 talk_time_s: float = 0.0, campaigns: Collection[str] = (), retry_after_s: float = 1.0) -> None:
+        if calls_per_second <= 0:
+            raise ValueError("calls_per_second must be positive")
+        self.hopper = Hopper()
         self.stats = DialerStats()
+        self._checker = checker
+        self._sink = sink
+        self._model = model
+        self._clock = clock
+        self._monotonic = monotonic
+        self._interval = 1.0 / calls_per_second
+        self._talk_time_s = talk_time_s
+        self._campaigns = frozenset(campaigns)
+        self._retry_after_s = retry_after_s
+        self._seen: set[str] = set()  # event ids; a long-running dialer would age these out
+        self._calls: list[_Call] = []
+        self._unsent: deque[CallOutcome] = deque()
+        self._next_dial = 0.0
 
-    def offer(self, received: Received) -> None:
-        """Take one ``call-ready`` record: READY goes into the hopper, WITHDRAW removes offers."""
-        record = received.record
+    def handle(self, record: Offer | None) -> None:
+        """Take one ``call-ready`` record (None: it did not decode)."""
         if record is None:
+            self.stats.undecodable += 1
             return
-        with self._lock:
-            phone = record["phone_e164"]
-            if record["action"] == "WITHDRAW":
-                self.stats.withdrawn += 1
-                self._withdrawn.setdefault(phone, set()).add(record["lead_id"] or "*")
-                return
-            self.stats.offers += 1
-            self._withdrawn.get(phone, set()).discard(record["lead_id"])
-            heapq.heappush(self._hopper, _Offer((-record["priority"], next(self._arrivals)), phone, record))
+        if record["event_id"] in self._seen:
+            self.stats.redelivered += 1
+            return
+        self._seen.add(record["event_id"])
+        if self._campaigns and record["campaign_id"] not in self._campaigns:
+            self.stats.other_campaigns += 1
+            return
+        if record["action"] == "WITHDRAW":
+            self.stats.withdrawals += 1
+            self.stats.withdrawn += self.hopper.withdraw(record["phone_e164"], record["lead_id"] or None)
+            return
+        self.stats.offers += 1
+        if self.hopper.add(record):
+            self.stats.superseded += 1
 
     def pending(self) -> int:
-        with self._lock:
-            return len(self._hopper)
+        """Offers queued, calls in progress and outcomes not yet delivered."""
+        return len(self.hopper) + len(self._calls) + len(self._unsent)
 
-    def dial_next(self) -> CallOutcome | None:
-        """Dial the highest-priority live offer, report its outcome and return it (None: hopper empty)."""
-        with self._lock:
-            while self._hopper:
-                offer = heapq.heappop(self._hopper)
-                withdrawn = self._withdrawn.get(offer.phone_e164, set())
-                if "*" in withdrawn or offer.record["lead_id"] in withdrawn:
-                    continue
-                now = self._clock()
-                until = offer.record["callable_until"]
-                if until is not None and now >= until:
-                    self.stats.expired += 1
-                    continue
-                break
-            else:
-                return None
-        outcome = self._call(offer.record, now)
-        self._producer.send("call-outcome", outcome, key=offer.phone_e164)
-        with self._lock:
+    def step(self, *, dial: bool = True) -> bool:
+        """Dial once if the pace allows (and ``dial``), end due calls, deliver outcomes. True if
+        anything happened."""
+        did = dial and self._monotonic() >= self._next_dial and self._dial_one()
+        did = self._end_calls() or did
+        return self._deliver() or did
+
+    def run(self, feed: CallReadyFeed, should_stop: Callable[[], bool], *, drain_s: float = 30.0) -> None:
+        """Read and dial until ``should_stop()``; then finish the calls in progress and deliver their
+        outcomes, for at most ``drain_s`` seconds (what is left undelivered is logged)."""
+        while not should_stop():
+            for record in feed.poll(0.0 if self.step() else 0.05):
+                self.handle(record)
+        deadline = time.monotonic() + drain_s
+        while (self._calls or self._unsent) and time.monotonic() < deadline:
+            if not self.step(dial=False):
+                time.sleep(0.05)
+        if self._calls or self._unsent:
+            log.error("stopping with %d calls unfinished and %d outcomes undelivered: %s", len(self._calls),
+                      len(self._unsent), [o["event_id"] for o in self._unsent])
+
+    def _dial_one(self) -> bool:
+        busy = {call.offer["phone_e164"] for call in self._calls}
+        while True:
+            now = self._clock()
+            offer, expired = self.hopper.pop(now, skip_phones=busy)
+            self.stats.expired += len(expired)
+            if offer is None:
+                return bool(expired)
+            try:
+                answer = self._checker.check(offer["phone_e164"], offer["campaign_id"])
+            except DialCheckUnavailable as exc:
+                log.warning("not dialing %s: %s", offer["phone_e164"], exc)
+                self.stats.check_unavailable += 1
+                self.hopper.put_back(offer)
+                self._next_dial = self._monotonic() + self._retry_after_s
+                return True
+            if not answer.allowed:  # the race guard: the number changed after the offer was made
+                self.stats.blocked += 1
+                self.stats.blocked_reasons.update(r["code"] for r in answer.reasons)
+                continue
             self.stats.dialed += 1
-            self.stats.outcomes[outcome["outcome"]] = self.stats.outcomes.get(outcome["outcome"], 0) + 1
-        return outcome
+            started = self._monotonic()
+            self._calls.append(_Call(started + self._talk_time_s, offer))
+            self._next_dial = started + self._interval
+            return True
 
-    def _call(self, offer: dict[str, Any], now: datetime) -> CallOutcome:
-        code = self._rng.choices(self._outcomes, self._weights)[0]
-        answers: dict[str, str] = {}
-        notes = None
-        if code == "QUALIFIED":
-            answers = {"timeline": self._rng.choice(["now", "this_month", "this_quarter"]),
-                       "budget": str(self._rng.choice([5000, 15000, 40000])),
-                       "decision_maker": "yes", "next_step": "send proposal"}
-            notes = "Interested, owns the home, wants a quote this month."
-        return {
-            "event_id": str(uuid.UUID(int=self._rng.getrandbits(128))),
-            "occurred_at": now,
-            "lead_id": offer["lead_id"],
-            "phone": offer["phone_e164"],
-            "country": None,
-            "campaign_id": offer["campaign_id"],
-            "outcome": code,
-            "agent_id": self._agent_id,
-            "notes": notes,
-            "callback_at": _callback_at(code, now),
-            "dnc_scope": "ALL_CHANNELS" if code == "DO_NOT_CALL" else None,
-            "answers": answers,
-            "tags": ["too_expensive"] if code == "NOT_INTERESTED" else [],
-        }
+    def _end_calls(self) -> bool:
+        now = self._monotonic()
+        done = [call for call in self._calls if call.ends_at <= now]
+        if not done:
+            return False
+        self._calls = [call for call in self._calls if call.ends_at > now]
+        for call in done:
+            outcome = self._model.outcome(call.offer, ended_at=self._clock())
+            self.stats.outcomes[outcome["outcome"]] += 1
+            self._unsent.append(outcome)
+        return True
+
+    def _deliver(self) -> bool:
+        sent = False
+        while self._unsent:
+            outcome = self._unsent[0]
+            try:
+                self._sink.send(outcome)
+            except OutcomeRejected as exc:
+                log.error("outcome %s for lead %s refused: %s", outcome["event_id"], outcome["lead_id"], exc)
+                self.stats.outcomes_rejected += 1
+            except LeadpipeError as exc:  # the gateway or broker is down: keep it, try again later
+                log.warning("outcome %s not delivered yet: %s", outcome["event_id"], exc)
+                return sent
+            self._unsent.popleft()
+            sent = True
+        return sent
 
 
-def _callback_at(code: CallOutcomeCode, now: datetime) -> datetime | None:
-    if code == "CALLBACK_REQUESTED":
-        return now + timedelta(days=2)  # "call me back on Thursday"
-    if code == "NOT_NOW":
-        return now + timedelta(days=180)  # "not now, maybe in six months"
-    return None
+# --- the command ---------------------------------------------------------------------------------
+
+
+def add_dialer_commands(sub: Any) -> None:
+    """Add ``leadpipe dialer`` to the CLI's subparsers."""
+    p = sub.add_parser("dialer", help="run the reference dialer client (simulated calls) against call-ready")
+    p.add_argument("--from", dest="start", choices=["beginning", "end"], default="end",
+                   help="where to start reading call-ready (default: end, only new offers)")
+    p.set_defaults(func=cmd_dialer)
+
+    p = sub.add_parser("webforms", help="post sample web-form traffic (leads, opt-outs, consents) to the gateway")
+    p.add_argument("--leads", type=int, default=60, help="sample leads to post (default 60)")
+    p.add_argument("--rate", type=float, default=None, help="posts per second (default: as fast as answered)")
+    p.set_defaults(func=_cmd_webforms)
+
+
+def _cmd_webforms(args: argparse.Namespace) -> int:
+    from connectors.webforms import cmd_webforms
+
+    return cmd_webforms(args)
+
+
+def cmd_dialer(args: argparse.Namespace) -> int:
+    import os
+    import signal
+
+    from pipeline.codec import make_codec
+    from pipeline.config import Settings
+    from pipeline.errors import ConfigError
+
+    settings = Settings.from_env(os.environ)
+    if settings.embedded:
+        raise ConfigError("set LEADPIPE_BOOTSTRAP_SERVERS to the cluster whose call-ready topic the dialer works")
+    codec = make_codec(settings)
+    sink: OutcomeSink
+    producer: EventProducer | None = None
+    if settings.gateway_url:
+        if not settings.api_key:
+            raise ConfigError("LEADPIPE_API_KEY is needed to post outcomes to LEADPIPE_GATEWAY_URL")
+        sink = HttpOutcomeSink(GatewayClient(settings.gateway_url, settings.api_key))
+        where = f"gateway {settings.gateway_url}"
+    else:
+        producer = EventProducer(settings.kafka_client_config(), codec)
+        sink = KafkaOutcomeSink(producer)
+        where = f"topic {CALL_OUTCOME}"
+    fixed = settings.fixed_clock
+    client = DialerClient(
+        checker=DialCheckClient(settings.dial_check_urls), sink=sink, model=OutcomeModel(seed=settings.dialer_seed),
+        clock=(lambda: fixed) if fixed else (lambda: datetime.now(UTC)),
+        calls_per_second=settings.dialer_calls_per_second, talk_time_s=settings.dialer_talk_time_s,
+        campaigns=settings.dialer_campaigns,
+    )
+    feed = CallReadyFeed(settings.kafka_client_config(), codec, from_beginning=args.start == "beginning").start()
+    stop = False
+
+    def on_signal(_signo: int, _frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    campaigns = ", ".join(settings.dialer_campaigns) or "every campaign"
+    print(f"dialer: {campaigns}; dial-check {', '.join(settings.dial_check_urls)}; outcomes to {where}; "
+          f"{settings.dialer_calls_per_second} calls/s; Ctrl-C to stop", flush=True)
+    try:
+        client.run(feed, lambda: stop)
+    finally:
+        feed.close()
+        if producer is not None:
+            producer.flush()
+        s = client.stats
+        print(f"dialer: {s.offers} offers, {s.withdrawn} withdrawn, {s.blocked} blocked by the dial-check "
+              f"{dict(s.blocked_reasons)}, {s.dialed} dialed, {s.expired} expired, outcomes {dict(s.outcomes)}",
+              flush=True)
+    return 0

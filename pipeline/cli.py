@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.registry.cli import add_registry_commands
 
     add_registry_commands(sub)
+    from connectors.dialer import add_dialer_commands
+
+    add_dialer_commands(sub)
 
     from pipeline.console.cli import add_console_commands
 

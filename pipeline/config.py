@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +67,32 @@ def _redact_url(url: str | None) -> str | None:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
+def _client_settings(get: Callable[[str], str | None]) -> dict[str, object]:
+    """The dialer's and web-form simulator's settings (``LEADPIPE_DIAL_CHECK_URLS`` and on)."""
+    kw: dict[str, object] = {}
+    if (raw := get("DIAL_CHECK_URLS")) is not None:
+        urls = tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip())
+        bad = [u for u in urls if not re.match(r"https?://", u)]
+        if bad or not urls:
+            raise ConfigError(f"{ENV_PREFIX}DIAL_CHECK_URLS={raw!r}: expected comma-separated http(s):// URLs")
+        kw["dial_check_urls"] = urls
+    if (raw := get("GATEWAY_URL")) is not None:
+        if not re.match(r"https?://", raw):
+            raise ConfigError(f"{ENV_PREFIX}GATEWAY_URL={raw!r}: expected an http(s):// URL")
+        kw["gateway_url"] = raw.rstrip("/")
+    if (raw := get("API_KEY")) is not None:
+        kw["api_key"] = raw
+    if (raw := get("DIALER_CALLS_PER_SECOND")) is not None:
+        kw["dialer_calls_per_second"] = _float("DIALER_CALLS_PER_SECOND", raw, minimum=0.01)
+    if (raw := get("DIALER_TALK_TIME_S")) is not None:
+        kw["dialer_talk_time_s"] = _float("DIALER_TALK_TIME_S", raw, minimum=0.0)
+    if (raw := get("DIALER_CAMPAIGNS")) is not None:
+        kw["dialer_campaigns"] = tuple(c.strip() for c in raw.split(",") if c.strip())
+    if (raw := get("DIALER_SEED")) is not None:
+        kw["dialer_seed"] = _int("DIALER_SEED", raw, minimum=0)
+    return kw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything leadpipe can be configured with. Build with :meth:`from_env`."""
@@ -123,6 +149,20 @@ class Settings:
     console_port: int = 8082
     worker_urls: tuple[str, ...] = ()
     """Workers whose /metrics the console scrapes for the opt-out-to-blocked latency."""
+    # --- dialer and web-form clients (connectors/dialer.py, connectors/webforms.py) ---
+    dial_check_urls: tuple[str, ...] = ("http://127.0.0.1:6066",)
+    """Workers the dialer asks ``/v1/dial-check`` right before each call (any worker answers for any number)."""
+    gateway_url: str | None = None
+    """The HTTP gateway clients post to; None: the dialer writes outcomes straight to Kafka."""
+    api_key: str | None = field(default=None, repr=False)
+    """This client's gateway API key (``X-API-Key``)."""
+    dialer_calls_per_second: float = 2.0
+    dialer_talk_time_s: float = 3.0
+    """Simulated length of every call: its outcome is reported this long after dialing."""
+    dialer_campaigns: tuple[str, ...] = ()
+    """Campaigns the dialer works; empty: every campaign."""
+    dialer_seed: int = 11
+    """Seed of the simulated call outcomes (same seed, same outcome for the same offer)."""
 
     @property
     def embedded(self) -> bool:
@@ -157,7 +197,7 @@ class Settings:
         lines = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in ("sasl_password", "erasure_key") and value is not None:
+            if f.name in ("sasl_password", "erasure_key", "api_key") and value is not None:
                 value = "***"
             elif f.name == "schema_registry_url":
                 value = self.registry_url_redacted
@@ -224,6 +264,7 @@ class Settings:
             if bad := [u for u in urls if not re.match(r"https?://", u)]:
                 raise ConfigError(f"{ENV_PREFIX}WORKER_URLS: expected http(s):// URLs, got {bad}")
             kw["worker_urls"] = urls
+        kw.update(_client_settings(get))
         settings = cls(**kw)  # type: ignore[arg-type]
         settings.validate()
         return settings

@@ -2,7 +2,9 @@
 
 Starts the broker (unless a cluster is configured), creates the topics, starts a worker process,
 feeds web-form leads from several countries, opt-outs and consent changes plus two garbage
-records, lets a simulated dialer work the call-ready offers and report outcomes, prints every
+records, lets the reference dialer client (connectors.dialer: its own call-ready reader, the
+worker's dial-time check before every call, outcomes to the call-outcome topic) work the offers
+with simulated calls, prints every
 output as it arrives and a summary at the end. Ctrl-C (or SIGTERM) stops everything in order:
 output reader, then the worker, then the broker.
 """
@@ -19,16 +21,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.dialer import SimulatedDialer
+from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, KafkaOutcomeSink
 from connectors.kafka import EventProducer, Received, TopicTail
+from connectors.outcome_model import DEMO_MIX, OutcomeModel
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
 from pipeline.config import Settings
+from pipeline.core.outcomes import QUALIFYING
 from pipeline.demo.sample import sample_events
 from pipeline.errors import LeadpipeError
 from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
+
+DEMO_CALLS_PER_SECOND = 20.0
+DEMO_TALK_TIME_S = 0.3
 
 GARBAGE = (b"\x00\x00\x00\x00\x01not avro at all", b'{"lead_id": "json is not our wire format"}')
 
@@ -95,6 +102,7 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
     broker: EmbeddedBroker | None = None
     worker: WorkerProcess | None = None
     tail: TopicTail | None = None
+    feed: CallReadyFeed | None = None
     try:
         if settings.embedded:
             broker = EmbeddedBroker(log_path=workdir / "broker.log")
@@ -114,16 +122,14 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         fixed = settings.fixed_clock
         clock: Callable[[], datetime] = (lambda: fixed) if fixed else (lambda: datetime.now(UTC))
         producer = EventProducer(kafka, codec)
-        dialer = SimulatedDialer(producer, clock=clock)
+        # The demo's dialer is the reference client, fast-paced: short calls, many per second.
+        dialer = DialerClient(checker=DialCheckClient([worker.url]), sink=KafkaOutcomeSink(producer),
+                              model=OutcomeModel(seed=settings.dialer_seed, mix=DEMO_MIX), clock=clock,
+                              calls_per_second=DEMO_CALLS_PER_SECOND, talk_time_s=DEMO_TALK_TIME_S)
+        feed = CallReadyFeed(kafka, codec, from_beginning=True).start()
         report = Report()
-
-        def on_record(r: Received) -> None:
-            report.on_record(r)
-            if r.topic == CALL_READY:
-                dialer.offer(r)
-
         tail = TopicTail(kafka, codec, [LEAD_DECISION, CALL_READY, QUALIFIED_LEAD, DEAD_LETTER],
-                         on_record=on_record).start()
+                         on_record=report.on_record).start()
 
         events = sample_events(clock(), leads=leads)
         fed = Counter(topic for topic, _ in events)
@@ -141,7 +147,9 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         if done:
             done = _second_thoughts(report, producer, tail, worker, clock, deadline)
         if done:
-            done = _dial_until_done(report, dialer, producer, tail, worker, deadline)
+            done = _too_late_for_call_ready(report, dialer, feed, producer, tail, worker, clock, deadline)
+        if done:
+            done = _dial_until_done(report, dialer, feed, tail, worker, deadline)
         _summary(report, dialer, fed, done)
         if not done:
             return 1
@@ -149,14 +157,14 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
             return 0
         _say("▶ the pipeline keeps running; Ctrl-C to stop")
         while worker.alive():
-            if dialer.dial_next() is not None:
-                producer.flush()
-            time.sleep(0.2)
+            _work(dialer, feed)
         raise LeadpipeError(f"the worker stopped unexpectedly (log: {worker.log_path})")
     except KeyboardInterrupt:
         _say("\n▶ stopping ...")
         return 0
     finally:
+        if feed is not None:
+            feed.close()
         if tail is not None:
             tail.stop()
         if worker is not None:
@@ -209,22 +217,59 @@ def _second_thoughts(report: Report, producer: EventProducer, tail: TopicTail, w
     return _wait(lambda: report.call_ready["WITHDRAW"] >= 2, tail, worker, deadline)
 
 
-def _dial_until_done(report: Report, dialer: SimulatedDialer, producer: EventProducer, tail: TopicTail,
+def _too_late_for_call_ready(report: Report, dialer: DialerClient, feed: CallReadyFeed, producer: EventProducer,
+                             tail: TopicTail, worker: WorkerProcess, clock: Callable[[], datetime],
+                             deadline: float) -> bool:
+    """The race guard at work: the dialer has read its hopper and is about to call its first number
+    when that person opts out. The WITHDRAW is on its way, but the dialer dials before reading it:
+    the dial-time check, asked right before the call, must stop it."""
+    if not _wait(lambda: _catch_up(dialer, feed, report), tail, worker, deadline):
+        return False
+    first = dialer.hopper.next_up(clock())
+    if first is None:
+        return True
+    phone = first["phone_e164"]
+    _say(f"▶ {phone} (next in the dialer's hopper) tells an agent on an inbound call never to call again, "
+         "just as the dialer is about to dial it")
+    producer.send("opt-out", {
+        "event_id": str(uuid.uuid4()), "occurred_at": clock(), "phone": phone, "country": None,
+        "action": "ADD", "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None, "expires_at": None,
+        "source": "agent:a-301", "reason": "asked not to be called", "evidence": "call-recording",
+    }, key=phone)
+    producer.flush()
+    withdrawn = report.call_ready["WITHDRAW"]
+    return _wait(lambda: report.call_ready["WITHDRAW"] > withdrawn, tail, worker, deadline)
+
+
+def _catch_up(dialer: DialerClient, feed: CallReadyFeed, report: Report) -> bool:
+    """Read call-ready (without dialing) until the dialer has seen what the report has."""
+    for record in feed.poll(0.05):
+        dialer.handle(record)
+    return dialer.stats.records_seen() >= sum(report.call_ready.values())
+
+
+def _work(dialer: DialerClient, feed: CallReadyFeed) -> None:
+    """One turn of the dialer: dial or end a call if due, then read what call-ready has."""
+    for record in feed.poll(0.0 if dialer.step() else 0.05):
+        dialer.handle(record)
+
+
+def _dial_until_done(report: Report, dialer: DialerClient, feed: CallReadyFeed, tail: TopicTail,
                      worker: WorkerProcess, deadline: float) -> bool:
-    """Dial until the hopper is empty and every qualified call has reached ``qualified-lead``."""
+    """Dial until the dialer has read every call-ready record the report saw, worked every offer,
+    and every qualifying call has reached ``qualified-lead``."""
     _say("▶ the dialer starts its shift")
     while time.monotonic() < deadline:
         _check(tail, worker)
-        if dialer.dial_next() is not None:
-            producer.flush()
-            continue
-        if dialer.pending() == 0 and len(report.qualified) >= dialer.stats.outcomes.get("QUALIFIED", 0):
+        _work(dialer, feed)
+        qualifying = sum(dialer.stats.outcomes[code] for code in QUALIFYING)
+        if (dialer.pending() == 0 and dialer.stats.records_seen() >= sum(report.call_ready.values())
+                and len(report.qualified) >= qualifying):
             return True
-        time.sleep(0.1)
     return False
 
 
-def _summary(report: Report, dialer: SimulatedDialer, fed: Counter[str], done: bool) -> None:
+def _summary(report: Report, dialer: DialerClient, fed: Counter[str], done: bool) -> None:
     _say("")
     _say("══ summary " + "═" * 60)
     _say(f"fed:            {fed[LEAD_CAPTURED]} leads, {fed['opt-out']} opt-outs, "
@@ -233,8 +278,11 @@ def _summary(report: Report, dialer: SimulatedDialer, fed: Counter[str], done: b
     for reason, count in sorted(report.reasons.items()):
         _say(f"    {count:>4}  {reason}")
     _say(f"call-ready:     {report.call_ready['READY']} offers, {report.call_ready['WITHDRAW']} withdrawals")
-    _say(f"dialer:         {dialer.stats.dialed} calls: "
-         + ", ".join(f"{k} {v}" for k, v in sorted(dialer.stats.outcomes.items())))
+    stats = dialer.stats
+    blocked = ", ".join(f"{k} {v}" for k, v in sorted(stats.blocked_reasons.items()))
+    _say(f"dialer:         {stats.offers} offers, {stats.withdrawn} withdrawn, {stats.blocked} blocked by the "
+         f"dial-time check{f' ({blocked})' if blocked else ''}, {stats.expired} expired")
+    _say(f"                {stats.dialed} calls: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())))
     _say(f"qualified-lead: {len(report.qualified)} sent to CRMs")
     _say(f"dead-letter:    {report.dead_letters} records, original bytes kept")
     if not done:
