@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_registry_commands(sub)
 
+    from connectors.crm_cli import add_crm_commands  # leadpipe crm, leadpipe crm-sink
+
+    add_crm_commands(sub)
+
     p = sub.add_parser("bench", help="measure throughput and latency")
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; medians are reported")
