@@ -46,6 +46,7 @@ def add_crm_commands(subparsers: Any) -> None:
                    help="share of requests stored and then answered with a failure (a lost answer)")
     p.add_argument("--failure-status", type=int, default=503)
     p.add_argument("--reject-marker", default=None, help="answer 400 to a body containing this text")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="answer every request after this delay")
     p.add_argument("--token", default=None, help="require Authorization: Bearer <token>")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_run_crm_sink)

@@ -15,7 +15,8 @@ Faults, all seeded so a run can be repeated (:class:`Faults`):
 - ``fail_after_store_rate``: that share of requests are stored and *then* answered with
   ``failure_status``: the lost-answer case, where a client must retry a request that in fact
   succeeded, and only the idempotency key prevents a duplicate;
-- ``reject_marker``: a body containing this text is refused with 400 (a permanent failure).
+- ``reject_marker``: a body containing this text is refused with 400 (a permanent failure);
+- ``latency_s``: every answer takes this long.
 
 Requests without an ``Idempotency-Key`` are stored every time (that is what a CRM would do).
 With ``token`` set, a request without ``Authorization: Bearer <token>`` gets 401.
@@ -49,14 +50,16 @@ class Faults:
     fail_after_store_rate: float = 0.0
     failure_status: int = 503
     reject_marker: str | None = None
+    latency_s: float = 0.0
+    """Time taken to answer each request (a real CRM is not instant)."""
     seed: int = 7
 
     def __post_init__(self) -> None:
         for name in ("failure_rate", "fail_after_store_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        if self.every_nth < 0 or self.fail_first < 0:
-            raise ValueError("every_nth and fail_first must not be negative")
+        if self.every_nth < 0 or self.fail_first < 0 or self.latency_s < 0:
+            raise ValueError("every_nth, fail_first and latency_s must not be negative")
 
 
 @dataclass
@@ -96,14 +99,19 @@ class SinkState:
         }
 
 
+STATE = web.AppKey("state", SinkState)
+
+
 def _json(status: int, body: dict[str, Any], **headers: str) -> web.Response:
     return web.json_response(body, status=status, headers=headers or None)
 
 
 async def _receive(request: web.Request) -> web.Response:
-    state: SinkState = request.app["state"]
+    state = request.app[STATE]
     faults = state.faults
     raw = await request.read()
+    if faults.latency_s:
+        await asyncio.sleep(faults.latency_s)
     async with state.lock:  # one request at a time: counts and fault draws stay deterministic
         state.requests += 1
         n = state.requests
@@ -143,20 +151,20 @@ async def _receive(request: web.Request) -> web.Response:
 
 
 async def _received(request: web.Request) -> web.Response:
-    state: SinkState = request.app["state"]
+    state = request.app[STATE]
     async with state.lock:
         return _json(200, {**state.summary(), "leads": [asdict(s) for s in state.stored]})
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    state: SinkState = request.app["state"]
+    state = request.app[STATE]
     return _json(200, {"ready": True, "service": "crm-sink", **state.summary()})
 
 
 def create_sink_app(faults: Faults | None = None, *, token: str | None = None) -> web.Application:
     """The sink as an aiohttp application (serve it with ``web.run_app`` or an ``AppRunner``)."""
     app = web.Application()
-    app["state"] = SinkState(faults or Faults(), token=token)
+    app[STATE] = SinkState(faults or Faults(), token=token)
     app.router.add_get("/received", _received)
     app.router.add_get("/healthz", _healthz)
     app.router.add_post("/{tail:.*}", _receive)
@@ -167,7 +175,7 @@ def cmd_crm_sink(args: argparse.Namespace) -> int:
     try:
         faults = Faults(failure_rate=args.failure_rate, every_nth=args.every_nth, fail_first=args.fail_first,
                         fail_after_store_rate=args.fail_after_store_rate, failure_status=args.failure_status,
-                        reject_marker=args.reject_marker, seed=args.seed)
+                        reject_marker=args.reject_marker, latency_s=args.latency_ms / 1000, seed=args.seed)
     except ValueError as exc:
         raise ConfigError(f"crm-sink: {exc}") from exc
     print(f"crm-sink on http://{args.host}:{args.port} (POST any path; GET /received, /healthz)", flush=True)
