@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_crm_commands(sub)
 
+    from pipeline.imports.cli import add_import_commands  # leadpipe import leads
+
+    add_import_commands(sub)
+
     p = sub.add_parser("bench", help="measure throughput and latency")
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; medians are reported")
