@@ -53,6 +53,11 @@ class ProgressLine:
         self._last = clock()
         self._width = 0
 
+    @property
+    def tty(self) -> bool:
+        """True when the line is redrawn in place (stderr is a terminal)."""
+        return self._tty
+
     def update(self, text: Callable[[], str], *, force: bool = False) -> None:
         """Show ``text()`` if the interval passed (or ``force``); ``text`` is only called then."""
         now = self._clock()
