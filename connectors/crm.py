@@ -317,6 +317,9 @@ def cmd_crm(args: argparse.Namespace) -> int:
     if settings.embedded:
         raise ConfigError("set LEADPIPE_BOOTSTRAP_SERVERS: the CRM connector reads qualified-lead from a broker")
     logging.getLogger("connectors").setLevel(settings.log_level.upper())
+    from pipeline.admin import ensure_topics
+
+    ensure_topics(settings)  # idempotent; the dead-letter producer must never let the broker auto-create a topic
     connector = CrmConnector(settings)
     server = serve_status(connector, settings.web_host, settings.crm_port)
     print(f"crm connector: {QUALIFIED_LEAD} → {connector.target.url} (mapping {connector.target.mapping.name}); "

@@ -5,6 +5,8 @@
     leadpipe topics    create (or list) every topic of the registry
     leadpipe worker    run a Faust worker (starts the embedded broker when none is configured)
     leadpipe bench     measure the I/O ceiling, the compute floor and the full pipeline
+    leadpipe crm       deliver qualified leads to a CRM over HTTP (crm-sink: a local CRM stand-in)
+    leadpipe import    bulk-import lead files (CSV) onto lead-captured
 
 Settings come from ``LEADPIPE_*`` environment variables (see ``pipeline.config``).
 """
