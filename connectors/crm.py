@@ -106,6 +106,17 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers, not instructions: urllib would turn a redirected POST into a GET
+    without the lead, so a 3xx comes back as it is (and is dead-lettered as a refusal)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def post_json(target: CrmTarget, body: Mapping[str, object], idempotency_key: str) -> Attempt:
     """One POST of ``body``; every outcome (an answer or none) comes back as an :class:`Attempt`."""
     headers = {"Content-Type": "application/json", "Accept": "application/json",
@@ -115,7 +126,7 @@ def post_json(target: CrmTarget, body: Mapping[str, object], idempotency_key: st
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(target.url, data=data, headers=headers, method="POST")  # noqa: S310 - http(s) only, checked in Settings
     try:
-        with urllib.request.urlopen(request, timeout=target.timeout_s) as response:  # noqa: S310 - as above
+        with _OPENER.open(request, timeout=target.timeout_s) as response:
             text = response.read(_BODY_KEPT).decode("utf-8", errors="replace")
             return Attempt(int(response.status), text)
     except urllib.error.HTTPError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from connectors.crm_local import start_local_crm
 from connectors.kafka import EventProducer, TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker, free_port
@@ -127,26 +128,30 @@ def stored_keys(sink: ServiceProcess) -> list[str]:
 def test_every_lead_reaches_a_flaky_crm_exactly_once(bench: Bench) -> None:
     # 30 % of requests fail before storing; 20 % are stored and then answered with a failure, so the
     # connector retries requests that in fact succeeded: only the idempotency key prevents duplicates.
-    sink = bench.sink("--failure-rate", "0.3", "--fail-after-store-rate", "0.2", "--seed", "11")
     sent = bench.send_leads(40)
-    connector = bench.connector(f"{sink.url}/crm/v3/objects/contacts", crm_preset="hubspot", crm_max_attempts="30")
-
-    wait_until(lambda: len(stored_keys(sink)) >= 40, timeout_s=60, what="40 leads stored")
-    wait_until(lambda: connector.health() is not None and connector.health()["delivered"] == 40,  # type: ignore[index]
-               timeout_s=30, what="40 deliveries counted")
-    received = get_json(f"{sink.url}/received")
-    keys = [lead["idempotency_key"] for lead in received["leads"]]
-    assert sorted(keys) == sorted(record["event_id"] for record, _ in sent)  # each once, none missing
-    assert received["failures_before_store"] > 0
-    assert received["failures_after_store"] > 0
-    assert received["replayed"] >= received["failures_after_store"]  # each lost answer was retried, not re-created
-    by_key = {lead["idempotency_key"]: lead for lead in received["leads"]}
-    record = sent[0][0]
-    assert by_key[record["event_id"]]["body"]["properties"]["phone"] == record["phone_e164"]
-    assert by_key[record["event_id"]]["path"] == "/crm/v3/objects/contacts"
-    health = connector.health()
-    assert health is not None
-    assert health["retried"] > 0 and health["dead_lettered"] == 0
+    crm = start_local_crm(bench.settings.bootstrap_servers or "", log_dir=bench.log_dir, preset="hubspot",
+                          env=bench.env,
+                          sink_args=["--failure-rate", "0.3", "--fail-after-store-rate", "0.2", "--seed", "11"],
+                          connector_env={"LEADPIPE_CRM_MAX_ATTEMPTS": "30", "LEADPIPE_CRM_BACKOFF_BASE_S": "0.02",
+                                         "LEADPIPE_CRM_BACKOFF_CAP_S": "0.2", "LEADPIPE_CRM_GROUP_ID": "crm-flaky"})
+    try:
+        wait_until(lambda: len(crm.received()["leads"]) >= 40, timeout_s=60, what="40 leads stored")
+        wait_until(lambda: crm.stats().get("delivered") == 40, timeout_s=30, what="40 deliveries counted")
+        received = crm.received()
+        keys = [lead["idempotency_key"] for lead in received["leads"]]
+        assert sorted(keys) == sorted(record["event_id"] for record, _ in sent)  # each once, none missing
+        assert received["failures_before_store"] > 0
+        assert received["failures_after_store"] > 0
+        assert received["replayed"] >= received["failures_after_store"]  # lost answers were retried, not re-created
+        by_key = {lead["idempotency_key"]: lead for lead in received["leads"]}
+        record = sent[0][0]
+        assert by_key[record["event_id"]]["body"]["properties"]["phone"] == record["phone_e164"]
+        assert by_key[record["event_id"]]["path"] == "/crm/v3/objects/contacts"
+        stats = crm.stats()
+        assert isinstance(stats["retried"], int) and stats["retried"] > 0
+        assert stats["dead_lettered"] == 0
+    finally:
+        crm.stop()
 
 
 def test_refused_exhausted_and_undecodable_records_go_to_dead_letter_with_their_bytes(bench: Bench) -> None:

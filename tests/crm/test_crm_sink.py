@@ -153,3 +153,21 @@ async def test_post_json_reports_refusals_failures_and_no_answer_as_attempts() -
 def test_fault_settings_are_checked() -> None:
     with pytest.raises(ValueError, match="failure_rate"):
         Faults(failure_rate=1.5)
+
+
+async def test_a_redirect_is_not_followed_with_a_body_less_get() -> None:
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/elsewhere")
+
+    app = web.Application()
+    app.router.add_post("/old", moved)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        target = CrmTarget(f"http://127.0.0.1:{port}/old", load_mapping("generic"), RetryPolicy(), 5.0)
+        attempt = await asyncio.to_thread(post_json, target, {"x": 1}, "k1")
+        assert attempt.status == 302  # a refusal: dead-lettered, never silently re-sent as a GET
+    finally:
+        await runner.cleanup()
