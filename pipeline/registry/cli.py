@@ -1,6 +1,6 @@
 """``leadpipe registry``: import the national registries, show their state, make test data, benchmark.
 
-    leadpipe registry import --registry us-dnc --full FILE --snapshot-date YYYY-MM-DD
+    leadpipe registry import --registry us-dnc --full FILE --snapshot-date YYYY-MM-DD [--errors BAD.csv]
     leadpipe registry import --registry us-dnc --additions FILE --deletions FILE --snapshot-date YYYY-MM-DD
     leadpipe registry status
     leadpipe registry generate --count N --out FILE [--format plain|comma] [--bad-every K]
