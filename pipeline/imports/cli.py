@@ -24,10 +24,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, TextIO
 
 from pipeline.config import Settings
 from pipeline.errors import BrokerError, ConfigError, LeadpipeError
+from pipeline.imports.commands import BAD_ROWS_SHOWN
 from pipeline.imports.leads import (
     ColumnPlan,
     ImportDefaults,
@@ -40,7 +41,6 @@ from pipeline.imports.leads import (
 from pipeline.imports.progress import ProgressLine, progress_text
 from pipeline.topics import LEAD_CAPTURED
 
-BAD_ROWS_SHOWN = 20
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -238,29 +238,3 @@ def cmd_import_leads(args: argparse.Namespace) -> int:
             print(f"  {line}")
     print_summary(result, sys.stdout, args.errors)
     return 1 if result.delivery_failures else 0
-
-
-def add_import_commands(subparsers: Any) -> None:
-    """Register ``leadpipe import leads``."""
-    top = subparsers.add_parser("import", help="bulk-import lead files (CSV) onto lead-captured",
-                                description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = top.add_subparsers(dest="import_command", required=True)
-    p = sub.add_parser("leads", help="import a CSV file of leads", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", type=Path)
-    p.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
-                   help="fill FIELD (phone, campaign_id, first_name, address.region, consent.purpose, "
-                        "attributes.NAME, or - to ignore) from COLUMN; repeatable")
-    p.add_argument("--mapping", type=Path, default=None, help='a JSON file {"CSV column": "field", ...}')
-    p.add_argument("--campaign", default=None, help="campaign_id for rows without one")
-    p.add_argument("--country", default=None, help="country (ISO 3166-1 alpha-2) for rows without one")
-    p.add_argument("--source", default=None, help="source of these leads (default import:<file name>)")
-    p.add_argument("--no-attributes", action="store_true", help="drop unmapped columns instead of keeping "
-                                                                 "them as attributes")
-    p.add_argument("--errors", type=Path, default=None, help="write every bad row (line, reason, cells) here as CSV")
-    p.add_argument("--dry-run", action="store_true", help="check the file; send nothing")
-    p.add_argument("--encoding", default="utf-8", help="an ASCII-compatible encoding (default utf-8)")
-    p.add_argument("--delimiter", default=",", help="cell separator (default ,)")
-    p.add_argument("--show-bad", type=int, default=BAD_ROWS_SHOWN, help="bad rows listed in the summary")
-    p.add_argument("--show-mapping", action="store_true", help="print which column fills which field")
-    p.set_defaults(func=cmd_import_leads)
