@@ -152,8 +152,9 @@ def crm_dead_letter(msg_topic: str, partition: int, offset: int, key: bytes | No
 class CrmConnector:
     """Consumes ``qualified-lead`` in a consumer group and delivers every record (see module doc).
 
-    ``sleep`` waits between retries and returns True when the connector is stopping (tests pass
-    their own); ``draw`` gives the jitter in [0, 1).
+    ``draw`` gives the jitter in [0, 1) (a seeded one makes the waits repeatable). :meth:`stop`
+    may be called from any thread or a signal handler: a retry wait ends at once, an attempt in
+    flight finishes first.
     """
 
     def __init__(self, settings: Settings, *, codec: Codec | None = None, target: CrmTarget | None = None,
