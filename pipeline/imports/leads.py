@@ -42,7 +42,8 @@ CHANNELS: Final = ("ANY", "VOICE", "AUTODIALED_VOICE", "SMS")
 
 ALIASES: Final[Mapping[str, str]] = {
     "phone_number": "phone", "phonenumber": "phone", "telephone": "phone", "tel": "phone", "mobile": "phone",
-    "cell": "phone", "msisdn": "phone", "campaign": "campaign_id", "firstname": "first_name", "first": "first_name",
+    "cell": "phone", "mobile_phone": "phone", "cell_phone": "phone", "msisdn": "phone", "campaign": "campaign_id",
+    "firstname": "first_name", "first": "first_name",
     "given_name": "first_name", "lastname": "last_name", "last": "last_name", "surname": "last_name",
     "family_name": "last_name", "e_mail": "email", "email_address": "email", "street": "address.street",
     "address": "address.street", "address1": "address.street", "address_line1": "address.street",

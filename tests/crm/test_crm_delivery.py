@@ -150,6 +150,11 @@ def test_every_lead_reaches_a_flaky_crm_exactly_once(bench: Bench) -> None:
         stats = crm.stats()
         assert isinstance(stats["retried"], int) and stats["retried"] > 0
         assert stats["dead_lettered"] == 0
+        with urllib.request.urlopen(f"{crm.connector.url}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
+            metrics = resp.read().decode()
+        assert "leadpipe_crm_delivered_total 40" in metrics
+        assert "leadpipe_crm_dead_lettered_total 0" in metrics
+        assert "leadpipe_crm_ready 1" in metrics
     finally:
         crm.stop()
 
