@@ -26,6 +26,10 @@ class EventProducer:
                  linger_ms: int = 5) -> None:
         self._codec = codec
         self._errors: list[str] = []
+        self.delivered = 0
+        """Records the broker acknowledged so far (counted as delivery reports are served)."""
+        self.failed = 0
+        """Records that failed delivery so far."""
         self._producer = Producer({
             **kafka_config,
             "partitioner": PARTITIONER,
@@ -37,7 +41,10 @@ class EventProducer:
 
     def _on_delivery(self, err: KafkaError | None, _msg: Any) -> None:
         if err is not None:
+            self.failed += 1
             self._errors.append(str(err))
+        else:
+            self.delivered += 1
 
     def send(self, topic: str, record: Mapping[str, object], *, key: str | bytes | None = None,
              schema: str | None = None) -> None:

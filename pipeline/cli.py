@@ -5,6 +5,8 @@
     leadpipe topics    create (or list) every topic of the registry
     leadpipe worker    run a Faust worker (starts the embedded broker when none is configured)
     leadpipe bench     measure the I/O ceiling, the compute floor and the full pipeline
+    leadpipe crm       deliver qualified leads to a CRM over HTTP (crm-sink: a local CRM stand-in)
+    leadpipe import    bulk-import lead files (CSV) onto lead-captured
 
 Settings come from ``LEADPIPE_*`` environment variables (see ``pipeline.config``).
 """
@@ -137,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.console.cli import add_console_commands
 
     add_console_commands(sub)
+
+    from connectors.crm_cli import add_crm_commands  # leadpipe crm, leadpipe crm-sink
+
+    add_crm_commands(sub)
+
+    from pipeline.imports.commands import add_import_commands  # leadpipe import leads
+
+    add_import_commands(sub)
 
     p = sub.add_parser("bench", help="measure throughput and latency")
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")

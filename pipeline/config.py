@@ -17,6 +17,9 @@ from pipeline.errors import ConfigError
 
 ENV_PREFIX = "LEADPIPE_"
 
+CRM_PRESETS = ("generic", "hubspot", "salesforce")
+"""Mapping presets shipped in connectors/presets/ (connectors.crm_mapping.PRESETS is this)."""
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -163,6 +166,24 @@ class Settings:
     """Campaigns the dialer works; empty: every campaign."""
     dialer_seed: int = 11
     """Seed of the simulated call outcomes (same seed, same outcome for the same offer)."""
+    # --- CRM delivery connector (connectors/crm.py) ---
+    crm_url: str | None = None
+    """Where the CRM connector POSTs each qualified lead (http(s)://); required by ``leadpipe crm``."""
+    crm_preset: str = "generic"
+    """Field mapping preset: generic, hubspot or salesforce (connectors/presets/)."""
+    crm_mapping_path: Path | None = None
+    """A custom mapping file (JSON, see docs/crm-and-imports.md); overrides the preset."""
+    crm_token: str | None = field(default=None, repr=False)
+    """Bearer token sent as ``Authorization: Bearer <token>``; never logged."""
+    crm_max_attempts: int = 5
+    crm_backoff_base_s: float = 0.5
+    crm_backoff_cap_s: float = 30.0
+    crm_timeout_s: float = 10.0
+    """Per HTTP request (connect + answer)."""
+    crm_group_id: str | None = None
+    """Consumer group of the connector; None means ``<app_id>-crm``."""
+    crm_port: int = 6068
+    """Port of the connector's own /healthz and /metrics (on web_host)."""
 
     @property
     def embedded(self) -> bool:
@@ -197,10 +218,12 @@ class Settings:
         lines = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in ("sasl_password", "erasure_key", "api_key") and value is not None:
+            if f.name in ("sasl_password", "erasure_key", "api_key", "crm_token") and value is not None:
                 value = "***"
             elif f.name == "schema_registry_url":
                 value = self.registry_url_redacted
+            elif f.name == "crm_url":
+                value = _redact_url(self.crm_url)
             lines.append(f"{f.name}={value}")
         return "\n".join(lines)
 
@@ -265,6 +288,7 @@ class Settings:
                 raise ConfigError(f"{ENV_PREFIX}WORKER_URLS: expected http(s):// URLs, got {bad}")
             kw["worker_urls"] = urls
         kw.update(_client_settings(get))
+        _crm_from_env(get, kw)
         settings = cls(**kw)  # type: ignore[arg-type]
         settings.validate()
         return settings
@@ -282,7 +306,32 @@ class Settings:
             )
         if not (self.store.startswith("memory://") or self.store.startswith("rocksdb://")):
             raise ConfigError(f"{ENV_PREFIX}STORE={self.store!r}: expected memory:// or rocksdb://")
+        if self.crm_preset not in CRM_PRESETS:
+            raise ConfigError(f"{ENV_PREFIX}CRM_PRESET={self.crm_preset!r}: expected one of {', '.join(CRM_PRESETS)}")
+        if self.crm_url is not None and not re.match(r"https?://", self.crm_url):
+            raise ConfigError(f"{ENV_PREFIX}CRM_URL={_redact_url(self.crm_url)!r}: expected http:// or https://")
+        if self.crm_backoff_cap_s < self.crm_backoff_base_s:
+            raise ConfigError(f"{ENV_PREFIX}CRM_BACKOFF_CAP_S={self.crm_backoff_cap_s} must be at least "
+                              f"{ENV_PREFIX}CRM_BACKOFF_BASE_S={self.crm_backoff_base_s}")
         if self.schema_registry_url is not None and not re.match(r"(https?|mock)://", self.schema_registry_url):
             raise ConfigError(
                 f"{ENV_PREFIX}SCHEMA_REGISTRY_URL={self.registry_url_redacted!r}: expected http(s):// or mock://"
             )
+
+
+def _crm_from_env(get: Callable[[str], str | None], kw: dict[str, object]) -> None:
+    """The CRM connector's ``LEADPIPE_CRM_*`` settings, into ``kw``."""
+    for name in ("crm_url", "crm_preset", "crm_token", "crm_group_id"):
+        if (raw := get(name.upper())) is not None:
+            kw[name] = raw
+    if (raw := get("CRM_MAPPING_PATH")) is not None:
+        if not Path(raw).is_file():
+            raise ConfigError(f"{ENV_PREFIX}CRM_MAPPING_PATH={raw!r}: no such file")
+        kw["crm_mapping_path"] = Path(raw)
+    if (raw := get("CRM_MAX_ATTEMPTS")) is not None:
+        kw["crm_max_attempts"] = _int("CRM_MAX_ATTEMPTS", raw, minimum=1)
+    if (raw := get("CRM_PORT")) is not None:
+        kw["crm_port"] = _int("CRM_PORT", raw, minimum=0)
+    for name, minimum in (("crm_backoff_base_s", 0.0), ("crm_backoff_cap_s", 0.0), ("crm_timeout_s", 0.1)):
+        if (raw := get(name.upper())) is not None:
+            kw[name] = _float(name.upper(), raw, minimum=minimum)

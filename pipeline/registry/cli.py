@@ -1,6 +1,6 @@
 """``leadpipe registry``: import the national registries, show their state, make test data, benchmark.
 
-    leadpipe registry import --registry us-dnc --full FILE --snapshot-date YYYY-MM-DD
+    leadpipe registry import --registry us-dnc --full FILE --snapshot-date YYYY-MM-DD [--errors BAD.csv]
     leadpipe registry import --registry us-dnc --additions FILE --deletions FILE --snapshot-date YYYY-MM-DD
     leadpipe registry status
     leadpipe registry generate --count N --out FILE [--format plain|comma] [--bad-every K]
@@ -13,6 +13,7 @@ Registries are kept in ``<data dir>/registries/``; the data dir is ``--data-dir`
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import resource
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipeline.config import Settings
+from pipeline.imports.progress import ProgressLine, progress_text
 from pipeline.registry.loaders import (
     DEFAULT_MAX_BAD_LINES,
     ImportResult,
@@ -30,6 +32,7 @@ from pipeline.registry.loaders import (
     Progress,
     import_change_list,
     import_full_list,
+    source_size,
 )
 from pipeline.registry.store import (
     REGISTRY_KINDS,
@@ -67,13 +70,56 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _print_progress(p: Progress) -> None:
+def _print_progress(p: Progress, total_bytes: int | None = None) -> None:
     rate = p.lines / p.elapsed_s / 1e6 if p.elapsed_s > 0 else 0.0
+    share = f" ({min(1.0, p.bytes_read / total_bytes):.1%} of the file)" if total_bytes else ""
     print(
         f"{p.registry} {p.role}: {p.lines / 1e6:,.1f} M lines, {p.numbers / 1e6:,.1f} M numbers, "
-        f"{p.bad_lines:,} bad, {p.bytes_read / 2**30:.2f} GiB read, {p.elapsed_s:.1f} s ({rate:.1f} M lines/s)",
+        f"{p.bad_lines:,} bad, {p.bytes_read / 2**30:.2f} GiB read{share}, {p.elapsed_s:.1f} s "
+        f"({rate:.1f} M lines/s)",
         file=sys.stderr, flush=True,
     )
+
+
+class _ProgressBar:
+    """On a terminal, a bar per file redrawn in place (the loader reports every chunk, about 4 MiB:
+    a few hundred calls for the whole US list, nothing next to the parsing); elsewhere a line every
+    ``--progress-every`` million lines, as before."""
+
+    def __init__(self, paths: Sequence[Path | None], every_lines: int, stream: TextIO) -> None:
+        self._totals = {str(p): source_size(p) for p in paths if p is not None}
+        self._line = ProgressLine(stream)
+        self._finished: set[str] = set()
+        self.loader_every = 1 if self._line.tty else every_lines
+
+    def __call__(self, p: Progress) -> None:
+        total = self._totals.get(p.path)
+        if not self._line.tty:
+            _print_progress(p, total)
+            return
+        if p.path in self._finished:
+            return
+
+        def text() -> str:
+            return f"{p.registry} {p.role}: " + progress_text(
+                done_bytes=p.bytes_read, total_bytes=total, count=p.lines, unit="lines", elapsed_s=p.elapsed_s,
+                bad=p.bad_lines)
+
+        if total and p.bytes_read >= total:
+            self._finished.add(p.path)
+            self._line.finish(text())
+        else:
+            self._line.update(text)
+
+
+def _write_bad_lines(reports: Sequence[ParseReport], path: Path) -> None:
+    """Every bad line kept, as CSV: file, line, reason, text."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "line", "reason", "text"])
+        for report in reports:
+            for line in report.bad_lines:
+                writer.writerow([report.path, line.line_number, line.reason, line.text])
 
 
 def _print_reports(reports: Sequence[ParseReport], out: TextIO) -> None:
@@ -87,6 +133,8 @@ def _print_reports(reports: Sequence[ParseReport], out: TextIO) -> None:
         print(f"bad lines (first {min(total, BAD_LINES_SHOWN)} of {total:,}):", file=out)
         for report, line in bad[:BAD_LINES_SHOWN]:
             print(f"  {Path(report.path).name}:{line.line_number}: {line.reason}: {line.text!r}", file=out)
+        if total > BAD_LINES_SHOWN:
+            print("  (--errors FILE writes every one of them with its line number and reason)", file=out)
 
 
 def _print_summary(result: ImportResult, kind_name: str, what: str) -> None:
@@ -112,25 +160,33 @@ def cmd_registry_import(args: argparse.Namespace) -> int:
         raise RegistryError("give --full FILE, or --additions FILE and/or --deletions FILE")
     data_dir = _data_dir(args)
     now = datetime.now(UTC)
-    every = max(1, int(args.progress_every * 1_000_000))
+    bar = _ProgressBar([args.full, args.additions, args.deletions], max(1, int(args.progress_every * 1_000_000)),
+                       sys.stderr)
     try:
         if args.full is not None:
             result = import_full_list(
                 data_dir, kind, args.full, snapshot_date=args.snapshot_date, now=now,
                 max_bad_lines=args.max_bad_lines, allow_empty=args.allow_empty,
-                progress=_print_progress, progress_every=every,
+                progress=bar, progress_every=bar.loader_every,
             )
             _print_summary(result, kind.name, "full list")
         else:
             result = import_change_list(
                 data_dir, kind, additions=args.additions, deletions=args.deletions,
                 snapshot_date=args.snapshot_date, now=now, max_bad_lines=args.max_bad_lines,
-                progress=_print_progress, progress_every=every,
+                progress=bar, progress_every=bar.loader_every,
             )
             _print_summary(result, kind.name, "change list")
     except RegistryImportRefused as exc:
-        _print_reports([r for r in exc.reports if isinstance(r, ParseReport)], sys.stderr)
+        reports = [r for r in exc.reports if isinstance(r, ParseReport)]
+        _print_reports(reports, sys.stderr)
+        if args.errors is not None:
+            _write_bad_lines(reports, args.errors)
+            print(f"bad lines written to {args.errors}", file=sys.stderr)
         raise
+    if args.errors is not None:
+        _write_bad_lines(result.reports, args.errors)
+        print(f"  errors    every bad line, with its line number and reason: {args.errors}")
     return 0
 
 
@@ -208,10 +264,14 @@ def add_registry_commands(subparsers: Any) -> None:
     p.add_argument("--deletions", type=Path, help="change list: numbers removed since the last snapshot")
     p.add_argument("--snapshot-date", type=_date, required=True,
                    help="the date the registry's data is as of (its download date), YYYY-MM-DD")
-    p.add_argument("--progress-every", type=float, default=10.0, help="millions of lines between progress lines")
+    p.add_argument("--progress-every", type=float, default=10.0,
+                   help="millions of lines between progress lines when stderr is not a terminal "
+                        "(on a terminal a progress bar is redrawn in place)")
     p.add_argument("--max-bad-lines", type=_positive, default=DEFAULT_MAX_BAD_LINES,
                    help=f"refuse the import above this many bad lines (default {DEFAULT_MAX_BAD_LINES})")
     p.add_argument("--allow-empty", action="store_true", help="accept a full list without a single number")
+    p.add_argument("--errors", type=Path, default=None,
+                   help="write every bad line (file, line number, reason, text) to this CSV file")
     data_dir_option(p)
     p.set_defaults(func=cmd_registry_import)
 

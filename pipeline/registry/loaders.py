@@ -337,6 +337,19 @@ def _open_source(path: Path) -> Iterator[tuple[IO[bytes], str | None]]:
         raise RegistryError(f"{path}: cannot read: {exc}") from exc
 
 
+def source_size(path: Path) -> int | None:
+    """Bytes :func:`parse_registry_file` will read from ``path`` (a zip's member, uncompressed), or
+    None when that cannot be told; for progress bars."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                members = [info for info in archive.infolist() if not info.is_dir()]
+                return members[0].file_size if len(members) == 1 else None
+        return path.stat().st_size
+    except (OSError, zipfile.BadZipFile):
+        return None
+
+
 def parse_registry_file(
     path: Path,
     kind: RegistryKind,
@@ -455,16 +468,17 @@ def load_full_list(
     progress: Callable[[Progress], None] | None = None,
     progress_every: int = 10_000_000,
     stop_after_bad: int | None = None,
+    max_bad_kept: int = MAX_BAD_LINES_KEPT,
 ) -> tuple[NationalRegistry, ParseReport]:
     """Parse a full list into a new, writable registry (nothing saved)."""
     if kind.layout == "us":
         store = UsRegistry.empty()
         report = parse_registry_file(path, kind, store.add_many, progress=progress, progress_every=progress_every,
-                                     stop_after_bad=stop_after_bad)
+                                     stop_after_bad=stop_after_bad, max_bad_kept=max_bad_kept)
         return store, report
     collector = _Collector()
     report = parse_registry_file(path, kind, collector, progress=progress, progress_every=progress_every,
-                                 stop_after_bad=stop_after_bad)
+                                 stop_after_bad=stop_after_bad, max_bad_kept=max_bad_kept)
     return UkRegistry.from_numbers(collector.numbers()), report
 
 
@@ -477,6 +491,7 @@ def apply_change_list(
     progress: Callable[[Progress], None] | None = None,
     progress_every: int = 10_000_000,
     stop_after_bad: int | None = None,
+    max_bad_kept: int = MAX_BAD_LINES_KEPT,
 ) -> tuple[ParseReport, ...]:
     """Apply additions, then deletions, to a writable ``store`` in place.
 
@@ -494,7 +509,8 @@ def apply_change_list(
             sink = store.add_many if role == "additions" else store.remove_many
         budget = None if stop_after_bad is None else max(0, stop_after_bad - sum(r.bad_count for r in reports))
         reports.append(parse_registry_file(path, kind, sink, role=role, progress=progress,
-                                           progress_every=progress_every, stop_after_bad=budget))
+                                           progress_every=progress_every, stop_after_bad=budget,
+                                           max_bad_kept=max_bad_kept))
         if isinstance(store, UkRegistry):
             (store.add_many if role == "additions" else store.remove_many)(collector.numbers())
     return tuple(reports)
@@ -510,6 +526,11 @@ class ImportResult:
     previous: RegistrySnapshot | None
     reports: tuple[ParseReport, ...]
     elapsed_s: float
+
+
+def _kept(max_bad_lines: int) -> int:
+    """Bad lines to keep so that an import that is not refused reports every one of them."""
+    return max(MAX_BAD_LINES_KEPT, max_bad_lines + 1)
 
 
 def _check_date(snapshot_date: date, now: datetime) -> None:
@@ -546,7 +567,7 @@ def import_full_list(
     directory = registry_dir(data_dir)
     with registry_lock(directory, kind.name):
         store, report = load_full_list(path, kind, progress=progress, progress_every=progress_every,
-                                       stop_after_bad=max_bad_lines)
+                                       stop_after_bad=max_bad_lines, max_bad_kept=_kept(max_bad_lines))
         reports = (report,)
         _refuse_if_bad(kind, reports, max_bad_lines)
         count = store.count()
@@ -597,14 +618,16 @@ def import_change_list(
         # Counted per step: a number both added and deleted counts once each way.
         if additions is not None:
             reports += apply_change_list(store, kind, additions=additions, deletions=None, progress=progress,
-                                         progress_every=progress_every, stop_after_bad=max_bad_lines)
+                                         progress_every=progress_every, stop_after_bad=max_bad_lines,
+                                         max_bad_kept=_kept(max_bad_lines))
             _refuse_if_bad(kind, tuple(reports), max_bad_lines)
             after_add = store.count()
             added, before = after_add - before, after_add
         if deletions is not None:
             budget = max(0, max_bad_lines - sum(r.bad_count for r in reports))
             reports += apply_change_list(store, kind, additions=None, deletions=deletions, progress=progress,
-                                         progress_every=progress_every, stop_after_bad=budget)
+                                         progress_every=progress_every, stop_after_bad=budget,
+                                         max_bad_kept=_kept(max_bad_lines))
             after_delete = store.count()
             removed, before = before - after_delete, after_delete
         _refuse_if_bad(kind, tuple(reports), max_bad_lines)

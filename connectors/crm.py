@@ -1,0 +1,349 @@
+"""The CRM delivery connector: ``qualified-lead`` → a CRM's HTTP API, at least once, no duplicates.
+
+For each record, in partition order::
+
+    decode (project codec) ─► map (connectors.crm_mapping) ─► POST with Idempotency-Key ─► commit
+                                                                 │ 408/429/5xx/no answer: retry,
+                                                                 │   full-jitter backoff (crm_policy)
+                                                                 └ refused, or attempts used up:
+                                                                   dead-letter (original bytes) ─► commit
+
+The offset of a record is committed only after it was delivered (2xx) or written to the
+``dead-letter`` topic and acknowledged: a crash at any point redelivers it, and the
+``Idempotency-Key`` header (the record's ``event_id``) lets the CRM drop the second copy. A
+record that does not decode is dead-lettered too; the partition keeps flowing.
+
+The connector serves ``GET /healthz`` (ready once the consumer group assigned partitions) and
+``GET /metrics`` (Prometheus text) on ``127.0.0.1:<LEADPIPE_CRM_PORT>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import signal
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, Message
+
+from connectors.crm_mapping import CrmMapping, load_mapping, map_record
+from connectors.crm_policy import Attempt, Delivered, GiveUp, RetryPolicy, after_attempt
+from connectors.kafka import EventProducer
+from pipeline.codec import Codec, make_codec
+from pipeline.config import Settings
+from pipeline.errors import BrokerError, CodecError, ConfigError
+from pipeline.events import DeadLetter
+from pipeline.topics import DEAD_LETTER, QUALIFIED_LEAD
+
+log = logging.getLogger(__name__)
+
+STAGE = "crm-delivery"
+USER_AGENT = "leadpipe-crm-connector/0.1"
+_BODY_KEPT = 2000
+
+
+@dataclass
+class CrmStats:
+    """Counters for /healthz and /metrics; ``retried`` counts retry attempts, not leads."""
+
+    delivered: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    refused: int = 0
+    """Dead-lettered because the CRM refused them (a permanent 4xx)."""
+    undecodable: int = 0
+    """Dead-lettered because the bytes were not a qualified-lead record."""
+    committed: int = 0
+    last_error: str | None = None
+    assigned: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CrmTarget:
+    """Where and how to POST: built from settings by :func:`target_from_settings`."""
+
+    url: str
+    mapping: CrmMapping
+    policy: RetryPolicy
+    timeout_s: float
+    token: str | None = field(default=None, repr=False)
+
+
+def target_from_settings(settings: Settings) -> CrmTarget:
+    if settings.crm_url is None:
+        raise ConfigError("LEADPIPE_CRM_URL is not set: the connector needs the CRM endpoint to POST leads to")
+    mapping = load_mapping(settings.crm_preset, settings.crm_mapping_path)
+    policy = RetryPolicy(settings.crm_max_attempts, settings.crm_backoff_base_s, settings.crm_backoff_cap_s)
+    return CrmTarget(settings.crm_url, mapping, policy, settings.crm_timeout_s, settings.crm_token)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers, not instructions: urllib would turn a redirected POST into a GET
+    without the lead, so a 3xx comes back as it is (and is dead-lettered as a refusal)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def post_json(target: CrmTarget, body: Mapping[str, object], idempotency_key: str) -> Attempt:
+    """One POST of ``body``; every outcome (an answer or none) comes back as an :class:`Attempt`."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json",
+               "Idempotency-Key": idempotency_key, "User-Agent": USER_AGENT}
+    if target.token is not None:
+        headers["Authorization"] = f"Bearer {target.token}"
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(target.url, data=data, headers=headers, method="POST")  # noqa: S310 - http(s) only, checked in Settings
+    try:
+        with _OPENER.open(request, timeout=target.timeout_s) as response:
+            text = response.read(_BODY_KEPT).decode("utf-8", errors="replace")
+            return Attempt(int(response.status), text)
+    except urllib.error.HTTPError as exc:
+        text = exc.read(_BODY_KEPT).decode("utf-8", errors="replace") if exc.fp is not None else ""
+        return Attempt(int(exc.code), text, retry_after_s=_retry_after(exc.headers.get("Retry-After")))
+    except (TimeoutError, urllib.error.URLError, OSError) as exc:
+        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+        return Attempt(None, error=f"{type(reason).__name__}: {reason}")
+
+
+def crm_dead_letter(msg_topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+                    error_type: str, error: str, now: datetime) -> DeadLetter:
+    """The dead-letter record for a qualified lead that could not be delivered."""
+    return {
+        # Deterministic: a redelivery after a crash writes the same id, so readers can deduplicate.
+        "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                   f"leadpipe:dead-letter/{STAGE}/{msg_topic}/{partition}/{offset}")),
+        "occurred_at": now, "topic": msg_topic, "partition": partition, "offset": offset,
+        "key": key, "value": value, "stage": STAGE, "error_type": error_type, "error": error,
+    }
+
+
+class CrmConnector:
+    """Consumes ``qualified-lead`` in a consumer group and delivers every record (see module doc).
+
+    ``draw`` gives the jitter in [0, 1) (a seeded one makes the waits repeatable). :meth:`stop`
+    may be called from any thread or a signal handler: a retry wait ends at once, an attempt in
+    flight finishes first.
+    """
+
+    def __init__(self, settings: Settings, *, codec: Codec | None = None, target: CrmTarget | None = None,
+                 draw: Callable[[], float] | None = None) -> None:
+        self.settings = settings
+        self.codec = codec or make_codec(settings)
+        self.target = target or target_from_settings(settings)
+        self.stats = CrmStats()
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._draw = draw or random.Random().random  # noqa: S311 - jitter, not security
+        policy = self.target.policy
+        # A lead may hold the poll loop for its whole retry budget; the group must not evict us meanwhile.
+        max_poll_ms = int(max(300.0, policy.worst_case_s(self.target.timeout_s) * 1.5 + 30) * 1000)
+        self._consumer = Consumer({
+            **settings.kafka_client_config(),
+            "group.id": settings.crm_group_id or f"{settings.app_id}-crm",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": int(settings.session_timeout_s * 1000),
+            "heartbeat.interval.ms": int(settings.heartbeat_interval_s * 1000),
+            "max.poll.interval.ms": max_poll_ms,
+            "fetch.wait.max.ms": settings.fetch_max_wait_ms,
+            "log.connection.close": False,
+        })
+        self._producer = EventProducer(settings.kafka_client_config(), self.codec)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[Any]) -> None:
+        self.stats.assigned = sorted(f"{p.topic}/{p.partition}" for p in partitions)
+        self.ready.set()
+
+    def _on_revoke(self, _consumer: Consumer, _partitions: list[Any]) -> None:
+        self.stats.assigned = []
+
+    def run(self) -> None:
+        """Consume until :meth:`stop`; close the consumer (leaving the group) and flush on the way out."""
+        log.info("crm connector: %s → %s (mapping %s, %s)", QUALIFIED_LEAD, self.target.url,
+                 self.target.mapping.name, self.target.policy)
+        self._consumer.subscribe([QUALIFIED_LEAD], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        try:
+            while not self._stop.is_set():
+                msg = self._consumer.poll(0.2)
+                if msg is None:
+                    continue
+                err = msg.error()
+                if err is not None:
+                    if err.fatal():
+                        raise BrokerError(f"consumer failed: {err}")
+                    log.warning("consumer: %s", err)
+                    continue
+                if not self.handle(msg):
+                    break  # stopping in the middle of retries: not committed, redelivered later
+                self._commit(msg)
+        finally:
+            self._consumer.close()
+            self._producer.flush(10)
+
+    def _commit(self, msg: Message) -> None:
+        try:
+            self._consumer.commit(message=msg, asynchronous=False)
+            self.stats.committed += 1
+        except KafkaException as exc:
+            # Lost the partition in a rebalance: its new owner redelivers; the CRM dedupes by key.
+            log.warning("commit of %s/%s@%s failed: %s", msg.topic(), msg.partition(), msg.offset(), exc)
+
+    # --- one record -----------------------------------------------------------------------------
+
+    def handle(self, msg: Message) -> bool:
+        """Deliver or dead-letter ``msg``; False when the connector stopped before either happened."""
+        value = msg.value()
+        try:
+            if value is None:
+                raise CodecError("record without a value (a tombstone): nothing to deliver")
+            schema, record = self.codec.decode(value)
+            if schema != QUALIFIED_LEAD:
+                raise CodecError(f"a {schema} record on {QUALIFIED_LEAD}")
+        except CodecError as exc:
+            self.stats.undecodable += 1
+            self._dead_letter(msg, type(exc).__name__, str(exc))
+            return True
+        body = map_record(self.target.mapping, record)
+        key = str(record["event_id"])
+        attempt_number = 0
+        while True:
+            attempt_number += 1
+            attempt = post_json(self.target, body, key)
+            verdict = after_attempt(self.target.policy, attempt_number, attempt, self._draw())
+            if isinstance(verdict, Delivered):
+                self.stats.delivered += 1
+                return True
+            if isinstance(verdict, GiveUp):
+                if verdict.permanent:
+                    self.stats.refused += 1
+                self.stats.last_error = verdict.reason
+                log.warning("lead %s (event %s) dead-lettered: %s", record.get("lead_id"), key, verdict.reason)
+                self._dead_letter(msg, "CrmRefused" if verdict.permanent else "CrmUnavailable", verdict.reason)
+                return True
+            self.stats.retried += 1
+            self.stats.last_error = verdict.reason
+            log.info("lead %s: attempt %d failed (%s); retry in %.2f s", record.get("lead_id"), attempt_number,
+                     verdict.reason, verdict.delay_s)
+            if self._stop.wait(verdict.delay_s):
+                return False
+
+    def _dead_letter(self, msg: Message, error_type: str, error: str) -> None:
+        record = crm_dead_letter(str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0), msg.key(),
+                                 msg.value(), error_type, error, datetime.now(UTC))
+        self._producer.send(DEAD_LETTER, record, key=msg.key())
+        self._producer.flush()  # acknowledged before the offset is committed
+        self.stats.dead_lettered += 1
+
+
+# --- health and metrics ---------------------------------------------------------------------------
+
+
+def _metrics_text(stats: CrmStats, ready: bool) -> str:
+    lines = []
+    for name, help_text, value in (
+        ("leadpipe_crm_delivered_total", "Qualified leads the CRM accepted.", stats.delivered),
+        ("leadpipe_crm_retries_total", "Delivery attempts retried after a retriable failure.", stats.retried),
+        ("leadpipe_crm_dead_lettered_total", "Qualified leads sent to the dead-letter topic.", stats.dead_lettered),
+        ("leadpipe_crm_refused_total", "Qualified leads the CRM refused (permanent 4xx).", stats.refused),
+        ("leadpipe_crm_undecodable_total", "Records on qualified-lead that did not decode.", stats.undecodable),
+    ):
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter", f"{name} {value}"]
+    lines += ["# HELP leadpipe_crm_ready 1 once the connector has its partitions.", "# TYPE leadpipe_crm_ready gauge",
+              f"leadpipe_crm_ready {int(ready)}"]
+    return "\n".join(lines) + "\n"
+
+
+def serve_status(connector: CrmConnector, host: str, port: int) -> ThreadingHTTPServer:
+    """``/healthz`` and ``/metrics`` for ``connector`` in a background thread."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ready = connector.ready.is_set()
+            if self.path == "/healthz":
+                payload = json.dumps({"ready": ready, "service": "crm", "url": connector.target.url,
+                                      "mapping": connector.target.mapping.name, **asdict(connector.stats)}).encode()
+                self._send(200 if ready else 503, "application/json", payload)
+            elif self.path == "/metrics":
+                self._send(200, "text/plain; version=0.0.4", _metrics_text(connector.stats, ready).encode())
+            else:
+                self._send(404, "application/json", b'{"error": "not found"}')
+
+        def _send(self, status: int, content_type: str, payload: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # health polls are not news
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, name="crm-status", daemon=True).start()
+    return server
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+
+def cmd_crm(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(os.environ)
+    if settings.embedded:
+        raise ConfigError("set LEADPIPE_BOOTSTRAP_SERVERS: the CRM connector reads qualified-lead from a broker")
+    logging.getLogger("connectors").setLevel(settings.log_level.upper())
+    from pipeline.admin import ensure_topics
+
+    ensure_topics(settings)  # idempotent; the dead-letter producer must never let the broker auto-create a topic
+    connector = CrmConnector(settings)
+    server = serve_status(connector, settings.web_host, settings.crm_port)
+    print(f"crm connector: {QUALIFIED_LEAD} → {connector.target.url} (mapping {connector.target.mapping.name}); "
+          f"status on http://{settings.web_host}:{server.server_port}/healthz", flush=True)
+    # Ctrl-C and SIGTERM finish the attempt in flight (and its commit), then leave the group.
+    signal.signal(signal.SIGINT, lambda *_: connector.stop())
+    signal.signal(signal.SIGTERM, lambda *_: connector.stop())
+    try:
+        connector.run()
+    finally:
+        server.shutdown()
+        s = connector.stats
+        print(f"crm connector stopped: delivered {s.delivered}, retried {s.retried}, dead-lettered {s.dead_lettered}",
+              flush=True)
+    return 0

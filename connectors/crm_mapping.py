@@ -1,0 +1,249 @@
+"""Field mapping from a ``qualified-lead`` record to a CRM's request body: configuration, not code.
+
+A mapping is JSON::
+
+    {
+      "name": "hubspot",
+      "envelope": "properties",          # optional: the body is {"properties": {...mapped fields...}}
+      "static": {"objectType": "lead"},  # optional: fixed top-level members next to the envelope
+      "fields": {
+        "phone": "phone_e164",                                  # a source path
+        "firstname": ["contact_first_name", "first_name"],      # the first one present wins
+        "company": {"source": "answers.company", "default": "[not provided]"},
+        "lead_source": {"const": "leadpipe"},
+        "description": {"template": "{outcome} by {agent_id}: {notes}"},
+        "leadpipe_answers": {"source": "answers", "format": "json"}
+      }
+    }
+
+A source path is a record field, dotted into maps and nested records (``answers.company``,
+``qualification.budget``). A missing source (absent field, null, empty string, empty map or list)
+leaves the target out unless it has a ``default``: the same mapping works on every version of the
+record, older ones included. Formats: ``auto`` (default: times become ISO-8601 text, maps and lists
+stay JSON structures), ``text``, ``json`` (the value as JSON text), ``epoch_ms``, ``date``
+(``YYYY-MM-DD``). A template's placeholders are source paths; a missing one renders empty.
+
+Pure: :func:`load_mapping` checks a mapping and raises :class:`MappingError` naming the problem;
+:func:`map_record` never raises on a record's content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pipeline.config import CRM_PRESETS
+from pipeline.errors import ConfigError
+
+Format = Literal["auto", "text", "json", "epoch_ms", "date"]
+FORMATS: tuple[Format, ...] = ("auto", "text", "json", "epoch_ms", "date")
+PRESETS = CRM_PRESETS
+_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_-]+)*")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class MappingError(ConfigError):
+    """A mapping file is not a valid mapping; the message names the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """How one target field gets its value."""
+
+    target: str
+    sources: tuple[str, ...] = ()
+    const: object = None
+    template: str | None = None
+    default: object = None
+    format: Format = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class CrmMapping:
+    """A checked mapping: build with :func:`parse_mapping` or :func:`load_mapping`."""
+
+    name: str
+    fields: tuple[FieldRule, ...]
+    envelope: str | None = None
+    static: Mapping[str, object] | None = None
+
+
+
+def _sources(target: str, raw: object) -> tuple[str, ...]:
+    paths = [raw] if isinstance(raw, str) else raw
+    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+        raise MappingError(f"fields.{target}.source: expected a path or a non-empty list of paths")
+    for path in paths:
+        if not _PATH.fullmatch(path):
+            raise MappingError(f"fields.{target}.source: {path!r} is not a dotted field path")
+    return tuple(paths)
+
+
+def _rule(target: str, spec: object) -> FieldRule:
+    if isinstance(spec, str | list):
+        return FieldRule(target, sources=_sources(target, spec))
+    if not isinstance(spec, dict):
+        raise MappingError(f"fields.{target}: expected a source path or an object")
+    unknown = set(spec) - {"source", "const", "template", "default", "format"}
+    if unknown:
+        raise MappingError(f"fields.{target}: unknown keys {sorted(unknown)}")
+    kinds = [k for k in ("source", "const", "template") if k in spec]
+    if len(kinds) != 1:
+        raise MappingError(f"fields.{target}: give exactly one of source, const or template")
+    fmt = spec.get("format", "auto")
+    if fmt not in FORMATS:
+        raise MappingError(f"fields.{target}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    template = spec.get("template")
+    if template is not None:
+        if not isinstance(template, str):
+            raise MappingError(f"fields.{target}.template: expected text")
+        for name in _PLACEHOLDER.findall(template):
+            if not _PATH.fullmatch(name):
+                raise MappingError(f"fields.{target}.template: {{{name}}} is not a dotted field path")
+    return FieldRule(
+        target,
+        sources=_sources(target, spec["source"]) if "source" in spec else (),
+        const=spec.get("const"),
+        template=template,
+        default=spec.get("default"),
+        format=fmt,
+    )
+
+
+def parse_mapping(data: object, *, where: str = "mapping") -> CrmMapping:
+    """Check a decoded mapping document; raise :class:`MappingError` naming ``where`` and the field."""
+    try:
+        if not isinstance(data, dict):
+            raise MappingError("expected a JSON object")
+        unknown = set(data) - {"name", "doc", "envelope", "static", "fields"}
+        if unknown:
+            raise MappingError(f"unknown keys {sorted(unknown)}")
+        fields = data.get("fields")
+        if not isinstance(fields, dict) or not fields:
+            raise MappingError("fields: expected a non-empty object of target field -> rule")
+        envelope = data.get("envelope")
+        if envelope is not None and not (isinstance(envelope, str) and envelope):
+            raise MappingError("envelope: expected a member name or null")
+        static = data.get("static")
+        if static is not None and not isinstance(static, dict):
+            raise MappingError("static: expected an object")
+        name = data.get("name", "custom")
+        if not isinstance(name, str):
+            raise MappingError("name: expected text")
+        return CrmMapping(name, tuple(_rule(str(t), s) for t, s in fields.items()), envelope, static)
+    except MappingError as exc:
+        raise MappingError(f"{where}: {exc}") from None
+
+
+def load_mapping(preset: str = "generic", path: Path | None = None) -> CrmMapping:
+    """The mapping in ``path`` when given, else the packaged preset named ``preset``."""
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise MappingError(f"{path}: {exc}") from exc
+        return parse_mapping(data, where=str(path))
+    if preset not in PRESETS:
+        raise MappingError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    text = resources.files("connectors").joinpath("presets", f"{preset}.json").read_text(encoding="utf-8")
+    return parse_mapping(json.loads(text), where=f"preset {preset}")
+
+
+# --- applying ------------------------------------------------------------------------------------
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, str | Sequence | Mapping) and not isinstance(value, bytes)
+                             and len(value) == 0)
+
+
+def lookup(record: Mapping[str, Any], path: str) -> object:
+    """The value at dotted ``path`` in ``record``, or None when any step is absent."""
+    value: object = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+        if value is None:
+            return None
+    return value
+
+
+def jsonable(value: object) -> object:
+    """``value`` with times as ISO-8601 text and bytes as hex, so ``json.dumps`` accepts it."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _format(value: object, fmt: Format) -> object:
+    if fmt == "auto":
+        return jsonable(value)
+    if fmt == "json":
+        return json.dumps(jsonable(value), sort_keys=True, ensure_ascii=False)
+    if fmt == "epoch_ms":
+        if isinstance(value, datetime):
+            return int(value.timestamp() * 1000)
+        return jsonable(value)
+    if fmt == "date":
+        if isinstance(value, datetime | date):
+            return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+        return jsonable(value)
+    # text
+    converted = jsonable(value)
+    if isinstance(converted, dict | list):
+        return json.dumps(converted, sort_keys=True, ensure_ascii=False)
+    return "" if converted is None else str(converted)
+
+
+def _render(template: str, record: Mapping[str, Any]) -> str:
+    """``template`` with each ``{path}`` replaced by the value's text; a missing one renders empty."""
+
+    def one(match: re.Match[str]) -> str:
+        value = lookup(record, match.group(1))
+        return "" if _missing(value) else str(_format(value, "text"))
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def _value(rule: FieldRule, record: Mapping[str, Any]) -> object:
+    if rule.template is not None:
+        rendered = _render(rule.template, record).strip()
+        return rendered or None
+    if rule.sources:
+        for path in rule.sources:
+            value = lookup(record, path)
+            if not _missing(value):
+                return value
+        return None
+    return rule.const
+
+
+def map_record(mapping: CrmMapping, record: Mapping[str, Any]) -> dict[str, object]:
+    """The CRM request body for ``record``: every rule whose source is present (or has a default)."""
+    fields: dict[str, object] = {}
+    for rule in mapping.fields:
+        value = _value(rule, record)
+        if _missing(value):
+            if rule.default is None:
+                continue
+            value = rule.default
+        fields[rule.target] = _format(value, rule.format)
+    body: dict[str, object] = {str(k): jsonable(v) for k, v in (mapping.static or {}).items()}
+    if mapping.envelope is not None:
+        body[mapping.envelope] = fields
+    else:
+        body.update(fields)
+    return body

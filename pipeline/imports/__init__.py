@@ -1,0 +1,2 @@
+"""Bulk imports: lead files (CSV) onto ``lead-captured``. National registry files are imported by
+``pipeline.registry``; both share :mod:`pipeline.imports.progress`."""

@@ -1,0 +1,214 @@
+"""The CRM connector end to end: real broker, real Avro, real `leadpipe crm` and `leadpipe crm-sink`
+processes talking HTTP on loopback. The sink fails on purpose; nothing is mocked.
+
+Each test gets its own broker (about a second to start), so every consumer group reads only that
+test's records from the beginning of ``qualified-lead``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.crm_local import start_local_crm
+from connectors.kafka import EventProducer, TopicTail
+from pipeline.admin import ensure_topics
+from pipeline.broker import EmbeddedBroker, free_port
+from pipeline.codec import Codec, make_codec
+from pipeline.config import Settings
+from pipeline.processes import ServiceProcess
+from pipeline.topics import DEAD_LETTER, QUALIFIED_LEAD
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+
+
+class Bench:
+    """A broker with the topics, a producer, and helpers to start the sink and connectors."""
+
+    def __init__(self, settings: Settings, codec: Codec, log_dir: Path) -> None:
+        self.settings = settings
+        self.codec = codec
+        self.log_dir = log_dir
+        self.producer = EventProducer(settings.kafka_client_config(), codec)
+        self.processes: list[ServiceProcess] = []
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+
+    def sink(self, *args: str) -> ServiceProcess:
+        port = free_port()
+        sink = ServiceProcess(["crm-sink", "--port", str(port), *args], env=self.env, web_port=port,
+                              log_path=self.log_dir / f"sink-{port}.log")
+        self.processes.append(sink.start())
+        sink.wait_ready(timeout_s=30)
+        return sink
+
+    def connector(self, url: str, *, group: str = "crm-test", **settings: str) -> ServiceProcess:
+        port = free_port()
+        extra = {
+            "LEADPIPE_BOOTSTRAP_SERVERS": self.settings.bootstrap_servers or "", "LEADPIPE_CRM_URL": url,
+            "LEADPIPE_CRM_PORT": str(port), "LEADPIPE_CRM_GROUP_ID": group,
+            "LEADPIPE_CRM_BACKOFF_BASE_S": "0.02", "LEADPIPE_CRM_BACKOFF_CAP_S": "0.2", "LEADPIPE_CRM_TIMEOUT_S": "5",
+            **{f"LEADPIPE_{k.upper()}": v for k, v in settings.items()},
+        }
+        connector = ServiceProcess(["crm"], env=self.env, extra_env=extra, web_port=port,
+                                   log_path=self.log_dir / f"crm-{port}.log")
+        self.processes.append(connector.start())
+        connector.wait_ready(timeout_s=60)
+        return connector
+
+    def send_leads(self, count: int, **extra: Any) -> list[tuple[dict[str, Any], bytes]]:
+        """Produce ``count`` qualified leads; return each record with the exact bytes sent."""
+        sent = []
+        for _ in range(count):
+            record = qualified_lead(**extra)
+            value = self.codec.encode(QUALIFIED_LEAD, record)
+            self.producer.send_raw(QUALIFIED_LEAD, value, key=record["phone_e164"])
+            sent.append((record, value))
+        self.producer.flush()
+        return sent
+
+
+def qualified_lead(**extra: Any) -> dict[str, Any]:
+    n = uuid.uuid4().int % 10_000_000
+    record: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()), "occurred_at": NOW, "lead_id": f"L-{n}", "phone_e164": f"+1305{n:07d}",
+        "campaign_id": "solar-q4", "source": "web-form:quote", "first_name": "Ana", "last_name": "Silva",
+        "email": "ana@example.com", "agent_id": "agent-7", "outcome": "QUALIFIED", "notes": None,
+        "answers": {"company": "Silva Roofing"}, "score": 40.0, "score_breakdown": [],
+        "captured_at": NOW - timedelta(hours=1), "consent_certificate_id": None, "outcome_event_id": str(uuid.uuid4()),
+    }
+    record.update(extra)
+    return record
+
+
+def get_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback test server
+        return dict(json.loads(resp.read()))
+
+
+def wait_until(check: Callable[[], bool], *, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not reached within {timeout_s}s")
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Iterator[Bench]:
+    broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
+    handle: Bench | None = None
+    try:
+        settings = Settings().with_bootstrap(broker.start())
+        ensure_topics(settings)
+        handle = Bench(settings, make_codec(settings), tmp_path)
+        yield handle
+    finally:
+        if handle is not None:
+            for process in reversed(handle.processes):
+                process.stop()
+        broker.stop()
+
+
+def stored_keys(sink: ServiceProcess) -> list[str]:
+    return [lead["idempotency_key"] for lead in get_json(f"{sink.url}/received")["leads"]]
+
+
+def test_every_lead_reaches_a_flaky_crm_exactly_once(bench: Bench) -> None:
+    # 30 % of requests fail before storing; 20 % are stored and then answered with a failure, so the
+    # connector retries requests that in fact succeeded: only the idempotency key prevents duplicates.
+    sent = bench.send_leads(40)
+    crm = start_local_crm(bench.settings.bootstrap_servers or "", log_dir=bench.log_dir, preset="hubspot",
+                          env=bench.env,
+                          sink_args=["--failure-rate", "0.3", "--fail-after-store-rate", "0.2", "--seed", "11"],
+                          connector_env={"LEADPIPE_CRM_MAX_ATTEMPTS": "30", "LEADPIPE_CRM_BACKOFF_BASE_S": "0.02",
+                                         "LEADPIPE_CRM_BACKOFF_CAP_S": "0.2", "LEADPIPE_CRM_GROUP_ID": "crm-flaky"})
+    try:
+        wait_until(lambda: len(crm.received()["leads"]) >= 40, timeout_s=60, what="40 leads stored")
+        wait_until(lambda: crm.stats().get("delivered") == 40, timeout_s=30, what="40 deliveries counted")
+        received = crm.received()
+        keys = [lead["idempotency_key"] for lead in received["leads"]]
+        assert sorted(keys) == sorted(record["event_id"] for record, _ in sent)  # each once, none missing
+        assert received["failures_before_store"] > 0
+        assert received["failures_after_store"] > 0
+        assert received["replayed"] >= received["failures_after_store"]  # lost answers were retried, not re-created
+        by_key = {lead["idempotency_key"]: lead for lead in received["leads"]}
+        record = sent[0][0]
+        assert by_key[record["event_id"]]["body"]["properties"]["phone"] == record["phone_e164"]
+        assert by_key[record["event_id"]]["path"] == "/crm/v3/objects/contacts"
+        stats = crm.stats()
+        assert isinstance(stats["retried"], int) and stats["retried"] > 0
+        assert stats["dead_lettered"] == 0
+        with urllib.request.urlopen(f"{crm.connector.url}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
+            metrics = resp.read().decode()
+        assert "leadpipe_crm_delivered_total 40" in metrics
+        assert "leadpipe_crm_dead_lettered_total 0" in metrics
+        assert "leadpipe_crm_ready 1" in metrics
+    finally:
+        crm.stop()
+
+
+def test_refused_exhausted_and_undecodable_records_go_to_dead_letter_with_their_bytes(bench: Bench) -> None:
+    tail = TopicTail(bench.settings.kafka_client_config(), bench.codec, [DEAD_LETTER]).start()
+    try:
+        sink = bench.sink("--reject-marker", "REJECT-ME")
+        good = bench.send_leads(3)
+        [(refused, refused_bytes)] = bench.send_leads(1, notes="REJECT-ME please")
+        bench.producer.send_raw(QUALIFIED_LEAD, b"not avro at all", key=b"garbage")
+        bench.producer.flush()
+        more = bench.send_leads(2)
+        bench.connector(f"{sink.url}/leads", group="crm-refuse")
+
+        letters = tail.wait_for(DEAD_LETTER, lambda r: r.record is not None, count=2, timeout_s=60)
+        by_type = {r.record["error_type"]: r.record for r in letters if r.record is not None}
+        assert by_type["CrmRefused"]["value"] == refused_bytes
+        assert by_type["CrmRefused"]["stage"] == "crm-delivery"
+        assert by_type["CrmRefused"]["topic"] == QUALIFIED_LEAD
+        assert "HTTP 400" in by_type["CrmRefused"]["error"]
+        assert by_type["DecodeError"]["value"] == b"not avro at all"
+        # The partition kept flowing: every other lead was delivered once.
+        wait_until(lambda: len(stored_keys(sink)) >= 5, timeout_s=30, what="5 leads stored")
+        assert sorted(stored_keys(sink)) == sorted(r["event_id"] for r, _ in good + more)
+        assert refused["event_id"] not in stored_keys(sink)
+
+        # A CRM that answers 500 to everything: three attempts each, then dead-letter, then commit.
+        down = bench.sink("--fail-first", "1000000", "--failure-status", "500")
+        bench.connector(f"{down.url}/leads", group="crm-down", crm_max_attempts="3")
+        exhausted = tail.wait_for(DEAD_LETTER, lambda r: r.record is not None and r.record["error_type"] ==
+                                  "CrmUnavailable", count=6, timeout_s=60)
+        assert sorted(r.record["value"] for r in exhausted if r.record is not None) == sorted(
+            value for _, value in [*good, (refused, refused_bytes), *more])
+        assert all("3 attempts failed, last: HTTP 500" in (r.record or {})["error"] for r in exhausted)
+        assert get_json(f"{down.url}/received")["requests"] == 6 * 3
+    finally:
+        tail.stop()
+
+
+def test_a_connector_killed_mid_stream_loses_nothing_and_duplicates_nothing(bench: Bench) -> None:
+    sink = bench.sink("--failure-rate", "0.2", "--fail-after-store-rate", "0.1", "--latency-ms", "40",
+                      "--seed", "5")
+    sent = bench.send_leads(80)
+    url = f"{sink.url}/leads"
+    first = bench.connector(url, group="crm-restart", crm_max_attempts="30")
+    wait_until(lambda: len(stored_keys(sink)) >= 15, timeout_s=60, what="15 leads stored")
+    first.kill()  # kill -9: whatever was delivered but not committed comes again
+    stored_at_kill = len(stored_keys(sink))
+    assert stored_at_kill < 80, "the connector finished before it could be killed: slow the sink down"
+
+    bench.connector(url, group="crm-restart", crm_max_attempts="30")
+    wait_until(lambda: len(stored_keys(sink)) >= 80, timeout_s=120, what="80 leads stored")
+    time.sleep(1.0)  # anything still arriving would be a duplicate: give it the chance to show
+    keys = stored_keys(sink)
+    assert len(keys) == 80
+    assert sorted(keys) == sorted(record["event_id"] for record, _ in sent)
