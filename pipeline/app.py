@@ -40,8 +40,10 @@ from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.erasure import Erasure, erasure_key
 from pipeline.core.intake import Invalid, Rejected, Routed, intake
 from pipeline.core.leads import NumberLeads
+from pipeline.core.lifecycle import LifecyclePolicy, default_lifecycle, load_lifecycle
 from pipeline.core.number import Emit, NumberState, ProcessContext, due_releases, process
 from pipeline.core.phone import PhoneError, normalize_phone
+from pipeline.core.qualification import Framework, default_framework, load_framework
 from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
 from pipeline.core.scoring import ScoringRule, default_scoring_rules, load_scoring_rules
 from pipeline.core.suppressions import SuppressionState
@@ -73,11 +75,42 @@ def system_clock() -> datetime:
 
 
 def make_clock(settings: Settings) -> Clock:
-    """The decision clock: the system clock, or a frozen instant for tests and replays."""
+    """The decision clock: the system clock, or a frozen instant for tests and replays, or (tests
+    only) the instant written in ``LEADPIPE_CLOCK_FILE``, read on every call."""
+    if settings.clock_file is not None:
+        return _file_clock(settings.clock_file)
     fixed = settings.fixed_clock
     if fixed is None:
         return system_clock
     return lambda: fixed
+
+
+def _file_clock(path: Path) -> Clock:
+    last: list[datetime] = []
+
+    def now() -> datetime:
+        # A test rewrites the file while the worker reads it: a partial read keeps the last instant.
+        try:
+            instant = datetime.fromisoformat(path.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            instant = None
+        if instant is None or instant.tzinfo is None:
+            if not last:
+                raise ConfigError(f"LEADPIPE_CLOCK_FILE={path}: no ISO-8601 instant with an offset in it")
+            return last[0]
+        last[:] = [instant]
+        return instant
+
+    return now
+
+
+def load_lifecycle_policies(settings: Settings) -> tuple[LifecyclePolicy, Framework]:
+    """Retry/attempt policy and qualification framework from the configured files or the packaged defaults."""
+    lifecycle = (load_lifecycle(_read_json(settings.lifecycle_path, "LEADPIPE_LIFECYCLE_PATH"))
+                 if settings.lifecycle_path else default_lifecycle())
+    framework = (load_framework(_read_json(settings.qualification_path, "LEADPIPE_QUALIFICATION_PATH"))
+                 if settings.qualification_path else default_framework())
+    return lifecycle, framework
 
 
 def load_rule_pack(settings: Settings) -> RulePack:
@@ -130,6 +163,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     codec = codec or make_codec(settings)
     clock = clock or make_clock(settings)
     campaigns, scoring_rules = load_policies(settings)
+    lifecycle, qualification = load_lifecycle_policies(settings)
     rule_pack = load_rule_pack(settings)
     log.info("settings (secrets hidden):\n%s", settings.describe())
     log.info("rule pack %s", rule_pack.version)
@@ -262,7 +296,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             try:
                 state = number_state(key)
                 ctx = ProcessContext(now=clock(), rule_pack_version=rule_pack.version, campaigns=campaigns,
-                                     scoring_rules=scoring_rules, rule_pack=rule_pack, registries=registries)
+                                     scoring_rules=scoring_rules, rule_pack=rule_pack, registries=registries,
+                                     lifecycle=lifecycle, qualification=qualification)
                 new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
                 write_back(key, state, new_state)
                 await send_emits(emits)

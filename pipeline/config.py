@@ -110,6 +110,15 @@ class Settings:
     """JSON file of counsel's rule overrides and additions on top of the packaged rule pack."""
     fixed_clock: datetime | None = None
     """Freeze the decision clock at this instant (tests, replays); None uses the system clock."""
+    # --- lifecycle ---
+    lifecycle_path: Path | None = None
+    """JSON file of retry delays and attempt limits per outcome; None uses the packaged defaults."""
+    qualification_path: Path | None = None
+    """JSON file of the qualification framework; None uses the packaged defaults."""
+    clock_file: Path | None = None
+    """FOR TESTS AND REPLAYS ONLY: the decision clock reads an ISO-8601 instant from this file on
+    every call, so a test can move time forward (days of retries and callbacks in seconds).
+    Takes precedence over ``fixed_clock``."""
     log_level: str = "info"
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
@@ -201,7 +210,8 @@ class Settings:
             kw["web_enabled"] = _bool("WEB_ENABLED", raw)
         if (raw := get("DATA_DIR")) is not None:
             kw["data_dir"] = Path(raw)
-        for name in ("scoring_rules_path", "campaigns_path", "rule_pack_overrides_path"):
+        for name in ("scoring_rules_path", "campaigns_path", "rule_pack_overrides_path",
+                     "lifecycle_path", "qualification_path"):
             if (raw := get(name.upper())) is not None:
                 path = Path(raw)
                 if not path.is_file():
@@ -209,6 +219,12 @@ class Settings:
                 kw[name] = path
         if (raw := get("FIXED_CLOCK")) is not None:
             kw["fixed_clock"] = _instant("FIXED_CLOCK", raw)
+        if (raw := get("CLOCK_FILE")) is not None:
+            clock_file = Path(raw)
+            if not clock_file.is_file():
+                raise ConfigError(f"{ENV_PREFIX}CLOCK_FILE={raw!r}: no such file")
+            _instant("CLOCK_FILE", clock_file.read_text(encoding="utf-8").strip())  # fail at start-up, not later
+            kw["clock_file"] = clock_file
         settings = cls(**kw)  # type: ignore[arg-type]
         settings.validate()
         return settings

@@ -20,7 +20,7 @@ CallOutcomeCode = Literal[
     "GATEKEEPER", "CALLBACK_REQUESTED", "DO_NOT_CALL", "NOT_NOW", "QUALIFIED", "APPOINTMENT_SET", "SALE",
 ]
 CallReadyAction = Literal["READY", "WITHDRAW"]
-DecisionOutcome = Literal["CALL_READY", "DEFERRED", "SUPPRESSED", "REJECTED", "DUPLICATE", "WITHDRAWN"]
+DecisionOutcome = Literal["CALL_READY", "DEFERRED", "SUPPRESSED", "REJECTED", "DUPLICATE", "WITHDRAWN", "CLOSED"]
 
 
 class ConsentProof(TypedDict):
@@ -114,6 +114,20 @@ class Reason(TypedDict):
     detail: str
 
 
+class ScoreHistoryEntry(TypedDict):
+    decided_at: datetime
+    score: float | None
+    decision_id: str
+    outcome: str
+
+
+class QualificationCheck(TypedDict):
+    criterion: str
+    answer_key: str
+    answer: str | None
+    result: str
+
+
 class CallReady(TypedDict):
     event_id: str
     occurred_at: datetime
@@ -156,6 +170,9 @@ class LeadDecision(TypedDict):
     callable_until: datetime | None
     rule_pack_version: str
     decided_at: datetime
+    # lifecycle
+    lead_status: str | None
+    attempts: int
 
 
 class QualifiedLead(TypedDict):
@@ -177,6 +194,17 @@ class QualifiedLead(TypedDict):
     captured_at: datetime | None
     consent_certificate_id: str | None
     outcome_event_id: str
+    # lifecycle
+    contact_name: str | None
+    contact_role: str | None
+    next_step: str | None
+    tags: list[str]
+    qualification: list[QualificationCheck]
+    score_history: list[ScoreHistoryEntry]
+    consent_form_url: str | None
+    consent_text: str | None
+    consent_granted_at: datetime | None
+    attempts: int
 
 
 class DeadLetter(TypedDict):

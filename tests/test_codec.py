@@ -293,7 +293,8 @@ def test_record_written_with_a_released_schema_decodes_into_the_current_one(tmp_
     assert decoded == Decoded("lead-captured", {**old_record, "email": None, "attributes": {}})
 
 
-CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out"}  # ReleaseDue branch; ERASE action
+CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out",  # ReleaseDue branch; ERASE action
+                       "lead-decision", "qualified-lead"}  # lifecycle: CLOSED, lead_status, attempts; CRM context
 
 
 def test_unchanged_release_shares_the_current_fingerprint() -> None:

@@ -93,6 +93,8 @@ def _rejected_decision(lead: LeadCaptured, decision: Decision, now: datetime, ru
         "callable_until": None,
         "rule_pack_version": rule_pack_version,
         "decided_at": now,
+        "lead_status": "REJECTED",
+        "attempts": 0,
     }
     # No E.164 number exists: the raw phone keys the audit record.
     return Emit(topics.LEAD_DECISION, lead["phone"], topics.LEAD_DECISION, record)

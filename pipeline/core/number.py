@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from pipeline import topics
+from pipeline.core import qualification as qual
 from pipeline.core import scoring
 from pipeline.core.campaigns import CampaignBook, CampaignPolicy
 from pipeline.core.consents import ConsentLedger, apply_consent_change, grant_from_lead
@@ -39,6 +40,8 @@ from pipeline.core.decision import Decision, compliance_reasons, decide, duplica
 from pipeline.core.ebr import active_ebr
 from pipeline.core.erasure import RULE_ERASURE, Erasure
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
+from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy, Transition, default_lifecycle, transition
+from pipeline.core.outcomes import contact_kind
 from pipeline.core.rulepack import (
     HouseHours,
     RulePack,
@@ -62,11 +65,13 @@ from pipeline.events import (
     CallOutcomeCode,
     CallReady,
     ConsentChanged,
+    DecisionOutcome,
     LeadCaptured,
     LeadDecision,
     NumberEvent,
     OptOut,
     PhoneInfo,
+    QualificationCheck,
     QualifiedLead,
     Reason,
     ReleaseDue,
@@ -81,24 +86,9 @@ way) is a duplicate: the vendor sold it twice or the person submitted the form t
 _IDS = uuid.UUID("6f1d7c0e-3b1a-5c47-9a8e-2f4b6d1e0c55")
 """Namespace of the uuid5 ids of emitted records. Never change it: replays must give the same ids."""
 
-_QUALIFYING: frozenset[CallOutcomeCode] = frozenset({"QUALIFIED", "APPOINTMENT_SET", "SALE"})
-
-_STATUS_AFTER: dict[CallOutcomeCode, LeadStatus] = {
-    "INTERESTED": "IN_PROGRESS",
-    "NO_ANSWER": "IN_PROGRESS",
-    "BUSY": "IN_PROGRESS",
-    "VOICEMAIL": "IN_PROGRESS",
-    "GATEKEEPER": "IN_PROGRESS",
-    "CALLBACK_REQUESTED": "CALLBACK",
-    "NOT_NOW": "CALLBACK",
-    "NOT_INTERESTED": "REFUSED",
-    "DO_NOT_CALL": "SUPPRESSED",
-    "WRONG_NUMBER": "INACTIVE",
-    "DISCONNECTED": "INACTIVE",
-    "QUALIFIED": "QUALIFIED",
-    "APPOINTMENT_SET": "QUALIFIED",
-    "SALE": "QUALIFIED",
-}
+WAITING_STATUSES: frozenset[LeadStatus] = frozenset({"NEW", "IN_PROGRESS", "CALLBACK"})
+"""Statuses of a lead that may be waiting (``deferred_until``) for a release: a window opening, a
+cap freeing up, a retry or a callback."""
 
 _STATUS_AFTER_DECISION: dict[str, LeadStatus] = {
     "CALL_READY": "IN_PROGRESS",
@@ -137,6 +127,10 @@ class ProcessContext:
     rule_pack: RulePack = field(default_factory=default_rule_pack)
     """The compliance rules; ``rule_pack_version`` is stamped on decisions (the app sets it to
     ``rule_pack.version``)."""
+    lifecycle: LifecyclePolicy = field(default_factory=default_lifecycle)
+    """Retry delays and attempt limits per outcome (``pipeline.core.lifecycle``)."""
+    qualification: qual.Framework = field(default_factory=qual.default_framework)
+    """The qualification framework judging a call's answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +276,9 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
         exemptions=checks.exemptions,
     )
     window = checks.verdict.window
-    emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id)]
+    status = _status_after_decision(record.status, decision.outcome)
+    emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id,
+                            lead_status=status, attempts=record.attempts)]
     offered = decision.outcome == "CALL_READY"
     if offered:
         ready: CallReady = {
@@ -306,16 +302,26 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
         emits.append(Emit(topics.CALL_READY, phone["phone_e164"], topics.CALL_READY, ready))
     record = replace(
         record,
-        status=_STATUS_AFTER_DECISION[decision.outcome],
+        status=status,
         offered=offered,
         last_decision_id=decision_id,
         deferred_until=decision.callable_from if decision.outcome == "DEFERRED" else None,
-    )
+    ).with_score_mark({"decided_at": ctx.now, "score": decision.score, "decision_id": decision_id,
+                       "outcome": decision.outcome})
     return replace(state, leads=state.leads.put(record)), tuple(emits)
 
 
+def _status_after_decision(status: LeadStatus, outcome: str) -> LeadStatus:
+    """A deferred lead keeps a waiting status it had (a retry stays IN_PROGRESS, a callback stays
+    CALLBACK while it waits for the window); other decisions set theirs."""
+    if outcome == "DEFERRED" and status in WAITING_STATUSES:
+        return status
+    return _STATUS_AFTER_DECISION[outcome]
+
+
 def due_releases(leads: NumberLeads, now: datetime) -> tuple[ReleaseDue, ...]:
-    """Release events for the deferred leads of one number whose wait is over at ``now``.
+    """Release events for the waiting leads of one number whose wait is over at ``now``: deferred
+    by a decision (window, cap), or scheduled by the lifecycle (retry, callback).
 
     Ids are derived from the lead and the instant it waits for, so scanning again before the
     release is applied sends the same event again and ``process`` applies it once.
@@ -324,15 +330,16 @@ def due_releases(leads: NumberLeads, now: datetime) -> tuple[ReleaseDue, ...]:
         {"event_id": record_id(f"release/{r.deferred_until.isoformat()}", "release", r.lead_id),
          "occurred_at": now, "lead_id": r.lead_id, "due_at": r.deferred_until}
         for r in leads.leads
-        if r.status == "NEW" and r.deferred_until is not None and r.deferred_until <= now
+        if r.status in WAITING_STATUSES and not r.offered and r.deferred_until is not None and r.deferred_until <= now
     )
 
 
 def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
                 ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
-    """Re-decide a deferred lead whose wait is over; a stale release (already handled) does nothing."""
+    """Re-decide a waiting lead whose wait is over (every compliance check runs again: a callback
+    outside the legal window is DEFERRED to its opening); a stale release does nothing."""
     record = state.leads.get(release["lead_id"])
-    if (record is None or record.status != "NEW" or record.deferred_until is None
+    if (record is None or record.status not in WAITING_STATUSES or record.offered or record.deferred_until is None
             or record.deferred_until != release["due_at"] or record.deferred_until > ctx.now):
         return state, ()
     decision_id = record_id(release["event_id"], "decision", record.lead_id)
@@ -361,6 +368,7 @@ def rule_checks(state: NumberState, phone: PhoneInfo, where: tuple[str, ...], po
     verdict = legal_window(pack, where, phone["time_zones"], at, autodialed=autodialed,
                            house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end))
     restrictions, exemptions = registry_blocks(phone["phone_e164"], state, registries, pack, where, at)
+    restrictions += non_working_reasons(state.leads, at)
     wireless = wireless_restricted(pack, where, phone["number_type"], at)
     if wireless is not None:
         restrictions += ({
@@ -369,6 +377,15 @@ def rule_checks(state: NumberState, phone: PhoneInfo, where: tuple[str, ...], po
                        f"{phone['number_type']} is treated as wireless (fail closed)"),
         },)
     return RuleChecks(verdict, restrictions, exemptions, cap_reached(state.leads, where, autodialed, pack, at))
+
+
+def non_working_reasons(leads: NumberLeads, now: datetime) -> tuple[Reason, ...]:
+    """The reason a number marked non-working (a DISCONNECTED outcome) is not offered, until its recheck."""
+    if leads.non_working_until is None or now >= leads.non_working_until:
+        return ()
+    return ({"code": "NUMBER_NON_WORKING", "rule_id": "lifecycle.non_working",
+             "detail": (f"call outcome {leads.non_working_evidence} found the number disconnected; not offered "
+                        f"until {leads.non_working_until.isoformat()} unless a call reaches someone")},)
 
 
 def registry_reasons(phone_e164: str, registries: RegistrySet, now: datetime) -> tuple[Reason, ...]:
@@ -443,7 +460,7 @@ def _withdraw_blocked(
         if not reasons:
             where = jurisdictions(phone, lead.address_region, None)
             cap = cap_reached(state.leads, where, policy.channel == "AUTODIALED_VOICE", ctx.rule_pack, ctx.now)
-            reasons = (cap[0],) if cap is not None else ()
+            reasons = (cap[0],) if cap is not None else non_working_reasons(state.leads, ctx.now)
         if not reasons:
             continue
         decision = withdrawn(reasons, score=lead.score, score_breakdown=lead.score_breakdown)
@@ -466,9 +483,8 @@ def _withdraw_blocked(
             "decision_id": decision_id,
             "rule_pack_version": ctx.rule_pack_version,
         }
-        emits.append(
-            _lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision, decision_id)
-        )
+        emits.append(_lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision,
+                                    decision_id, lead_status="SUPPRESSED", attempts=lead.attempts))
         emits.append(Emit(topics.CALL_READY, phone["phone_e164"], topics.CALL_READY, withdraw))
         leads = leads.put(replace(lead, offered=False, status="SUPPRESSED", last_decision_id=decision_id))
     return replace(state, leads=leads), tuple(emits)
@@ -480,27 +496,73 @@ def _withdraw_blocked(
 def _on_outcome(
     state: NumberState, event: NumberEvent, outcome: CallOutcome, ctx: ProcessContext
 ) -> tuple[NumberState, tuple[Emit, ...]]:
+    """Count the attempt and move the lead through the lifecycle (``pipeline.core.lifecycle``):
+    schedule its retry or callback (``deferred_until``, released by the scheduler through every
+    compliance check) or close it, with a lead-decision saying why; send a qualified-lead once."""
     code = outcome["outcome"]
-    lead = state.leads.get(outcome["lead_id"]) or stub(outcome["lead_id"], outcome["campaign_id"])
-    status = _STATUS_AFTER[code]
-    if lead.status == "QUALIFIED" and status in ("IN_PROGRESS", "CALLBACK"):
-        status = "QUALIFIED"
-    lead = replace(lead, status=status, offered=False, attempts=lead.attempts + 1, last_outcome=code)
+    known = state.leads.get(outcome["lead_id"])
+    lead = known or stub(outcome["lead_id"], outcome["campaign_id"])
+    phone = event["phone"]
+    answers = outcome["answers"]
+    verdict = (qual.evaluate(ctx.qualification, code, answers)
+               if qual.applies(code, answers) and lead.status not in CLOSED_STATUSES else None)
+    zone = phone["time_zones"][0] if phone["time_zones"] else "UTC"
+    step = transition(lead, outcome, ctx.lifecycle, ctx.now, zone, verdict)
+    # A stub (a lead never captured here) is never offered again: there is nothing to re-decide.
+    captured = known is not None and known.captured_at is not None
+    lead = replace(lead, status=step.status, offered=False, attempts=step.attempts, last_outcome=code,
+                   failed_days=step.failed_days, deferred_until=step.next_at if captured else None)
     emits: list[Emit] = []
-    if code in _QUALIFYING and lead.qualified_by is None:
-        emits.append(_qualified_lead(ctx, event, outcome, lead))
+    if step.next != "UNCHANGED" and captured:
+        decision_id = record_id(outcome["event_id"], "decision", lead.lead_id)
+        emits.append(_lifecycle_decision(ctx, event, lead, step, decision_id))
+        lead = replace(lead, last_decision_id=decision_id)
+    if step.status == "QUALIFIED" and lead.qualified_by is None:
+        emits.append(_qualified_lead(ctx, event, outcome, lead, state.consents, verdict))
         lead = replace(lead, qualified_by=outcome["event_id"])
-    state = replace(state, leads=state.leads.put(lead).called(outcome["occurred_at"]))
-    suppression = suppression_from_outcome(outcome)
+    leads = state.leads.put(lead).called(outcome["occurred_at"])
+    kind = contact_kind(code)
+    if kind == "NON_WORKING":
+        leads = replace(leads, non_working_until=outcome["occurred_at"] + ctx.lifecycle.non_working_recheck,
+                        non_working_evidence=outcome["event_id"])
+    elif kind in ("CONTACT", "WRONG_PARTY") and leads.non_working_until is not None:
+        leads = replace(leads, non_working_until=None, non_working_evidence=None)  # someone answered: it works
+    state = replace(state, leads=leads)
+    suppression = suppression_from_outcome(outcome, not_now_default=ctx.lifecycle.not_now_default)
     if suppression is not None:
         state = replace(state, suppressions=without_expired(add(state.suppressions, suppression), ctx.now))
-    # A suppression, or this call reaching the number's frequency cap, can end other offers.
+    # A suppression, the number found non-working, or this call reaching the number's frequency
+    # cap can end other offers.
     state, withdrawals = _withdraw_blocked(state, event, ctx)
     return state, (*emits, *withdrawals)
 
 
-def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcome, lead: LeadRecord) -> Emit:
+def _lifecycle_decision(ctx: ProcessContext, event: NumberEvent, lead: LeadRecord, step: Transition,
+                        decision_id: str) -> Emit:
+    """The audit record of a lifecycle step: DEFERRED until the retry or callback, or CLOSED."""
+    outcome: DecisionOutcome = "CLOSED" if step.next == "CLOSED" else "DEFERRED"
+    decision = Decision(outcome, (step.reason,), (step.reason["rule_id"],), lead.score, lead.score_breakdown,
+                        step.next_at, None)
+    return _lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision, decision_id,
+                          lead_status=step.status, attempts=step.attempts)
+
+
+_NEXT_STEP_OF: dict[CallOutcomeCode, str] = {"APPOINTMENT_SET": "appointment set", "SALE": "sale closed"}
+
+
+def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcome, lead: LeadRecord,
+                    consents: ConsentLedger, verdict: qual.Qualification | None) -> Emit:
     phone_e164 = event["phone"]["phone_e164"]
+    answers = outcome["answers"]
+    checks = (verdict or qual.evaluate(ctx.qualification, outcome["outcome"], answers)).checks
+    qualification: list[QualificationCheck] = [
+        {"criterion": c.criterion_id, "answer_key": c.answer_key, "answer": c.answer, "result": c.result}
+        for c in checks
+    ]
+    proof = next((e for e in reversed(consents.entries)
+                  if e.action == "GRANT" and lead.consent_certificate_id is not None
+                  and e.certificate_id == lead.consent_certificate_id), None)
+    name = " ".join(part for part in (lead.first_name, lead.last_name) if part) or None
     record: QualifiedLead = {
         "event_id": record_id(outcome["event_id"], "qualified-lead", lead.lead_id),
         "occurred_at": ctx.now,
@@ -514,12 +576,22 @@ def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcom
         "agent_id": outcome["agent_id"],
         "outcome": outcome["outcome"],
         "notes": outcome["notes"],
-        "answers": dict(outcome["answers"]),
+        "answers": dict(answers),
         "score": lead.score,
         "score_breakdown": list(lead.score_breakdown),
         "captured_at": lead.captured_at,
         "consent_certificate_id": lead.consent_certificate_id,
         "outcome_event_id": outcome["event_id"],
+        "contact_name": answers.get("contact_name") or name,
+        "contact_role": answers.get("contact_role") or answers.get("role"),
+        "next_step": answers.get("next_step") or _NEXT_STEP_OF.get(outcome["outcome"]),
+        "tags": list(outcome["tags"]),
+        "qualification": qualification,
+        "score_history": list(lead.score_history),
+        "consent_form_url": proof.form_url if proof is not None else None,
+        "consent_text": proof.consent_text if proof is not None else None,
+        "consent_granted_at": proof.effective_at if proof is not None else None,
+        "attempts": lead.attempts,
     }
     return Emit(topics.QUALIFIED_LEAD, phone_e164, topics.QUALIFIED_LEAD, record)
 
@@ -535,6 +607,9 @@ def _lead_decision(
     source: str,
     decision: Decision,
     decision_id: str,
+    *,
+    lead_status: LeadStatus | None = None,
+    attempts: int = 0,
 ) -> Emit:
     inner = event["event"]
     phone = event["phone"]
@@ -562,5 +637,7 @@ def _lead_decision(
         "callable_until": decision.callable_until,
         "rule_pack_version": ctx.rule_pack_version,
         "decided_at": ctx.now,
+        "lead_status": lead_status,
+        "attempts": attempts,
     }
     return Emit(topics.LEAD_DECISION, phone["phone_e164"], topics.LEAD_DECISION, record)
