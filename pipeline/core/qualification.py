@@ -1,11 +1,12 @@
 """The qualification framework: does what the person said on a call make the lead qualified?
 
 Criteria come from configuration (``pipeline/data/qualification.json``, or
-``LEADPIPE_QUALIFICATION_PATH``): each reads one key of the call outcome's ``answers`` and lists the
-accepted values (case and surrounding spaces ignored). A criterion is a FIT criterion (firmographic
-fit, role relevance, budget: does this lead fit at all?) or a READINESS one (interest, timeline,
-next-step readiness: is now the time?). Each answer is PASS (accepted), FAIL (another value) or
-UNKNOWN (not asked or not recorded).
+``LEADPIPE_QUALIFICATION_PATH``): each reads a key of the call outcome's ``answers`` (the first
+present of the keys it names) and lists either the accepted values or, for free-text answers like
+a next step or a budget figure, the rejected ones (case and surrounding spaces ignored). A
+criterion is a FIT criterion (firmographic fit, role relevance, budget: does this lead fit at
+all?) or a READINESS one (interest, timeline, next-step readiness: is now the time?). Each answer
+is PASS, FAIL or UNKNOWN (not asked or not recorded).
 
 Verdict, in this order:
 
@@ -25,7 +26,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from pipeline.core.outcomes import QUALIFYING
 from pipeline.errors import ConfigError
@@ -41,11 +42,20 @@ _KINDS: tuple[CriterionKind, ...] = get_args(CriterionKind)
 @dataclass(frozen=True, slots=True)
 class Criterion:
     criterion_id: str
-    answer_key: str
-    accepted: frozenset[str]
-    """Accepted answers, lower-cased."""
+    answer_keys: tuple[str, ...]
+    """The answers keys read, first present wins."""
     kind: CriterionKind
     required: bool = True
+    accepted: frozenset[str] | None = None
+    """Accepted answers, lower-cased; None when the criterion lists rejected answers instead."""
+    rejected: frozenset[str] = frozenset()
+    """Rejected answers, lower-cased (used when ``accepted`` is None: anything else passes)."""
+
+    def judge(self, answer: str) -> CheckResult:
+        value = answer.strip().lower()
+        if self.accepted is not None:
+            return "PASS" if value in self.accepted else "FAIL"
+        return "FAIL" if value in self.rejected else "PASS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,16 +107,22 @@ def evaluate(framework: Framework, code: CallOutcomeCode, answers: Mapping[str, 
 
 
 def _check(criterion: Criterion, answers: Mapping[str, str]) -> Check:
-    raw = answers.get(criterion.answer_key)
-    if raw is None or not raw.strip():
-        return Check(criterion.criterion_id, criterion.answer_key, None, "UNKNOWN")
-    result: CheckResult = "PASS" if raw.strip().lower() in criterion.accepted else "FAIL"
-    return Check(criterion.criterion_id, criterion.answer_key, raw, result)
+    for key in criterion.answer_keys:
+        raw = answers.get(key)
+        if raw is not None and raw.strip():
+            return Check(criterion.criterion_id, key, raw, criterion.judge(raw))
+    return Check(criterion.criterion_id, criterion.answer_keys[0], None, "UNKNOWN")
 
 
 # --- configuration -------------------------------------------------------------------------------
 
-_CRITERION_KEYS = {"id", "answer", "accepted", "kind", "required"}
+_CRITERION_KEYS = {"id", "answer", "accepted", "rejected", "kind", "required"}
+
+
+def _values(where: str, value: object) -> frozenset[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(a, str) and a.strip() for a in value):
+        raise ConfigError(f"{where}: expected a non-empty list of strings, got {value!r}")
+    return frozenset(a.strip().lower() for a in value)
 
 
 def load_framework(data: object) -> Framework:
@@ -121,24 +137,27 @@ def load_framework(data: object) -> Framework:
         unknown = set(raw) - _CRITERION_KEYS
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(_CRITERION_KEYS)}")
-        criterion_id, answer, accepted = raw.get("id"), raw.get("answer"), raw.get("accepted")
+        criterion_id, answer = raw.get("id"), raw.get("answer")
         kind, required = raw.get("kind"), raw.get("required", True)
         if not isinstance(criterion_id, str) or not criterion_id:
             raise ConfigError(f"{where}.id: expected a non-empty string, got {criterion_id!r}")
         where = f"qualification: criterion {criterion_id}"
-        if not isinstance(answer, str) or not answer:
-            raise ConfigError(f"{where}.answer: expected the answers key to read, got {answer!r}")
-        if (not isinstance(accepted, list) or not accepted
-                or not all(isinstance(a, str) and a.strip() for a in accepted)):
-            raise ConfigError(f"{where}.accepted: expected a non-empty list of strings, got {accepted!r}")
+        keys = [answer] if isinstance(answer, str) else answer
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and k for k in keys):
+            raise ConfigError(f"{where}.answer: expected the answers key (or a list of keys) to read, got {answer!r}")
+        if ("accepted" in raw) == ("rejected" in raw):
+            raise ConfigError(f"{where}: give exactly one of accepted (values that pass) "
+                              "or rejected (values that fail)")
+        accepted = _values(f"{where}.accepted", raw["accepted"]) if "accepted" in raw else None
+        rejected = _values(f"{where}.rejected", raw["rejected"]) if "rejected" in raw else frozenset()
         if kind not in _KINDS:
             raise ConfigError(f"{where}.kind: expected one of {', '.join(_KINDS)}, got {kind!r}")
         if not isinstance(required, bool):
             raise ConfigError(f"{where}.required: expected true or false, got {required!r}")
         if any(c.criterion_id == criterion_id for c in criteria):
             raise ConfigError(f"{where}.id: defined twice")
-        criteria.append(Criterion(criterion_id, answer, frozenset(a.strip().lower() for a in accepted),
-                                  kind, required))
+        criteria.append(Criterion(criterion_id, tuple(keys), cast(CriterionKind, kind), required,
+                                  accepted, rejected))
     return Framework(tuple(criteria))
 
 

@@ -218,6 +218,18 @@ def test_interested_qualifies_only_when_every_required_answer_is_known() -> None
     assert judged(a_lead(), call("INTERESTED", answers=QUALIFIED_ANSWERS)).status == "QUALIFIED"
 
 
+def test_free_text_answers_pass_unless_rejected_and_keys_have_fallbacks() -> None:
+    # What the simulated dialer records: a budget figure, a next step in words, decision_maker=yes.
+    answers = {"timeline": "this_month", "budget": "15000", "decision_maker": "yes", "next_step": "send proposal"}
+    result = qual.evaluate(FRAMEWORK, "QUALIFIED", answers)
+    assert result.verdict == "QUALIFIED"
+    checks = {c.criterion_id: (c.answer_key, c.result) for c in result.checks}
+    assert checks["role_relevance"] == ("decision_maker", "PASS")
+    assert checks["budget"] == ("budget", "PASS") and checks["next_step"] == ("next_step", "PASS")
+    assert qual.evaluate(FRAMEWORK, "QUALIFIED", {**answers, "budget": "none"}).verdict == "NO_FIT"
+    assert qual.evaluate(FRAMEWORK, "QUALIFIED", {**answers, "next_step": "not_yet"}).verdict == "NOT_READY"
+
+
 def test_answers_are_matched_without_case_or_spaces() -> None:
     assert qual.evaluate(FRAMEWORK, "INTERESTED", {k: f" {v.upper()} " for k, v in QUALIFIED_ANSWERS.items()}
                          ).verdict == "QUALIFIED"
@@ -259,6 +271,9 @@ def test_a_lifecycle_file_sets_delays_and_limits() -> None:
 @pytest.mark.parametrize(("data", "names"), [
     ({"criteria": [{"id": "fit", "answer": "fit", "accepted": ["yes"], "kind": "FITS"}]}, "fit.kind"),
     ({"criteria": [{"id": "fit", "answer": "fit", "accepted": [], "kind": "FIT"}]}, "fit.accepted"),
+    ({"criteria": [{"id": "fit", "answer": "fit", "kind": "FIT"}]}, "exactly one of accepted"),
+    ({"criteria": [{"id": "fit", "answer": "fit", "accepted": ["y"], "rejected": ["n"], "kind": "FIT"}]},
+     "exactly one of accepted"),
     ({"criteria": [{"id": "fit", "accepted": ["yes"], "kind": "FIT"}]}, "fit.answer"),
     ({"criteria": [{"id": "fit", "answer": "fit", "accepted": ["y"], "kind": "FIT", "required": "no"}]},
      "fit.required"),
