@@ -159,3 +159,22 @@ def test_callbacks_retries_and_qualification_over_several_days(pipeline: Pipelin
     [sold] = pipeline.outputs(QUALIFIED_LEAD, lead_id=ids["callback"])
     assert (sold["outcome"], sold["attempts"], sold["next_step"]) == ("SALE", 2, "sale closed")
     assert [h["outcome"] for h in sold["score_history"]] == ["CALL_READY", "CALL_READY"]
+
+
+def test_a_callback_survives_a_worker_restart(pipeline: Pipeline, us_number: Callable[[], str]) -> None:
+    """The schedule is the leads table: a new worker process (kill -9 of the old one) whose clock
+    reads the callback time offers the lead then."""
+    record = lead(us_number())
+    dialer = Dialer(pipeline, {record["lead_id"]: record["phone"]})
+    pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
+    dialer.take_call(record["lead_id"], 1)
+    callback_at = ny(24, 15, 0)
+    asked = dialer.report(record["lead_id"], "CALLBACK_REQUESTED", NOW, callback_at=callback_at)
+    assert dialer.decision_after(asked)["lead_status"] == "CALLBACK"
+    try:
+        pipeline.restart_worker(kill=True, clock=callback_at)
+        [ready] = pipeline.wait(CALL_READY, lead_id=record["lead_id"], action="READY", occurred_at=callback_at,
+                                timeout_s=90)
+        assert ready["callable_until"] == ny(24, 20, 0)  # Florida's window closes at 20:00
+    finally:
+        pipeline.restart_worker(kill=False)  # back to the suite's clock
