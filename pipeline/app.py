@@ -326,8 +326,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
 
     @app.timer(interval=settings.release_interval_s)  # type: ignore[untyped-decorator]  # Faust is untyped here
     async def release_scheduler() -> None:
-        """Re-decide deferred leads whose window opened (or cap freed up): the schedule is the
-        leads table itself (``deferred_until``), so it survives restarts."""
+        """Re-decide waiting leads whose time came (window opened, cap freed up, retry or callback
+        due): the schedule is the leads table itself (``deferred_until``), so it survives restarts."""
         now = clock()
         recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager, typed as its interface
         if app.rebalancing or not recovery.completed.is_set():

@@ -62,8 +62,8 @@ class LeadRecord:
     qualified_by: str | None = None
     """event_id of the call outcome that qualified the lead: a qualified-lead is sent once."""
     deferred_until: datetime | None = None
-    """A DEFERRED lead waits for this instant (its window opening or its cap freeing up); the
-    release scheduler re-decides it then. None when it is not waiting."""
+    """A waiting lead waits for this instant (its window opening, its cap freeing up, its retry or
+    callback); the release scheduler re-decides it then. None when it is not waiting."""
     address_region: str | None = None
     """State/province of the lead's address: a jurisdiction when the lead is re-decided."""
     # --- lifecycle (pipeline.core.lifecycle) ---

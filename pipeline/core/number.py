@@ -13,14 +13,22 @@ What each input does:
   ``decide``d: a lead-decision always, plus a call-ready READY when CALL_READY.
 - **opt-out** / **consent-changed**: the state changes; then every offered lead that may no longer
   be called gets a call-ready WITHDRAW and a lead-decision WITHDRAWN.
-- **call-outcome**: the attempt is recorded on its lead (a stub when the lead is unknown) and the
-  offer is over (the dialer worked it). DO_NOT_CALL / NOT_NOW add a suppression and withdraw other
-  offers; QUALIFIED / APPOINTMENT_SET / SALE send one qualified-lead per lead, ever.
+- **call-outcome**: the attempt is counted on its lead (a stub when the lead is unknown) and the
+  offer is over (the dialer worked it). The lead moves through the lifecycle
+  (``pipeline.core.lifecycle.transition``, answers judged by ``pipeline.core.qualification``): a
+  retry or callback is scheduled (``deferred_until``) with a lead-decision DEFERRED, or the lead is
+  closed (QUALIFIED, REFUSED, DISQUALIFIED, INACTIVE) with a lead-decision CLOSED; an outcome for
+  a closed lead only counts. DO_NOT_CALL / NOT_NOW add a suppression and withdraw other offers;
+  DISCONNECTED marks the number non-working (no offers until a call reaches someone or the recheck
+  period ends); a lead reaching QUALIFIED sends one qualified-lead, ever.
+- **release** (from the app's release scheduler): a waiting lead whose ``deferred_until`` came —
+  window opening, cap freed, retry or callback due — is decided again like a new lead, every
+  compliance check included (a callback outside the legal window is DEFERRED to its opening).
 
-Lead statuses, kept simple until retries and callbacks are scheduled (``_STATUS_AFTER``):
-CALL_READY → IN_PROGRESS (offered); DEFERRED → NEW; SUPPRESSED → SUPPRESSED; withdrawn →
-SUPPRESSED; after a call as the table says, except that a qualified lead stays QUALIFIED through
-later no-contact or callback outcomes.
+Lead statuses: NEW (not called; DEFERRED keeps it NEW) → IN_PROGRESS (offered, or waiting for a
+retry) → CALLBACK (waiting for a callback) → closed: QUALIFIED, REFUSED, DISQUALIFIED, INACTIVE.
+SUPPRESSED: a decision or withdrawal found it may not be called. A waiting lead keeps its status
+while DEFERRED by the window or cap.
 """
 
 from __future__ import annotations
