@@ -335,11 +335,17 @@ def due_releases(leads: NumberLeads, now: datetime) -> tuple[ReleaseDue, ...]:
     release is applied sends the same event again and ``process`` applies it once.
     """
     return tuple(
-        {"event_id": record_id(f"release/{r.deferred_until.isoformat()}", "release", r.lead_id),
+        {"event_id": record_id(_release_key(r.deferred_until, r.attempts), "release", r.lead_id),
          "occurred_at": now, "lead_id": r.lead_id, "due_at": r.deferred_until}
         for r in leads.leads
         if r.status in WAITING_STATUSES and not r.offered and r.deferred_until is not None and r.deferred_until <= now
     )
+
+
+def _release_key(due: datetime, attempts: int) -> str:
+    # The attempt count tells apart two waits for the same instant (a callback asked again for a
+    # time already used): the id is the number's idempotency key, a repeat would be dropped as seen.
+    return f"release/{due.isoformat()}" + (f"/{attempts}" if attempts else "")
 
 
 def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
