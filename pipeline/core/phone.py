@@ -25,8 +25,9 @@ None outside the NANP, for non-geographic codes (800, 500...) and where an area 
 provinces (902/782 Nova Scotia + PEI, 867 the northern territories).
 
 ``area_code_location`` is phonenumbers' English geocoder description of the number's prefix, as
-precise as its data goes ("Miami, FL", "Florida", "London"); None where it has none (mobile
-ranges in many countries, non-geographic codes). It describes the number, not where the person is.
+precise as its data goes ("Miami, FL", "Florida", "London"; only the country for many mobile
+ranges); None where it has none (toll-free and other non-geographic codes). It describes the
+number, not where the person is.
 
 ``line_type`` is what the number type alone says (see ``pipeline.core.linetype``): UNKNOWN for
 every NANP number until a line-type source says; ``carrier`` is phonenumbers' original carrier of a
