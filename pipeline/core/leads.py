@@ -32,6 +32,7 @@ state type is also idempotent on its own (keyed by event id), in case the three 
 one event were not all made before a crash."""
 
 MAX_LEADS = 50
+MAX_MERGED = 20
 # Frequency caps look back at most a day (FL/OK/MD: 3 per 24 h; ME: 1 per 8 h); a week is ample.
 ATTEMPT_HISTORY = timedelta(days=7)
 MAX_ATTEMPTS_KEPT = 64
@@ -66,6 +67,16 @@ class LeadRecord:
     release scheduler re-decides it then. None when it is not waiting."""
     address_region: str | None = None
     """State/province of the lead's address: a jurisdiction when the lead is re-decided."""
+    merged: tuple[str, ...] = ()
+    """Ids of later leads found to be duplicates of this one (same number or same email), oldest
+    first, at most ``MAX_MERGED``: the lead's history of resubmissions (each also has its DUPLICATE
+    decision on lead-decision)."""
+
+    def merge(self, lead_id: str) -> LeadRecord:
+        """This record with ``lead_id`` recorded as merged into it (once; the most recent kept)."""
+        if lead_id == self.lead_id or lead_id in self.merged:
+            return self
+        return replace(self, merged=(*self.merged, lead_id)[-MAX_MERGED:])
 
     def to_json(self) -> dict[str, object]:
         return js.compact({
@@ -87,6 +98,7 @@ class LeadRecord:
             "qualified_by": self.qualified_by,
             "deferred_until": js.iso_or_none(self.deferred_until),
             "address_region": self.address_region,
+            "merged": list(self.merged) or None,
         })
 
     @classmethod
@@ -110,6 +122,7 @@ class LeadRecord:
             qualified_by=js.text_or_none(data, "qualified_by"),
             deferred_until=js.instant_or_none(data, "deferred_until"),
             address_region=js.text_or_none(data, "address_region"),
+            merged=js.texts(data, "merged"),
         )
 
 

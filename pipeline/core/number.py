@@ -9,7 +9,8 @@ What each input does:
 
 - **lead-captured**: its inline consent joins the ledger. A lead already known by lead_id, or
   another live lead of the same campaign captured within the campaign's ``duplicate_window_days``,
-  gives a DUPLICATE decision and nothing else. A lead the email stage marked ``duplicate_of`` (same
+  gives a DUPLICATE decision, and its id is merged into the earlier lead's history
+  (``LeadRecord.merged``); nothing else. A lead the email stage marked ``duplicate_of`` (same
   email, another number; ``pipeline.core.email_stage``) arrives on the original lead's number and
   is a DUPLICATE there, or is sent on to its own number. Otherwise the lead is scored (capture
   score, then ``scoring.at_decision`` at each decision), its call window computed and ``decide``d:
@@ -248,9 +249,11 @@ def _on_lead(
         return _on_email_duplicate(state, event, lead, event["duplicate_of"], window, decision_id, ctx)
     consents = grant_from_lead(state.consents, lead)
     state = replace(state, consents=consents)
-    known = _duplicate_of(state.leads, lead, window)
-    if known is not None:
+    found = _duplicate_of(state.leads, lead, window)
+    if found is not None:
+        known, original = found
         flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], phone)
+        state = _merge(state, original, lead_id)
         return state, (_lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id, flags),)
 
     lead_score = scoring.capture_score(scoring.lead_facts(lead, phone), ctx.scoring_rules, ctx.scoring_model)
@@ -440,17 +443,26 @@ def cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool, pa
     }, verdict.next_allowed_at)
 
 
-def _duplicate_of(leads: NumberLeads, lead: LeadCaptured, window: timedelta) -> Decision | None:
+def _duplicate_of(leads: NumberLeads, lead: LeadCaptured,
+                  window: timedelta) -> tuple[Decision, LeadRecord] | None:
+    """The DUPLICATE decision for ``lead`` and the known lead it duplicates, or None."""
     same = leads.get(lead["lead_id"])
     if same is not None:
-        return duplicate(same.lead_id, f"lead {same.lead_id} was already received (status {same.status})")
+        return duplicate(same.lead_id, f"lead {same.lead_id} was already received (status {same.status})"), same
     recent = leads.recent_in_campaign(lead["campaign_id"], lead["occurred_at"], window)
     if recent is None or recent.captured_at is None:
         return None
     return duplicate(recent.lead_id, (
         f"lead {recent.lead_id} for campaign {recent.campaign_id} was captured "
         f"{recent.captured_at.isoformat()}, within {window.days} days (status {recent.status})"
-    ))
+    )), recent
+
+
+def _merge(state: NumberState, original: LeadRecord, lead_id: str) -> NumberState:
+    """``state`` with the duplicate ``lead_id`` recorded in ``original``'s history (a resend of the
+    same lead id changes nothing)."""
+    merged = original.merge(lead_id)
+    return state if merged is original else replace(state, leads=state.leads.put(merged))
 
 
 def _live_within(record: LeadRecord, at: datetime, window: timedelta) -> bool:
@@ -482,6 +494,7 @@ def _on_email_duplicate(state: NumberState, event: NumberEvent, lead: LeadCaptur
         f"{target.captured_at.isoformat()} on another number, within {window.days} days (status {target.status})"
     ))
     flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], event["phone"])
+    state = _merge(state, target, lead["lead_id"])
     return state, (_lead_decision(ctx, event, lead["lead_id"], lead["campaign_id"], lead["source"], decision,
                                   decision_id, flags),)
 

@@ -49,6 +49,7 @@ def test_a_marked_lead_is_a_duplicate_of_the_live_original_and_names_it() -> Non
     assert [e.topic for e in emits] == ["lead-decision"]  # never offered
     assert after.consents is state.consents  # B's consent is not A's
     assert after.leads.get("L2") is None and after.leads.seen("ev-L2")
+    assert after.leads.get("L1").merged == ("L2",)  # type: ignore[union-attr]  # merged into L1's history
 
 
 def test_a_marked_lead_whose_original_is_suppressed_goes_on_to_its_own_number() -> None:
@@ -69,10 +70,12 @@ def test_a_marked_lead_whose_original_was_itself_a_duplicate_names_both() -> Non
     state, emits = run(state, with_email_of("L1b", A))  # same number, same campaign: duplicate of L1
     assert decision(emits)["outcome"] == "DUPLICATE"
 
-    _, emits = run(state, with_email_of("L2", B, duplicate_of="L1b"))
+    assert state.leads.get("L1").merged == ("L1b",)  # type: ignore[union-attr]
+    after, emits = run(state, with_email_of("L2", B, duplicate_of="L1b"))
 
     detail = decision(emits)["reasons"][0]["detail"]  # type: ignore[index]
     assert "same email as lead L1 (lead L1b was a duplicate of it)" in detail
+    assert after.leads.get("L1").merged == ("L1b", "L2")  # type: ignore[union-attr]
 
 
 def test_the_duplicate_window_is_the_campaigns() -> None:
@@ -99,3 +102,18 @@ def test_quality_flags_travel_on_the_decision_and_junk_is_still_decided() -> Non
     record = decision(emits)
     assert record["outcome"] == "CALL_READY"
     assert record["quality_flags"] == ["EMAIL_DISPOSABLE", "NAME_TEST"]
+
+
+def test_a_resend_of_the_same_lead_id_is_not_merged_into_itself() -> None:
+    state = first_lead_on_a()
+    after, emits = run(state, {**with_email_of("L1", A), "event": {**lead("ev-resend", "L1")}})
+    assert decision(emits)["outcome"] == "DUPLICATE"
+    assert after.leads.get("L1").merged == ()  # type: ignore[union-attr]
+
+
+def test_merged_history_survives_the_table() -> None:
+    state = first_lead_on_a()
+    state, _ = run(state, with_email_of("L2", B, duplicate_of="L1"))
+    record = state.leads.get("L1")
+    assert record is not None
+    assert type(record).from_json(record.to_json()) == record
