@@ -108,6 +108,10 @@ class Settings:
     """JSON file of campaign policies; None uses the packaged defaults."""
     rule_pack_overrides_path: Path | None = None
     """JSON file of counsel's rule overrides and additions on top of the packaged rule pack."""
+    line_types_path: Path | None = None
+    """CSV of E.164 numbers or prefixes and their line type (pipeline.core.linetype); None: none known."""
+    dedupe_by_email: bool = True
+    """Pass leads with an email through the email stage (one more hop) to find duplicates by email."""
     fixed_clock: datetime | None = None
     """Freeze the decision clock at this instant (tests, replays); None uses the system clock."""
     # --- lifecycle ---
@@ -210,7 +214,9 @@ class Settings:
             kw["web_enabled"] = _bool("WEB_ENABLED", raw)
         if (raw := get("DATA_DIR")) is not None:
             kw["data_dir"] = Path(raw)
-        for name in ("scoring_rules_path", "campaigns_path", "rule_pack_overrides_path",
+        if (raw := environ.get(ENV_PREFIX + "DEDUPE_BY_EMAIL")) is not None:
+            kw["dedupe_by_email"] = _bool("DEDUPE_BY_EMAIL", raw)
+        for name in ("scoring_rules_path", "campaigns_path", "rule_pack_overrides_path", "line_types_path",
                      "lifecycle_path", "qualification_path"):
             if (raw := get(name.upper())) is not None:
                 path = Path(raw)

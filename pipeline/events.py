@@ -173,6 +173,7 @@ class LeadDecision(TypedDict):
     # lifecycle
     lead_status: str | None
     attempts: int
+    quality_flags: list[str]
 
 
 class QualifiedLead(TypedDict):
@@ -227,6 +228,10 @@ class PhoneInfo(TypedDict):
     time_zones: list[str]
     area_code_region: str | None
     carrier: str | None
+    line_type: str
+    """MOBILE, LANDLINE, VOIP or UNKNOWN (``pipeline.core.linetype``)."""
+    area_code_location: str | None
+    """phonenumbers' geocoder description of the number's prefix ("Florida", "Miami, FL")."""
 
 
 InputEvent = LeadCaptured | OptOut | ConsentChanged | CallOutcome
@@ -249,3 +254,5 @@ class NumberEvent(TypedDict):
     input_partition: int
     input_offset: int
     event: InputEvent | ReleaseDue
+    duplicate_of: str | None
+    """Set by the email stage: the lead_id of an earlier lead with the same email (see app.py)."""

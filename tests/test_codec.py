@@ -85,6 +85,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "rules_fired": ["us.tcpa.hours"], "score": 25.5, "score_breakdown": BREAKDOWN, "callable_from": T0,
         "callable_until": T0 + timedelta(hours=6), "rule_pack_version": "2024.05", "decided_at": T0,
         "lead_status": "IN_PROGRESS", "attempts": 2,
+        "quality_flags": ["EMAIL_TEST"],
     },
     "qualified-lead": {
         "event_id": "ev-q-1", "occurred_at": T0, "lead_id": "L-1", "phone_e164": "+13055550142",
@@ -106,8 +107,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "internal/number-event": {
         "phone": {"phone_e164": "+13055550142", "region": "US", "number_type": "MOBILE",
-                  "time_zones": ["America/New_York"], "area_code_region": "FL", "carrier": None},
+                  "time_zones": ["America/New_York"], "area_code_region": "FL", "carrier": None,
+                  "line_type": "MOBILE", "area_code_location": "Florida"},
         "input_topic": "lead-captured", "input_partition": 1, "input_offset": 42, "event": LEAD,
+        "duplicate_of": None,
     },
 }
 
@@ -299,8 +302,9 @@ def test_record_written_with_a_released_schema_decodes_into_the_current_one(tmp_
     assert decoded == Decoded("lead-captured", {**old_record, "email": None, "attributes": {}})
 
 
-CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out",  # ReleaseDue branch; ERASE action
-                       "lead-decision", "qualified-lead"}  # lifecycle: CLOSED, lead_status, attempts; CRM context
+CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out", "lead-decision", "qualified-lead"}
+# number-event: ReleaseDue branch, line type, area-code location, duplicate_of; opt-out: ERASE action;
+# lead-decision: quality_flags, CLOSED, lead_status, attempts; qualified-lead: CRM context (lifecycle)
 
 
 def test_unchanged_release_shares_the_current_fingerprint() -> None:

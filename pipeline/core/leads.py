@@ -32,6 +32,7 @@ state type is also idempotent on its own (keyed by event id), in case the three 
 one event were not all made before a crash."""
 
 MAX_LEADS = 50
+MAX_MERGED = 20
 # Frequency caps look back at most a day (FL/OK/MD: 3 per 24 h; ME: 1 per 8 h); a week is ample.
 ATTEMPT_HISTORY = timedelta(days=7)
 MAX_ATTEMPTS_KEPT = 64
@@ -75,6 +76,16 @@ class LeadRecord:
     def with_score_mark(self, entry: ScoreHistoryEntry) -> LeadRecord:
         """This record with ``entry`` appended to its score history (bounded)."""
         return replace(self, score_history=(*self.score_history, entry)[-MAX_SCORE_HISTORY:])
+    merged: tuple[str, ...] = ()
+    """Ids of later leads found to be duplicates of this one (same number or same email), oldest
+    first, at most ``MAX_MERGED``: the lead's history of resubmissions (each also has its DUPLICATE
+    decision on lead-decision)."""
+
+    def merge(self, lead_id: str) -> LeadRecord:
+        """This record with ``lead_id`` recorded as merged into it (once; the most recent kept)."""
+        if lead_id == self.lead_id or lead_id in self.merged:
+            return self
+        return replace(self, merged=(*self.merged, lead_id)[-MAX_MERGED:])
 
     def to_json(self) -> dict[str, object]:
         return js.compact({
@@ -98,6 +109,7 @@ class LeadRecord:
             "address_region": self.address_region,
             "failed_days": list(self.failed_days) or None,
             "score_history": [_mark_to_json(m) for m in self.score_history] or None,
+            "merged": list(self.merged) or None,
         })
 
     @classmethod
@@ -124,6 +136,7 @@ class LeadRecord:
             failed_days=js.texts(data, "failed_days") if "failed_days" in data else (),
             score_history=tuple(_mark_from_json(m) for m in js.objects(data, "score_history"))
             if "score_history" in data else (),
+            merged=js.texts(data, "merged"),
         )
 
 

@@ -8,9 +8,14 @@ state and the same records, ids included (uuid5 of the input event id), so consu
 What each input does:
 
 - **lead-captured**: its inline consent joins the ledger. A lead already known by lead_id, or
-  another live lead of the same campaign captured within ``DUPLICATE_WINDOW``, gives a DUPLICATE
-  decision and nothing else. Otherwise the lead is scored, its call window computed and
-  ``decide``d: a lead-decision always, plus a call-ready READY when CALL_READY.
+  another live lead of the same campaign captured within the campaign's ``duplicate_window_days``,
+  gives a DUPLICATE decision, and its id is merged into the earlier lead's history
+  (``LeadRecord.merged``); nothing else. A lead the email stage marked ``duplicate_of`` (same
+  email, another number; ``pipeline.core.email_stage``) arrives on the original lead's number and
+  is a DUPLICATE there, or is sent on to its own number. Otherwise the lead is scored (capture
+  score, then ``scoring.at_decision`` at each decision), its call window computed and ``decide``d:
+  a lead-decision (with the lead's data-quality flags) always, plus a call-ready READY when
+  CALL_READY.
 - **opt-out** / **consent-changed**: the state changes; then every offered lead that may no longer
   be called gets a call-ready WITHDRAW and a lead-decision WITHDRAWN.
 - **call-outcome**: the attempt is counted on its lead (a stub when the lead is unknown) and the
@@ -43,13 +48,16 @@ from pipeline import topics
 from pipeline.core import qualification as qual
 from pipeline.core import scoring
 from pipeline.core.campaigns import CampaignBook, CampaignPolicy
-from pipeline.core.consents import ConsentLedger, apply_consent_change, grant_from_lead
+from pipeline.core.consents import ConsentLedger, apply_consent_change, consent_status, grant_from_lead
 from pipeline.core.decision import Decision, compliance_reasons, decide, duplicate, withdrawn
 from pipeline.core.ebr import active_ebr
+from pipeline.core.email import check_email
 from pipeline.core.erasure import RULE_ERASURE, Erasure
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
 from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy, Transition, default_lifecycle, transition
+from pipeline.core.linetype import wireless_reading_type
 from pipeline.core.outcomes import contact_kind
+from pipeline.core.quality import quality_flags
 from pipeline.core.rulepack import (
     HouseHours,
     RulePack,
@@ -86,10 +94,6 @@ from pipeline.events import (
 )
 from pipeline.registry.check import registry_verdict
 from pipeline.registry.store import RegistrySet
-
-DUPLICATE_WINDOW = timedelta(days=30)
-"""Another lead for the same number and campaign captured this close (by capture time, either
-way) is a duplicate: the vendor sold it twice or the person submitted the form twice."""
 
 _IDS = uuid.UUID("6f1d7c0e-3b1a-5c47-9a8e-2f4b6d1e0c55")
 """Namespace of the uuid5 ids of emitted records. Never change it: replays must give the same ids."""
@@ -139,6 +143,8 @@ class ProcessContext:
     """Retry delays and attempt limits per outcome (``pipeline.core.lifecycle``)."""
     qualification: qual.Framework = field(default_factory=qual.default_framework)
     """The qualification framework judging a call's answers."""
+    scoring_model: scoring.ScoringModel = field(default_factory=scoring.ScoringModel)
+    """Decision-time scoring (temperature, speed-to-lead decay, contactability); empty: off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,14 +245,20 @@ def _on_lead(
 ) -> tuple[NumberState, tuple[Emit, ...]]:
     lead_id, campaign_id, source = lead["lead_id"], lead["campaign_id"], lead["source"]
     decision_id = record_id(lead["event_id"], "decision", lead_id)
+    phone = event["phone"]
+    window = ctx.campaigns.policy_for(campaign_id).duplicate_window
+    if event["duplicate_of"] is not None:
+        return _on_email_duplicate(state, event, lead, event["duplicate_of"], window, decision_id, ctx)
     consents = grant_from_lead(state.consents, lead)
     state = replace(state, consents=consents)
-    known = _duplicate_of(state.leads, lead)
-    if known is not None:
-        return state, (_lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id),)
+    found = _duplicate_of(state.leads, lead, window)
+    if found is not None:
+        known, original = found
+        flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], phone)
+        state = _merge(state, original, lead_id)
+        return state, (_lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id, flags),)
 
-    phone = event["phone"]
-    lead_score = scoring.score(scoring.lead_facts(lead, phone), ctx.scoring_rules)
+    lead_score = scoring.capture_score(scoring.lead_facts(lead, phone), ctx.scoring_rules, ctx.scoring_model)
     address = lead["address"]
     consent = lead["consent"]
     record = LeadRecord(
@@ -274,9 +286,9 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
     lead_id, campaign_id = record.lead_id, record.campaign_id
     input_event_id = event["event"]["event_id"]
     policy = ctx.campaigns.policy_for(campaign_id)
-    lead_score = scoring.Score(record.score or 0.0, record.score_breakdown)
     where = jurisdictions(phone, record.address_region, address_country)
     checks = rule_checks(state, phone, where, policy, ctx.rule_pack, ctx.registries, ctx.now)
+    lead_score = _decision_score(state, record, phone, policy, checks, ctx)
     decision = decide(
         campaign_id=campaign_id, phone=phone, suppressions=state.suppressions, consents=state.consents,
         policy=policy, score=lead_score, window=checks.verdict.window, now=ctx.now,
@@ -285,7 +297,8 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
     )
     window = checks.verdict.window
     status = _status_after_decision(record.status, decision.outcome)
-    emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id,
+    flags = _quality_flags(record.first_name, record.last_name, record.email, phone)
+    emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id, flags,
                             lead_status=status, attempts=record.attempts)]
     offered = decision.outcome == "CALL_READY"
     if offered:
@@ -314,6 +327,8 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
         offered=offered,
         last_decision_id=decision_id,
         deferred_until=decision.callable_from if decision.outcome == "DEFERRED" else None,
+        score=lead_score.total,
+        score_breakdown=lead_score.breakdown,
     ).with_score_mark({"decided_at": ctx.now, "score": decision.score, "decision_id": decision_id,
                        "outcome": decision.outcome})
     return replace(state, leads=state.leads.put(record)), tuple(emits)
@@ -325,6 +340,23 @@ def _status_after_decision(status: LeadStatus, outcome: str) -> LeadStatus:
     if outcome == "DEFERRED" and status in WAITING_STATUSES:
         return status
     return _STATUS_AFTER_DECISION[outcome]
+
+
+def _decision_score(state: NumberState, record: LeadRecord, phone: PhoneInfo, policy: CampaignPolicy,
+                    checks: RuleChecks, ctx: ProcessContext) -> scoring.Score:
+    """The lead's score at this decision: its capture score plus decay and contactability now."""
+    consent = consent_status(state.consents, purpose=policy.consent_purpose, channel=policy.channel, now=ctx.now)
+    granted_at = consent.entry.effective_at if consent.state == "GRANTED" and consent.entry is not None else None
+    return scoring.at_decision(
+        scoring.Score(record.score or 0.0, record.score_breakdown), ctx.scoring_model, now=ctx.now,
+        captured_at=record.captured_at, seconds_left=checks.verdict.window.seconds_left(ctx.now),
+        attempts=record.attempts, line_type=phone["line_type"], consent_granted_at=granted_at,
+    )
+
+
+def _quality_flags(first_name: str | None, last_name: str | None, email: str | None,
+                   phone: PhoneInfo) -> tuple[str, ...]:
+    return quality_flags(first_name, last_name, check_email(email), phone)
 
 
 def due_releases(leads: NumberLeads, now: datetime) -> tuple[ReleaseDue, ...]:
@@ -383,12 +415,13 @@ def rule_checks(state: NumberState, phone: PhoneInfo, where: tuple[str, ...], po
                            house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end))
     restrictions, exemptions = registry_blocks(phone["phone_e164"], state, registries, pack, where, at)
     restrictions += non_working_reasons(state.leads, at)
-    wireless = wireless_restricted(pack, where, phone["number_type"], at)
+    wireless = wireless_restricted(pack, where, wireless_reading_type(phone), at)
     if wireless is not None:
+        line = ("the line type is MOBILE" if phone["line_type"] == "MOBILE" else
+                f"the line type is unknown ({phone['number_type']}): treated as wireless (fail closed)")
         restrictions += ({
             "code": "WIRELESS_RESTRICTED", "rule_id": wireless,
-            "detail": (f"solicitation calls to wireless numbers are restricted in {', '.join(where)}; "
-                       f"{phone['number_type']} is treated as wireless (fail closed)"),
+            "detail": f"solicitation calls to wireless numbers are restricted in {', '.join(where)}; {line}",
         },)
     return RuleChecks(verdict, restrictions, exemptions, cap_reached(state.leads, where, autodialed, pack, at))
 
@@ -441,17 +474,60 @@ def cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool, pa
     }, verdict.next_allowed_at)
 
 
-def _duplicate_of(leads: NumberLeads, lead: LeadCaptured) -> Decision | None:
+def _duplicate_of(leads: NumberLeads, lead: LeadCaptured,
+                  window: timedelta) -> tuple[Decision, LeadRecord] | None:
+    """The DUPLICATE decision for ``lead`` and the known lead it duplicates, or None."""
     same = leads.get(lead["lead_id"])
     if same is not None:
-        return duplicate(same.lead_id, f"lead {same.lead_id} was already received (status {same.status})")
-    recent = leads.recent_in_campaign(lead["campaign_id"], lead["occurred_at"], DUPLICATE_WINDOW)
+        return duplicate(same.lead_id, f"lead {same.lead_id} was already received (status {same.status})"), same
+    recent = leads.recent_in_campaign(lead["campaign_id"], lead["occurred_at"], window)
     if recent is None or recent.captured_at is None:
         return None
     return duplicate(recent.lead_id, (
         f"lead {recent.lead_id} for campaign {recent.campaign_id} was captured "
-        f"{recent.captured_at.isoformat()}, within {DUPLICATE_WINDOW.days} days (status {recent.status})"
+        f"{recent.captured_at.isoformat()}, within {window.days} days (status {recent.status})"
+    )), recent
+
+
+def _merge(state: NumberState, original: LeadRecord, lead_id: str) -> NumberState:
+    """``state`` with the duplicate ``lead_id`` recorded in ``original``'s history (a resend of the
+    same lead id changes nothing)."""
+    merged = original.merge(lead_id)
+    return state if merged is original else replace(state, leads=state.leads.put(merged))
+
+
+def _live_within(record: LeadRecord, at: datetime, window: timedelta) -> bool:
+    return (record.status not in ("SUPPRESSED", "REJECTED") and record.captured_at is not None
+            and abs(at - record.captured_at) < window)
+
+
+def _on_email_duplicate(state: NumberState, event: NumberEvent, lead: LeadCaptured, original_id: str,
+                        window: timedelta, decision_id: str,
+                        ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
+    """A lead the email stage found to share its email with ``original_id``, sent to the original's
+    number: ``state`` is that number's, ``event["phone"]`` the new lead's own number.
+
+    A live lead of the campaign here (the original, or the lead the original was itself a duplicate
+    of) makes it a DUPLICATE, recorded here; its consent does not join this number's ledger (it is
+    another number's). Otherwise (the original was suppressed, or is out of the window) the lead is
+    sent on to its own number, unmarked, to be decided there.
+    """
+    original = state.leads.get(original_id)
+    if original is not None and not _live_within(original, lead["occurred_at"], window):
+        original = None
+    target = original or state.leads.recent_in_campaign(lead["campaign_id"], lead["occurred_at"], window)
+    if target is None or target.captured_at is None:
+        onward: NumberEvent = {**event, "duplicate_of": None}
+        return state, (Emit(topics.NUMBER_EVENTS, event["phone"]["phone_e164"], topics.NUMBER_EVENT_SCHEMA, onward),)
+    via = "" if target.lead_id == original_id else f" (lead {original_id} was a duplicate of it)"
+    decision = duplicate(target.lead_id, (
+        f"same email as lead {target.lead_id}{via} for campaign {target.campaign_id}, captured "
+        f"{target.captured_at.isoformat()} on another number, within {window.days} days (status {target.status})"
     ))
+    flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], event["phone"])
+    state = _merge(state, target, lead["lead_id"])
+    return state, (_lead_decision(ctx, event, lead["lead_id"], lead["campaign_id"], lead["source"], decision,
+                                  decision_id, flags),)
 
 
 # --- opt-out, consent-changed: withdraw what may no longer be called ------------------------------
@@ -621,6 +697,7 @@ def _lead_decision(
     source: str,
     decision: Decision,
     decision_id: str,
+    quality_flags: tuple[str, ...] = (),
     *,
     lead_status: LeadStatus | None = None,
     attempts: int = 0,
@@ -653,5 +730,6 @@ def _lead_decision(
         "decided_at": ctx.now,
         "lead_status": lead_status,
         "attempts": attempts,
+        "quality_flags": list(quality_flags),
     }
     return Emit(topics.LEAD_DECISION, phone["phone_e164"], topics.LEAD_DECISION, record)

@@ -176,7 +176,7 @@ def lead(phone: str, *, lead_id: str | None = None, country: str | None = "US", 
         "event_id": new_id(), "occurred_at": NOW - timedelta(minutes=1),
         "lead_id": lead_id or "L-" + new_id()[:8], "source": "web-form:quote", "campaign_id": campaign_id,
         "phone": phone, "country": country, "first_name": "Ana", "last_name": "Silva",
-        "email": "ana.silva@example.com", "address": None,
+        "email": f"ana.silva.{new_id()[:8]}@example.com", "address": None,  # unique: leads dedupe by email
         "consent": consent_proof() if consent else None, "attributes": {"timeline": "this_month"},
     }
     record.update(extra)
