@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pipeline.core import qualification as qual
 from pipeline.core.campaigns import default_campaigns
 from pipeline.core.decision import compliance_reasons
+from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.leads import LeadRecord, LeadStatus
 from pipeline.core.lifecycle import (
     CLOSED_STATUSES,
@@ -28,6 +29,7 @@ from pipeline.core.lifecycle import (
     transition,
 )
 from pipeline.core.number import Emit, NumberState, due_releases, process
+from pipeline.core.rulepack import default_rule_pack
 from pipeline.errors import ConfigError
 from pipeline.events import CallOutcome, CallOutcomeCode, InputEvent
 
@@ -475,3 +477,15 @@ def test_a_lead_never_exceeds_its_attempts_and_is_never_offered_while_suppressed
                       answers=QUALIFIED_ANSWERS if pick == 3 else {})
             state, emits = run(state, ev, now, policy=policy)
         _check_offers(state, emits, now, policy)
+
+
+def test_the_dial_time_check_refuses_a_number_found_disconnected() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    parsed = parse_request(PHONE, {"campaign": "solar-q4"}, "US")
+    assert isinstance(parsed, DialCheckRequest)
+    before = dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(), now=T0)
+    assert before.to_json()["allowed"] is True
+    state, _ = run(state, call("DISCONNECTED"), T0)
+    after = dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(), now=T0).to_json()
+    assert after["allowed"] is False
+    assert "NUMBER_NON_WORKING" in [r["code"] for r in after["reasons"]]  # type: ignore[attr-defined]
