@@ -20,6 +20,7 @@ is idempotent by ``event_id``.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -38,13 +39,17 @@ from pipeline.config import Settings
 from pipeline.core.campaigns import CampaignBook, default_campaigns, load_campaigns
 from pipeline.core.consents import ConsentLedger
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
+from pipeline.core.email_stage import EmailLeads, email_route, email_stage, email_table_key
 from pipeline.core.erasure import Erasure, erasure_key
 from pipeline.core.intake import Invalid, Rejected, Routed, intake
 from pipeline.core.leads import NumberLeads
+from pipeline.core.lifecycle import LifecyclePolicy, default_lifecycle, load_lifecycle
+from pipeline.core.linetype import PrefixLineTypes, parse_line_types, with_line_type
 from pipeline.core.number import Emit, NumberState, ProcessContext, due_releases, process
 from pipeline.core.phone import PhoneError, normalize_phone
+from pipeline.core.qualification import Framework, default_framework, load_framework
 from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
-from pipeline.core.scoring import ScoringRule, default_scoring_rules, load_scoring_rules
+from pipeline.core.scoring import ScoringModel, ScoringRule, default_scoring, load_scoring
 from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import CodecError, ConfigError
 from pipeline.events import DeadLetter
@@ -57,11 +62,14 @@ from pipeline.topics import (
     OPT_OUT,
     RELEASE_SCHEDULER,
     TABLE_CONSENTS,
+    TABLE_EMAILS,
     TABLE_ERASURES,
     TABLE_LEADS,
     TABLE_SUPPRESSIONS,
+    email_events_topic,
     number_events_topic,
 )
+from pipeline.topics import NUMBER_EVENTS as NUMBER_EVENTS_EMIT
 from pipeline.transport import LeadpipeApp
 
 log = logging.getLogger("leadpipe")
@@ -76,11 +84,42 @@ def system_clock() -> datetime:
 
 
 def make_clock(settings: Settings) -> Clock:
-    """The decision clock: the system clock, or a frozen instant for tests and replays."""
+    """The decision clock: the system clock, or a frozen instant for tests and replays, or (tests
+    only) the instant written in ``LEADPIPE_CLOCK_FILE``, read on every call."""
+    if settings.clock_file is not None:
+        return _file_clock(settings.clock_file)
     fixed = settings.fixed_clock
     if fixed is None:
         return system_clock
     return lambda: fixed
+
+
+def _file_clock(path: Path) -> Clock:
+    last: list[datetime] = []
+
+    def now() -> datetime:
+        # A test rewrites the file while the worker reads it: a partial read keeps the last instant.
+        try:
+            instant = datetime.fromisoformat(path.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            instant = None
+        if instant is None or instant.tzinfo is None:
+            if not last:
+                raise ConfigError(f"LEADPIPE_CLOCK_FILE={path}: no ISO-8601 instant with an offset in it")
+            return last[0]
+        last[:] = [instant]
+        return instant
+
+    return now
+
+
+def load_lifecycle_policies(settings: Settings) -> tuple[LifecyclePolicy, Framework]:
+    """Retry/attempt policy and qualification framework from the configured files or the packaged defaults."""
+    lifecycle = (load_lifecycle(_read_json(settings.lifecycle_path, "LEADPIPE_LIFECYCLE_PATH"))
+                 if settings.lifecycle_path else default_lifecycle())
+    framework = (load_framework(_read_json(settings.qualification_path, "LEADPIPE_QUALIFICATION_PATH"))
+                 if settings.qualification_path else default_framework())
+    return lifecycle, framework
 
 
 def load_rule_pack(settings: Settings) -> RulePack:
@@ -96,9 +135,26 @@ def load_policies(settings: Settings) -> tuple[CampaignBook, tuple[ScoringRule, 
     """Campaign policies and scoring rules from the configured files or the packaged defaults."""
     campaigns = (load_campaigns(_read_json(settings.campaigns_path, "LEADPIPE_CAMPAIGNS_PATH"))
                  if settings.campaigns_path else default_campaigns())
-    rules = (load_scoring_rules(_read_json(settings.scoring_rules_path, "LEADPIPE_SCORING_RULES_PATH"))
-             if settings.scoring_rules_path else default_scoring_rules())
-    return campaigns, rules
+    return campaigns, load_scoring_config(settings)[0]
+
+
+def load_scoring_config(settings: Settings) -> tuple[tuple[ScoringRule, ...], ScoringModel]:
+    """Scoring rules and the decision-time scoring model (a rule file in list form has none)."""
+    if settings.scoring_rules_path is None:
+        return default_scoring()
+    return load_scoring(_read_json(settings.scoring_rules_path, "LEADPIPE_SCORING_RULES_PATH"))
+
+
+def load_line_types(settings: Settings) -> PrefixLineTypes | None:
+    """The line-type file (``LEADPIPE_LINE_TYPES_PATH``), or None when none is configured."""
+    path = settings.line_types_path
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"LEADPIPE_LINE_TYPES_PATH={path}: {exc}") from exc
+    return parse_line_types(text, f"LEADPIPE_LINE_TYPES_PATH={path}")
 
 
 def _read_json(path: Path, setting: str) -> object:
@@ -132,7 +188,12 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         raise ValueError("create_app needs bootstrap servers; start the embedded broker first")
     codec = codec or make_codec(settings)
     clock = clock or make_clock(settings)
-    campaigns, scoring_rules = load_policies(settings)
+    campaigns, _ = load_policies(settings)
+    scoring_rules, scoring_model = load_scoring_config(settings)
+    line_types = load_line_types(settings)
+    if line_types is not None:
+        log.info("line types: %d numbers or prefixes from %s", len(line_types), line_types.origin)
+    lifecycle, qualification = load_lifecycle_policies(settings)
     rule_pack = load_rule_pack(settings)
     log.info("settings (secrets hidden):\n%s", settings.describe())
     log.info("rule pack %s", rule_pack.version)
@@ -184,6 +245,11 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     leads_table = table(TABLE_LEADS)
     erasures_table = table(TABLE_ERASURES)
     erasure_secret = settings.erasure_key.encode()
+    # The email stage (pipeline.core.email_stage): its own topic and table, keyed by a keyed hash of
+    # the email so that no address appears in a topic key.
+    email_events_name = email_events_topic(settings.app_id)
+    email_events = app.topic(email_events_name)
+    emails_table = table(TABLE_EMAILS)
 
     async def send_dead_letter(event: faust.types.EventT[bytes], stage: str, error: BaseException | str) -> None:
         msg = event.message
@@ -200,6 +266,10 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
 
     async def send_emits(emits: tuple[Emit, ...]) -> None:
         for emit in emits:
+            if emit.topic == NUMBER_EVENTS_EMIT:  # a lead the core sends on to its own number
+                await send(number_events_name, emit.key.encode(),
+                           codec.encode(NUMBER_EVENT_SCHEMA, _event_branch_named(emit.record)))
+                continue
             await send(emit.topic, emit.key.encode(), codec.encode(emit.schema, emit.record))
 
     async def decode(event: faust.types.EventT[bytes]) -> Decoded | None:
@@ -243,8 +313,12 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             try:
                 result = intake(msg.topic, decoded.schema, decoded.record, partition=msg.partition,
                                 offset=msg.offset, default_region=settings.default_region, now=clock(),
-                                rule_pack_version=rule_pack.version)
-                if isinstance(result, Routed):
+                                rule_pack_version=rule_pack.version, line_types=line_types)
+                email = email_route(result.number_event) if isinstance(result, Routed) else None
+                if isinstance(result, Routed) and email is not None and settings.dedupe_by_email:
+                    await send(email_events_name, email_table_key(email, erasure_secret),
+                               codec.encode(NUMBER_EVENT_SCHEMA, _branch_named(result)))
+                elif isinstance(result, Routed):
                     # The re-keyed record keeps the input's Kafka timestamp: decide measures
                     # opt-out-to-blocked latency from it.
                     await send(number_events_name, result.key.encode(),
@@ -267,7 +341,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             try:
                 state = number_state(key)
                 ctx = ProcessContext(now=clock(), rule_pack_version=rule_pack.version, campaigns=campaigns,
-                                     scoring_rules=scoring_rules, rule_pack=rule_pack, registries=registries)
+                                     scoring_rules=scoring_rules, rule_pack=rule_pack, registries=registries,
+                                     scoring_model=scoring_model, lifecycle=lifecycle,
+                                     qualification=qualification)
                 new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
                 write_back(key, state, new_state)
                 if msg.timestamp and _is_opt_out_add(decoded.record):
@@ -276,6 +352,27 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
                 log.exception("decide failed on %s/%s@%s", msg.topic, msg.partition, msg.offset)
                 await send_dead_letter(event, "decide", exc)
+
+    @app.agent(email_events, concurrency=1)
+    async def email_agent(stream: faust.StreamT[bytes]) -> None:
+        """One writer per email: finds a lead whose email was seen in its campaign on another number."""
+        async for event in stream.events():
+            msg = event.message
+            key = msg.key
+            if (decoded := await decode(event)) is None:
+                continue
+            try:
+                number_event: Any = decoded.record
+                window = campaigns.policy_for(number_event["event"]["campaign_id"]).duplicate_window
+                state = _load(EmailLeads, emails_table.get(key))
+                new_state, phone_key, onward = email_stage(state, number_event, window)
+                if new_state is not state:
+                    emails_table[key] = _dump(new_state)
+                await send(number_events_name, phone_key.encode(),
+                           codec.encode(NUMBER_EVENT_SCHEMA, _event_branch_named(onward)))
+            except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
+                log.exception("email stage failed on %s/%s@%s", msg.topic, msg.partition, msg.offset)
+                await send_dead_letter(event, "email", exc)
 
     def number_state(key: bytes) -> NumberState:
         marker = erasures_table.get(erasure_key(key.decode(), erasure_secret))
@@ -299,8 +396,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
 
     @app.timer(interval=settings.release_interval_s)  # type: ignore[untyped-decorator]  # Faust is untyped here
     async def release_scheduler() -> None:
-        """Re-decide deferred leads whose window opened (or cap freed up): the schedule is the
-        leads table itself (``deferred_until``), so it survives restarts."""
+        """Re-decide waiting leads whose time came (window opened, cap freed up, retry or callback
+        due): the schedule is the leads table itself (``deferred_until``), so it survives restarts."""
         now = clock()
         recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager, typed as its interface
         if app.rebalancing or not recovery.completed.is_set():
@@ -321,8 +418,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                 if isinstance(phone, PhoneError):  # keys are E.164 made by intake: a bug if reached
                     log.error("table key %r is not a phone number: %s", key, phone.detail)
                     continue
+                phone = with_line_type(phone, line_types)
                 event = {"phone": phone, "input_topic": RELEASE_SCHEDULER, "input_partition": -1,
-                         "input_offset": -1, "event": (_RELEASE_BRANCH, release)}
+                         "input_offset": -1, "event": (_RELEASE_BRANCH, release), "duplicate_of": None}
                 await send(number_events_name, key, codec.encode(NUMBER_EVENT_SCHEMA, event))
                 sent_releases.add(release["event_id"])
         if len(sent_releases) > 100_000:
@@ -334,6 +432,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         parsed = parse_request(phone, request.query, settings.default_region)
         if not isinstance(parsed, DialCheckRequest):
             return web.json({"error": "invalid request", "fields": parsed}, status=400)
+        parsed = dataclasses.replace(parsed, phone=with_line_type(parsed.phone, line_types))
         key = parsed.phone["phone_e164"].encode()
         try:  # another worker owns the number's partition: it answers (Faust proxies the request)
             return await app.router.route_req(suppressions_table.name, key, web, request)
@@ -380,7 +479,11 @@ def _is_opt_out_add(number_event: dict[str, Any]) -> bool:
 
 
 def _branch_named(routed: Routed) -> dict[str, object]:
-    event = routed.number_event
+    return _event_branch_named(routed.number_event)
+
+
+def _event_branch_named(event: Any) -> dict[str, object]:
+    """A number event (an input event, not a release) with its union branch named for the encoder."""
     return {**event, "event": (_EVENT_BRANCH[event["input_topic"]], event["event"])}
 
 

@@ -33,7 +33,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from connectors.kafka import PARTITIONER, EventProducer, TopicTail
 from pipeline.admin import ensure_topics
-from pipeline.app import load_policies, load_rule_pack
+from pipeline.app import load_policies, load_rule_pack, load_scoring_config
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
@@ -62,7 +62,7 @@ def bench_lead(i: int, run: str, base: int = 0) -> LeadCaptured:
         "event_id": f"{run}-{i}", "occurred_at": BENCH_NOW - timedelta(seconds=30),
         "lead_id": f"B{run}-{i}", "source": "web-form:bench", "campaign_id": "solar-q4",
         "phone": f"+1{area}{2000000 + (g // 4) % 7999999:07d}", "country": "US",
-        "first_name": "Sam", "last_name": "Lee", "email": "sam.lee@example.com", "address": None,
+        "first_name": "Sam", "last_name": "Lee", "email": f"sam.lee.{run}.{g}@example.com", "address": None,
         "consent": {"purpose": "marketing", "channel": "ANY", "granted_at": BENCH_NOW - timedelta(minutes=3),
                     "form_url": "https://example.com/q", "consent_text": "I agree to be called.",
                     "certificate_id": "cert-1", "ip": "203.0.113.9", "expires_at": None},
@@ -124,10 +124,11 @@ def _produce(producer: Producer, topic: str, key: bytes | None, value: bytes) ->
 
 def bench_core(settings: Settings, codec: Codec, n: int, *, with_codec: bool) -> float:
     """leads/s through intake + process on empty state (each lead a new number), no broker."""
-    campaigns, rules = load_policies(settings)
+    campaigns, _ = load_policies(settings)
+    rules, scoring_model = load_scoring_config(settings)
     pack = load_rule_pack(settings)
     ctx = ProcessContext(now=BENCH_NOW, rule_pack_version=pack.version, campaigns=campaigns,
-                         scoring_rules=rules, rule_pack=pack)
+                         scoring_rules=rules, rule_pack=pack, scoring_model=scoring_model)
     run, base = next_run()
     leads = [bench_lead(i, run, base) for i in range(n)]
     raw = [codec.encode(LEAD_CAPTURED, r) for r in leads] if with_codec else []

@@ -137,8 +137,21 @@ class Settings:
     """JSON file of campaign policies; None uses the packaged defaults."""
     rule_pack_overrides_path: Path | None = None
     """JSON file of counsel's rule overrides and additions on top of the packaged rule pack."""
+    line_types_path: Path | None = None
+    """CSV of E.164 numbers or prefixes and their line type (pipeline.core.linetype); None: none known."""
+    dedupe_by_email: bool = True
+    """Pass leads with an email through the email stage (one more hop) to find duplicates by email."""
     fixed_clock: datetime | None = None
     """Freeze the decision clock at this instant (tests, replays); None uses the system clock."""
+    # --- lifecycle ---
+    lifecycle_path: Path | None = None
+    """JSON file of retry delays and attempt limits per outcome; None uses the packaged defaults."""
+    qualification_path: Path | None = None
+    """JSON file of the qualification framework; None uses the packaged defaults."""
+    clock_file: Path | None = None
+    """FOR TESTS AND REPLAYS ONLY: the decision clock reads an ISO-8601 instant from this file on
+    every call, so a test can move time forward (days of retries and callbacks in seconds).
+    Takes precedence over ``fixed_clock``."""
     log_level: str = "info"
     security_protocol: str = "PLAINTEXT"
     sasl_mechanism: str | None = None
@@ -269,7 +282,10 @@ class Settings:
             kw["web_enabled"] = _bool("WEB_ENABLED", raw)
         if (raw := get("DATA_DIR")) is not None:
             kw["data_dir"] = Path(raw)
-        for name in ("scoring_rules_path", "campaigns_path", "rule_pack_overrides_path"):
+        if (raw := environ.get(ENV_PREFIX + "DEDUPE_BY_EMAIL")) is not None:
+            kw["dedupe_by_email"] = _bool("DEDUPE_BY_EMAIL", raw)
+        for name in ("scoring_rules_path", "campaigns_path", "rule_pack_overrides_path", "line_types_path",
+                     "lifecycle_path", "qualification_path"):
             if (raw := get(name.upper())) is not None:
                 path = Path(raw)
                 if not path.is_file():
@@ -289,6 +305,12 @@ class Settings:
             kw["worker_urls"] = urls
         kw.update(_client_settings(get))
         _crm_from_env(get, kw)
+        if (raw := get("CLOCK_FILE")) is not None:
+            clock_file = Path(raw)
+            if not clock_file.is_file():
+                raise ConfigError(f"{ENV_PREFIX}CLOCK_FILE={raw!r}: no such file")
+            _instant("CLOCK_FILE", clock_file.read_text(encoding="utf-8").strip())  # fail at start-up, not later
+            kw["clock_file"] = clock_file
         settings = cls(**kw)  # type: ignore[arg-type]
         settings.validate()
         return settings

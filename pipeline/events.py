@@ -20,7 +20,7 @@ CallOutcomeCode = Literal[
     "GATEKEEPER", "CALLBACK_REQUESTED", "DO_NOT_CALL", "NOT_NOW", "QUALIFIED", "APPOINTMENT_SET", "SALE",
 ]
 CallReadyAction = Literal["READY", "WITHDRAW"]
-DecisionOutcome = Literal["CALL_READY", "DEFERRED", "SUPPRESSED", "REJECTED", "DUPLICATE", "WITHDRAWN"]
+DecisionOutcome = Literal["CALL_READY", "DEFERRED", "SUPPRESSED", "REJECTED", "DUPLICATE", "WITHDRAWN", "CLOSED"]
 
 
 class ConsentProof(TypedDict):
@@ -114,6 +114,20 @@ class Reason(TypedDict):
     detail: str
 
 
+class ScoreHistoryEntry(TypedDict):
+    decided_at: datetime
+    score: float | None
+    decision_id: str
+    outcome: str
+
+
+class QualificationCheck(TypedDict):
+    criterion: str
+    answer_key: str
+    answer: str | None
+    result: str
+
+
 class CallReady(TypedDict):
     event_id: str
     occurred_at: datetime
@@ -156,6 +170,10 @@ class LeadDecision(TypedDict):
     callable_until: datetime | None
     rule_pack_version: str
     decided_at: datetime
+    # lifecycle
+    lead_status: str | None
+    attempts: int
+    quality_flags: list[str]
 
 
 class QualifiedLead(TypedDict):
@@ -177,6 +195,17 @@ class QualifiedLead(TypedDict):
     captured_at: datetime | None
     consent_certificate_id: str | None
     outcome_event_id: str
+    # lifecycle
+    contact_name: str | None
+    contact_role: str | None
+    next_step: str | None
+    tags: list[str]
+    qualification: list[QualificationCheck]
+    score_history: list[ScoreHistoryEntry]
+    consent_form_url: str | None
+    consent_text: str | None
+    consent_granted_at: datetime | None
+    attempts: int
 
 
 class DeadLetter(TypedDict):
@@ -199,6 +228,10 @@ class PhoneInfo(TypedDict):
     time_zones: list[str]
     area_code_region: str | None
     carrier: str | None
+    line_type: str
+    """MOBILE, LANDLINE, VOIP or UNKNOWN (``pipeline.core.linetype``)."""
+    area_code_location: str | None
+    """phonenumbers' geocoder description of the number's prefix ("Florida", "Miami, FL")."""
 
 
 InputEvent = LeadCaptured | OptOut | ConsentChanged | CallOutcome
@@ -221,3 +254,5 @@ class NumberEvent(TypedDict):
     input_partition: int
     input_offset: int
     event: InputEvent | ReleaseDue
+    duplicate_of: str | None
+    """Set by the email stage: the lead_id of an earlier lead with the same email (see app.py)."""

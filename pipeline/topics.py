@@ -46,6 +46,19 @@ TABLE_ERASURES = "erasures"  # keyed by a keyed hash of the number, written on t
 TABLES = (TABLE_SUPPRESSIONS, TABLE_CONSENTS, TABLE_LEADS, TABLE_ERASURES)
 
 
+# --- enrichment: the email stage (pipeline.core.email_stage) ---------------------------------------
+NUMBER_EVENTS = "number-events"
+"""Logical name of ``number_events_topic(app_id)`` in a core ``Emit`` (the core knows no app id)."""
+NUMBER_EVENT_SCHEMA = "internal/number-event"
+TABLE_EMAILS = "emails"  # keyed by a keyed hash of the email; its own topic, not a number's row
+
+
+def email_events_topic(app_id: str) -> str:
+    """Internal topic carrying leads with an email, keyed by a keyed hash of the email."""
+    return f"{app_id}-email-events"
+# --- end email stage -------------------------------------------------------------------------------
+
+
 def number_events_topic(app_id: str) -> str:
     """Internal topic carrying every input event re-keyed by phone_e164."""
     return f"{app_id}-number-events"
@@ -70,4 +83,8 @@ def registry(app_id: str) -> tuple[TopicSpec, ...]:
                   doc="Every input event normalized and re-keyed by phone_e164."),
         *(TopicSpec(changelog_topic(app_id, t), "changelog", None, "compact", doc=f"Changelog of the {t} table.")
           for t in TABLES),
+        TopicSpec(email_events_topic(app_id), "internal", NUMBER_EVENT_SCHEMA,
+                  doc="Leads with an email, keyed by a keyed hash of it: one writer per email (dedupe)."),
+        TopicSpec(changelog_topic(app_id, TABLE_EMAILS), "changelog", None, "compact",
+                  doc="Changelog of the emails table: recent leads per email."),
     )

@@ -84,6 +84,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "time_zones": ["America/New_York"], "outcome": "CALL_READY", "reasons": REASONS,
         "rules_fired": ["us.tcpa.hours"], "score": 25.5, "score_breakdown": BREAKDOWN, "callable_from": T0,
         "callable_until": T0 + timedelta(hours=6), "rule_pack_version": "2024.05", "decided_at": T0,
+        "lead_status": "IN_PROGRESS", "attempts": 2,
+        "quality_flags": ["EMAIL_TEST"],
     },
     "qualified-lead": {
         "event_id": "ev-q-1", "occurred_at": T0, "lead_id": "L-1", "phone_e164": "+13055550142",
@@ -92,6 +94,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "answers": {"budget": "200"}, "score": 25.5, "score_breakdown": BREAKDOWN,
         "captured_at": T0 - timedelta(days=1), "consent_certificate_id": "TF-3f2a",
         "outcome_event_id": "ev-outcome-1",
+        "contact_name": "Ana López", "contact_role": "owner", "next_step": "site_visit", "tags": ["hot"],
+        "qualification": [{"criterion": "budget", "answer_key": "budget", "answer": "200", "result": "FAIL"}],
+        "score_history": [{"decided_at": T0, "score": 25.5, "decision_id": "dec-1", "outcome": "CALL_READY"}],
+        "consent_form_url": "https://example.com/quote", "consent_text": "I agree.",
+        "consent_granted_at": T0 - timedelta(days=1), "attempts": 3,
     },
     "dead-letter": {
         "event_id": "ev-dl-1", "occurred_at": T0, "topic": "lead-captured", "partition": 3, "offset": 2**40,
@@ -100,8 +107,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "internal/number-event": {
         "phone": {"phone_e164": "+13055550142", "region": "US", "number_type": "MOBILE",
-                  "time_zones": ["America/New_York"], "area_code_region": "FL", "carrier": None},
+                  "time_zones": ["America/New_York"], "area_code_region": "FL", "carrier": None,
+                  "line_type": "MOBILE", "area_code_location": "Florida"},
         "input_topic": "lead-captured", "input_partition": 1, "input_offset": 42, "event": LEAD,
+        "duplicate_of": None,
     },
 }
 
@@ -293,7 +302,9 @@ def test_record_written_with_a_released_schema_decodes_into_the_current_one(tmp_
     assert decoded == Decoded("lead-captured", {**old_record, "email": None, "attributes": {}})
 
 
-CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out"}  # ReleaseDue branch; ERASE action
+CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out", "lead-decision", "qualified-lead"}
+# number-event: ReleaseDue branch, line type, area-code location, duplicate_of; opt-out: ERASE action;
+# lead-decision: quality_flags, CLOSED, lead_status, attempts; qualified-lead: CRM context (lifecycle)
 
 
 def test_unchanged_release_shares_the_current_fingerprint() -> None:

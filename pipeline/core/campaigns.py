@@ -4,7 +4,8 @@ Policies are data (``pipeline/data/campaigns.json`` by default), validated when 
 
     {"campaigns": {"<campaign_id>": {"requires_consent": true, "consent_purpose": "marketing",
                                      "channel": "AUTODIALED_VOICE", "call_start": "08:00",
-                                     "call_end": "21:00", "hours_rule_id": "campaign.hours"}, ...}}
+                                     "call_end": "21:00", "hours_rule_id": "campaign.hours",
+                                     "duplicate_window_days": 30}, ...}}
 
 Every key of a campaign is optional (the ``CampaignPolicy`` defaults apply); unknown keys are
 errors, so a typo cannot silently weaken a policy. The campaign named ``default`` (built from the
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from importlib.resources import files
 from types import MappingProxyType
 from typing import get_args
@@ -47,6 +48,13 @@ class CampaignPolicy:
     call_end: time = time(21, 0)
     """End of the calling hours (exclusive), callee-local."""
     hours_rule_id: str = "hours.default"
+    duplicate_window_days: int = 30
+    """Another lead of this campaign for the same number (or the same email) captured this many days
+    apart or closer is a duplicate; 0 turns that off (the same lead id is still a duplicate)."""
+
+    @property
+    def duplicate_window(self) -> timedelta:
+        return timedelta(days=self.duplicate_window_days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +72,8 @@ class CampaignBook:
 
 
 _KEYS = frozenset(
-    {"requires_consent", "consent_purpose", "channel", "call_start", "call_end", "hours_rule_id"}
+    {"requires_consent", "consent_purpose", "channel", "call_start", "call_end", "hours_rule_id",
+     "duplicate_window_days"}
 )
 
 
@@ -104,6 +113,9 @@ def _policy(campaign_id: str, raw: object) -> CampaignPolicy:
     requires_consent = raw.get("requires_consent", base.requires_consent)
     if not isinstance(requires_consent, bool):
         raise _fail(campaign_id, "requires_consent", f"expected true or false, got {requires_consent!r}")
+    window_days = raw.get("duplicate_window_days", base.duplicate_window_days)
+    if not isinstance(window_days, int) or isinstance(window_days, bool) or not 0 <= window_days <= 3660:
+        raise _fail(campaign_id, "duplicate_window_days", f"expected whole days from 0 to 3660, got {window_days!r}")
     channel = raw.get("channel", base.channel)
     if channel not in _CHANNELS:
         raise _fail(campaign_id, "channel", f"expected one of {', '.join(_CHANNELS)}, got {channel!r}")
@@ -117,6 +129,7 @@ def _policy(campaign_id: str, raw: object) -> CampaignPolicy:
         call_start=_hours(campaign_id, "call_start", raw.get("call_start"), base.call_start),
         call_end=_hours(campaign_id, "call_end", raw.get("call_end"), base.call_end),
         hours_rule_id=_text(campaign_id, "hours_rule_id", raw.get("hours_rule_id"), base.hours_rule_id),
+        duplicate_window_days=window_days,
     )
     if policy.call_start >= policy.call_end:
         raise _fail(

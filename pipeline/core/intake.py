@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from pipeline import topics
 from pipeline.core.decision import Decision, rejected_phone
+from pipeline.core.linetype import LineTypeSource, with_line_type
 from pipeline.core.number import Emit, record_id
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.validation import validate_input
@@ -45,8 +46,13 @@ class Invalid:
 
 
 def intake(topic: str, schema: str, record: Mapping[str, Any], *, partition: int, offset: int,
-           default_region: str, now: datetime, rule_pack_version: str) -> Routed | Rejected | Invalid:
-    """Decide where a decoded input record from ``topic`` goes next."""
+           default_region: str, now: datetime, rule_pack_version: str,
+           line_types: LineTypeSource | None = None) -> Routed | Rejected | Invalid:
+    """Decide where a decoded input record from ``topic`` goes next.
+
+    The number is enriched with ``line_types`` (a line-type source, see ``pipeline.core.linetype``)
+    when one is given; its answer is in ``PhoneInfo.line_type`` from here on.
+    """
     if topic not in topics.INPUT_TOPICS:
         return Invalid("validate", f"{topic} is not an input topic")
     if schema != topic:
@@ -62,8 +68,9 @@ def intake(topic: str, schema: str, record: Mapping[str, Any], *, partition: int
             return Rejected((_rejected_decision(lead, decision, now, rule_pack_version),))
         return Invalid("normalize", f"phone: {phone.code}: {phone.detail}")
     event: NumberEvent = {
-        "phone": phone, "input_topic": topic, "input_partition": partition, "input_offset": offset,
-        "event": cast(InputEvent, record),
+        "phone": with_line_type(phone, line_types), "input_topic": topic, "input_partition": partition,
+        "input_offset": offset,
+        "event": cast(InputEvent, record), "duplicate_of": None,
     }
     return Routed(phone["phone_e164"], event)
 
@@ -93,6 +100,9 @@ def _rejected_decision(lead: LeadCaptured, decision: Decision, now: datetime, ru
         "callable_until": None,
         "rule_pack_version": rule_pack_version,
         "decided_at": now,
+        "lead_status": "REJECTED",
+        "attempts": 0,
+        "quality_flags": [],
     }
     # No E.164 number exists: the raw phone keys the audit record.
     return Emit(topics.LEAD_DECISION, lead["phone"], topics.LEAD_DECISION, record)

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 from pipeline.core import state_json as js
-from pipeline.events import CallOutcomeCode, ScoreContribution
+from pipeline.events import CallOutcomeCode, ScoreContribution, ScoreHistoryEntry
 
 LeadStatus = Literal[
-    "NEW", "IN_PROGRESS", "CALLBACK", "QUALIFIED", "REFUSED", "INACTIVE", "SUPPRESSED", "REJECTED"
+    "NEW", "IN_PROGRESS", "CALLBACK", "QUALIFIED", "REFUSED", "INACTIVE", "SUPPRESSED", "REJECTED", "DISQUALIFIED"
 ]
 
 _STATUSES: tuple[LeadStatus, ...] = get_args(LeadStatus)
@@ -32,6 +32,7 @@ state type is also idempotent on its own (keyed by event id), in case the three 
 one event were not all made before a crash."""
 
 MAX_LEADS = 50
+MAX_MERGED = 20
 # Frequency caps look back at most a day (FL/OK/MD: 3 per 24 h; ME: 1 per 8 h); a week is ample.
 ATTEMPT_HISTORY = timedelta(days=7)
 MAX_ATTEMPTS_KEPT = 64
@@ -62,10 +63,29 @@ class LeadRecord:
     qualified_by: str | None = None
     """event_id of the call outcome that qualified the lead: a qualified-lead is sent once."""
     deferred_until: datetime | None = None
-    """A DEFERRED lead waits for this instant (its window opening or its cap freeing up); the
-    release scheduler re-decides it then. None when it is not waiting."""
+    """A waiting lead waits for this instant (its window opening, its cap freeing up, its retry or
+    callback); the release scheduler re-decides it then. None when it is not waiting."""
     address_region: str | None = None
     """State/province of the lead's address: a jurisdiction when the lead is re-decided."""
+    # --- lifecycle (pipeline.core.lifecycle) ---
+    failed_days: tuple[str, ...] = ()
+    """Callee-local ISO dates with a failed (NO_CONTACT) attempt since the last contact."""
+    score_history: tuple[ScoreHistoryEntry, ...] = ()
+    """The score at each decision about the lead, oldest first (the last ``MAX_SCORE_HISTORY``)."""
+
+    def with_score_mark(self, entry: ScoreHistoryEntry) -> LeadRecord:
+        """This record with ``entry`` appended to its score history (bounded)."""
+        return replace(self, score_history=(*self.score_history, entry)[-MAX_SCORE_HISTORY:])
+    merged: tuple[str, ...] = ()
+    """Ids of later leads found to be duplicates of this one (same number or same email), oldest
+    first, at most ``MAX_MERGED``: the lead's history of resubmissions (each also has its DUPLICATE
+    decision on lead-decision)."""
+
+    def merge(self, lead_id: str) -> LeadRecord:
+        """This record with ``lead_id`` recorded as merged into it (once; the most recent kept)."""
+        if lead_id == self.lead_id or lead_id in self.merged:
+            return self
+        return replace(self, merged=(*self.merged, lead_id)[-MAX_MERGED:])
 
     def to_json(self) -> dict[str, object]:
         return js.compact({
@@ -87,6 +107,9 @@ class LeadRecord:
             "qualified_by": self.qualified_by,
             "deferred_until": js.iso_or_none(self.deferred_until),
             "address_region": self.address_region,
+            "failed_days": list(self.failed_days) or None,
+            "score_history": [_mark_to_json(m) for m in self.score_history] or None,
+            "merged": list(self.merged) or None,
         })
 
     @classmethod
@@ -110,7 +133,24 @@ class LeadRecord:
             qualified_by=js.text_or_none(data, "qualified_by"),
             deferred_until=js.instant_or_none(data, "deferred_until"),
             address_region=js.text_or_none(data, "address_region"),
+            failed_days=js.texts(data, "failed_days") if "failed_days" in data else (),
+            score_history=tuple(_mark_from_json(m) for m in js.objects(data, "score_history"))
+            if "score_history" in data else (),
+            merged=js.texts(data, "merged"),
         )
+
+
+MAX_SCORE_HISTORY = 16
+
+
+def _mark_to_json(mark: ScoreHistoryEntry) -> dict[str, object]:
+    return {"decided_at": js.iso(mark["decided_at"]), "score": mark["score"], "decision_id": mark["decision_id"],
+            "outcome": mark["outcome"]}
+
+
+def _mark_from_json(data: Mapping[str, object]) -> ScoreHistoryEntry:
+    return {"decided_at": js.instant(data, "decided_at"), "score": js.number_or_none(data, "score"),
+            "decision_id": js.text(data, "decision_id"), "outcome": js.text(data, "outcome")}
 
 
 def stub(lead_id: str, campaign_id: str) -> LeadRecord:
@@ -128,6 +168,11 @@ class NumberLeads:
     seen_event_ids: tuple[str, ...] = ()
     call_attempts: tuple[datetime, ...] = ()
     """When this number was called, across every campaign, oldest first (frequency caps)."""
+    non_working_until: datetime | None = None
+    """A DISCONNECTED outcome marked the number non-working: no lead is offered until then, unless
+    a later call reaches someone (``pipeline.core.lifecycle``)."""
+    non_working_evidence: str | None = None
+    """event_id of the call outcome that marked the number non-working."""
 
     def called(self, at: datetime) -> NumberLeads:
         """Record one call attempt at ``at``, keeping the attempts of the last ``ATTEMPT_HISTORY``."""
@@ -182,6 +227,8 @@ class NumberLeads:
         data: dict[str, object] = {"leads": [lead.to_json() for lead in self.leads], "seen": list(self.seen_event_ids)}
         if self.call_attempts:
             data["calls"] = [js.iso(t) for t in self.call_attempts]
+        if self.non_working_until is not None:
+            data["non_working"] = {"until": js.iso(self.non_working_until), "evidence": self.non_working_evidence}
         return data
 
     @classmethod
@@ -191,4 +238,13 @@ class NumberLeads:
             seen_event_ids=js.texts(data, "seen"),
             # Absent in values written before caps were counted: no attempts known.
             call_attempts=tuple(datetime.fromisoformat(t) for t in js.texts(data, "calls")) if "calls" in data else (),
+            non_working_until=js.instant(_non_working(data), "until") if "non_working" in data else None,
+            non_working_evidence=js.text_or_none(_non_working(data), "evidence") if "non_working" in data else None,
         )
+
+
+def _non_working(data: Mapping[str, object]) -> Mapping[str, object]:
+    value = data["non_working"]
+    if not isinstance(value, Mapping):
+        raise ValueError(f"table value key 'non_working': expected an object, got {value!r}")
+    return value

@@ -8,19 +8,32 @@ state and the same records, ids included (uuid5 of the input event id), so consu
 What each input does:
 
 - **lead-captured**: its inline consent joins the ledger. A lead already known by lead_id, or
-  another live lead of the same campaign captured within ``DUPLICATE_WINDOW``, gives a DUPLICATE
-  decision and nothing else. Otherwise the lead is scored, its call window computed and
-  ``decide``d: a lead-decision always, plus a call-ready READY when CALL_READY.
+  another live lead of the same campaign captured within the campaign's ``duplicate_window_days``,
+  gives a DUPLICATE decision, and its id is merged into the earlier lead's history
+  (``LeadRecord.merged``); nothing else. A lead the email stage marked ``duplicate_of`` (same
+  email, another number; ``pipeline.core.email_stage``) arrives on the original lead's number and
+  is a DUPLICATE there, or is sent on to its own number. Otherwise the lead is scored (capture
+  score, then ``scoring.at_decision`` at each decision), its call window computed and ``decide``d:
+  a lead-decision (with the lead's data-quality flags) always, plus a call-ready READY when
+  CALL_READY.
 - **opt-out** / **consent-changed**: the state changes; then every offered lead that may no longer
   be called gets a call-ready WITHDRAW and a lead-decision WITHDRAWN.
-- **call-outcome**: the attempt is recorded on its lead (a stub when the lead is unknown) and the
-  offer is over (the dialer worked it). DO_NOT_CALL / NOT_NOW add a suppression and withdraw other
-  offers; QUALIFIED / APPOINTMENT_SET / SALE send one qualified-lead per lead, ever.
+- **call-outcome**: the attempt is counted on its lead (a stub when the lead is unknown) and the
+  offer is over (the dialer worked it). The lead moves through the lifecycle
+  (``pipeline.core.lifecycle.transition``, answers judged by ``pipeline.core.qualification``): a
+  retry or callback is scheduled (``deferred_until``) with a lead-decision DEFERRED, or the lead is
+  closed (QUALIFIED, REFUSED, DISQUALIFIED, INACTIVE) with a lead-decision CLOSED; an outcome for
+  a closed lead only counts. DO_NOT_CALL / NOT_NOW add a suppression and withdraw other offers;
+  DISCONNECTED marks the number non-working (no offers until a call reaches someone or the recheck
+  period ends); a lead reaching QUALIFIED sends one qualified-lead, ever.
+- **release** (from the app's release scheduler): a waiting lead whose ``deferred_until`` came —
+  window opening, cap freed, retry or callback due — is decided again like a new lead, every
+  compliance check included (a callback outside the legal window is DEFERRED to its opening).
 
-Lead statuses, kept simple until retries and callbacks are scheduled (``_STATUS_AFTER``):
-CALL_READY → IN_PROGRESS (offered); DEFERRED → NEW; SUPPRESSED → SUPPRESSED; withdrawn →
-SUPPRESSED; after a call as the table says, except that a qualified lead stays QUALIFIED through
-later no-contact or callback outcomes.
+Lead statuses: NEW (not called; DEFERRED keeps it NEW) → IN_PROGRESS (offered, or waiting for a
+retry) → CALLBACK (waiting for a callback) → closed: QUALIFIED, REFUSED, DISQUALIFIED, INACTIVE.
+SUPPRESSED: a decision or withdrawal found it may not be called. A waiting lead keeps its status
+while DEFERRED by the window or cap.
 """
 
 from __future__ import annotations
@@ -32,13 +45,19 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from pipeline import topics
+from pipeline.core import qualification as qual
 from pipeline.core import scoring
 from pipeline.core.campaigns import CampaignBook, CampaignPolicy
-from pipeline.core.consents import ConsentLedger, apply_consent_change, grant_from_lead
+from pipeline.core.consents import ConsentLedger, apply_consent_change, consent_status, grant_from_lead
 from pipeline.core.decision import Decision, compliance_reasons, decide, duplicate, withdrawn
 from pipeline.core.ebr import active_ebr
+from pipeline.core.email import check_email
 from pipeline.core.erasure import RULE_ERASURE, Erasure
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
+from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy, Transition, default_lifecycle, transition
+from pipeline.core.linetype import wireless_reading_type
+from pipeline.core.outcomes import contact_kind
+from pipeline.core.quality import quality_flags
 from pipeline.core.rulepack import (
     HouseHours,
     RulePack,
@@ -62,11 +81,13 @@ from pipeline.events import (
     CallOutcomeCode,
     CallReady,
     ConsentChanged,
+    DecisionOutcome,
     LeadCaptured,
     LeadDecision,
     NumberEvent,
     OptOut,
     PhoneInfo,
+    QualificationCheck,
     QualifiedLead,
     Reason,
     ReleaseDue,
@@ -74,31 +95,12 @@ from pipeline.events import (
 from pipeline.registry.check import registry_verdict
 from pipeline.registry.store import RegistrySet
 
-DUPLICATE_WINDOW = timedelta(days=30)
-"""Another lead for the same number and campaign captured this close (by capture time, either
-way) is a duplicate: the vendor sold it twice or the person submitted the form twice."""
-
 _IDS = uuid.UUID("6f1d7c0e-3b1a-5c47-9a8e-2f4b6d1e0c55")
 """Namespace of the uuid5 ids of emitted records. Never change it: replays must give the same ids."""
 
-_QUALIFYING: frozenset[CallOutcomeCode] = frozenset({"QUALIFIED", "APPOINTMENT_SET", "SALE"})
-
-_STATUS_AFTER: dict[CallOutcomeCode, LeadStatus] = {
-    "INTERESTED": "IN_PROGRESS",
-    "NO_ANSWER": "IN_PROGRESS",
-    "BUSY": "IN_PROGRESS",
-    "VOICEMAIL": "IN_PROGRESS",
-    "GATEKEEPER": "IN_PROGRESS",
-    "CALLBACK_REQUESTED": "CALLBACK",
-    "NOT_NOW": "CALLBACK",
-    "NOT_INTERESTED": "REFUSED",
-    "DO_NOT_CALL": "SUPPRESSED",
-    "WRONG_NUMBER": "INACTIVE",
-    "DISCONNECTED": "INACTIVE",
-    "QUALIFIED": "QUALIFIED",
-    "APPOINTMENT_SET": "QUALIFIED",
-    "SALE": "QUALIFIED",
-}
+WAITING_STATUSES: frozenset[LeadStatus] = frozenset({"NEW", "IN_PROGRESS", "CALLBACK"})
+"""Statuses of a lead that may be waiting (``deferred_until``) for a release: a window opening, a
+cap freeing up, a retry or a callback."""
 
 _STATUS_AFTER_DECISION: dict[str, LeadStatus] = {
     "CALL_READY": "IN_PROGRESS",
@@ -137,6 +139,12 @@ class ProcessContext:
     rule_pack: RulePack = field(default_factory=default_rule_pack)
     """The compliance rules; ``rule_pack_version`` is stamped on decisions (the app sets it to
     ``rule_pack.version``)."""
+    lifecycle: LifecyclePolicy = field(default_factory=default_lifecycle)
+    """Retry delays and attempt limits per outcome (``pipeline.core.lifecycle``)."""
+    qualification: qual.Framework = field(default_factory=qual.default_framework)
+    """The qualification framework judging a call's answers."""
+    scoring_model: scoring.ScoringModel = field(default_factory=scoring.ScoringModel)
+    """Decision-time scoring (temperature, speed-to-lead decay, contactability); empty: off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,14 +245,20 @@ def _on_lead(
 ) -> tuple[NumberState, tuple[Emit, ...]]:
     lead_id, campaign_id, source = lead["lead_id"], lead["campaign_id"], lead["source"]
     decision_id = record_id(lead["event_id"], "decision", lead_id)
+    phone = event["phone"]
+    window = ctx.campaigns.policy_for(campaign_id).duplicate_window
+    if event["duplicate_of"] is not None:
+        return _on_email_duplicate(state, event, lead, event["duplicate_of"], window, decision_id, ctx)
     consents = grant_from_lead(state.consents, lead)
     state = replace(state, consents=consents)
-    known = _duplicate_of(state.leads, lead)
-    if known is not None:
-        return state, (_lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id),)
+    found = _duplicate_of(state.leads, lead, window)
+    if found is not None:
+        known, original = found
+        flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], phone)
+        state = _merge(state, original, lead_id)
+        return state, (_lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id, flags),)
 
-    phone = event["phone"]
-    lead_score = scoring.score(scoring.lead_facts(lead, phone), ctx.scoring_rules)
+    lead_score = scoring.capture_score(scoring.lead_facts(lead, phone), ctx.scoring_rules, ctx.scoring_model)
     address = lead["address"]
     consent = lead["consent"]
     record = LeadRecord(
@@ -272,9 +286,9 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
     lead_id, campaign_id = record.lead_id, record.campaign_id
     input_event_id = event["event"]["event_id"]
     policy = ctx.campaigns.policy_for(campaign_id)
-    lead_score = scoring.Score(record.score or 0.0, record.score_breakdown)
     where = jurisdictions(phone, record.address_region, address_country)
     checks = rule_checks(state, phone, where, policy, ctx.rule_pack, ctx.registries, ctx.now)
+    lead_score = _decision_score(state, record, phone, policy, checks, ctx)
     decision = decide(
         campaign_id=campaign_id, phone=phone, suppressions=state.suppressions, consents=state.consents,
         policy=policy, score=lead_score, window=checks.verdict.window, now=ctx.now,
@@ -282,7 +296,10 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
         exemptions=checks.exemptions,
     )
     window = checks.verdict.window
-    emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id)]
+    status = _status_after_decision(record.status, decision.outcome)
+    flags = _quality_flags(record.first_name, record.last_name, record.email, phone)
+    emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id, flags,
+                            lead_status=status, attempts=record.attempts)]
     offered = decision.outcome == "CALL_READY"
     if offered:
         ready: CallReady = {
@@ -306,33 +323,69 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
         emits.append(Emit(topics.CALL_READY, phone["phone_e164"], topics.CALL_READY, ready))
     record = replace(
         record,
-        status=_STATUS_AFTER_DECISION[decision.outcome],
+        status=status,
         offered=offered,
         last_decision_id=decision_id,
         deferred_until=decision.callable_from if decision.outcome == "DEFERRED" else None,
-    )
+        score=lead_score.total,
+        score_breakdown=lead_score.breakdown,
+    ).with_score_mark({"decided_at": ctx.now, "score": decision.score, "decision_id": decision_id,
+                       "outcome": decision.outcome})
     return replace(state, leads=state.leads.put(record)), tuple(emits)
 
 
+def _status_after_decision(status: LeadStatus, outcome: str) -> LeadStatus:
+    """A deferred lead keeps a waiting status it had (a retry stays IN_PROGRESS, a callback stays
+    CALLBACK while it waits for the window); other decisions set theirs."""
+    if outcome == "DEFERRED" and status in WAITING_STATUSES:
+        return status
+    return _STATUS_AFTER_DECISION[outcome]
+
+
+def _decision_score(state: NumberState, record: LeadRecord, phone: PhoneInfo, policy: CampaignPolicy,
+                    checks: RuleChecks, ctx: ProcessContext) -> scoring.Score:
+    """The lead's score at this decision: its capture score plus decay and contactability now."""
+    consent = consent_status(state.consents, purpose=policy.consent_purpose, channel=policy.channel, now=ctx.now)
+    granted_at = consent.entry.effective_at if consent.state == "GRANTED" and consent.entry is not None else None
+    return scoring.at_decision(
+        scoring.Score(record.score or 0.0, record.score_breakdown), ctx.scoring_model, now=ctx.now,
+        captured_at=record.captured_at, seconds_left=checks.verdict.window.seconds_left(ctx.now),
+        attempts=record.attempts, line_type=phone["line_type"], consent_granted_at=granted_at,
+    )
+
+
+def _quality_flags(first_name: str | None, last_name: str | None, email: str | None,
+                   phone: PhoneInfo) -> tuple[str, ...]:
+    return quality_flags(first_name, last_name, check_email(email), phone)
+
+
 def due_releases(leads: NumberLeads, now: datetime) -> tuple[ReleaseDue, ...]:
-    """Release events for the deferred leads of one number whose wait is over at ``now``.
+    """Release events for the waiting leads of one number whose wait is over at ``now``: deferred
+    by a decision (window, cap), or scheduled by the lifecycle (retry, callback).
 
     Ids are derived from the lead and the instant it waits for, so scanning again before the
     release is applied sends the same event again and ``process`` applies it once.
     """
     return tuple(
-        {"event_id": record_id(f"release/{r.deferred_until.isoformat()}", "release", r.lead_id),
+        {"event_id": record_id(_release_key(r.deferred_until, r.attempts), "release", r.lead_id),
          "occurred_at": now, "lead_id": r.lead_id, "due_at": r.deferred_until}
         for r in leads.leads
-        if r.status == "NEW" and r.deferred_until is not None and r.deferred_until <= now
+        if r.status in WAITING_STATUSES and not r.offered and r.deferred_until is not None and r.deferred_until <= now
     )
+
+
+def _release_key(due: datetime, attempts: int) -> str:
+    # The attempt count tells apart two waits for the same instant (a callback asked again for a
+    # time already used): the id is the number's idempotency key, a repeat would be dropped as seen.
+    return f"release/{due.isoformat()}" + (f"/{attempts}" if attempts else "")
 
 
 def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
                 ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
-    """Re-decide a deferred lead whose wait is over; a stale release (already handled) does nothing."""
+    """Re-decide a waiting lead whose wait is over (every compliance check runs again: a callback
+    outside the legal window is DEFERRED to its opening); a stale release does nothing."""
     record = state.leads.get(release["lead_id"])
-    if (record is None or record.status != "NEW" or record.deferred_until is None
+    if (record is None or record.status not in WAITING_STATUSES or record.offered or record.deferred_until is None
             or record.deferred_until != release["due_at"] or record.deferred_until > ctx.now):
         return state, ()
     decision_id = record_id(release["event_id"], "decision", record.lead_id)
@@ -361,14 +414,25 @@ def rule_checks(state: NumberState, phone: PhoneInfo, where: tuple[str, ...], po
     verdict = legal_window(pack, where, phone["time_zones"], at, autodialed=autodialed,
                            house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end))
     restrictions, exemptions = registry_blocks(phone["phone_e164"], state, registries, pack, where, at)
-    wireless = wireless_restricted(pack, where, phone["number_type"], at)
+    restrictions += non_working_reasons(state.leads, at)
+    wireless = wireless_restricted(pack, where, wireless_reading_type(phone), at)
     if wireless is not None:
+        line = ("the line type is MOBILE" if phone["line_type"] == "MOBILE" else
+                f"the line type is unknown ({phone['number_type']}): treated as wireless (fail closed)")
         restrictions += ({
             "code": "WIRELESS_RESTRICTED", "rule_id": wireless,
-            "detail": (f"solicitation calls to wireless numbers are restricted in {', '.join(where)}; "
-                       f"{phone['number_type']} is treated as wireless (fail closed)"),
+            "detail": f"solicitation calls to wireless numbers are restricted in {', '.join(where)}; {line}",
         },)
     return RuleChecks(verdict, restrictions, exemptions, cap_reached(state.leads, where, autodialed, pack, at))
+
+
+def non_working_reasons(leads: NumberLeads, now: datetime) -> tuple[Reason, ...]:
+    """The reason a number marked non-working (a DISCONNECTED outcome) is not offered, until its recheck."""
+    if leads.non_working_until is None or now >= leads.non_working_until:
+        return ()
+    return ({"code": "NUMBER_NON_WORKING", "rule_id": "lifecycle.non_working",
+             "detail": (f"call outcome {leads.non_working_evidence} found the number disconnected; not offered "
+                        f"until {leads.non_working_until.isoformat()} unless a call reaches someone")},)
 
 
 def registry_reasons(phone_e164: str, registries: RegistrySet, now: datetime) -> tuple[Reason, ...]:
@@ -410,17 +474,60 @@ def cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool, pa
     }, verdict.next_allowed_at)
 
 
-def _duplicate_of(leads: NumberLeads, lead: LeadCaptured) -> Decision | None:
+def _duplicate_of(leads: NumberLeads, lead: LeadCaptured,
+                  window: timedelta) -> tuple[Decision, LeadRecord] | None:
+    """The DUPLICATE decision for ``lead`` and the known lead it duplicates, or None."""
     same = leads.get(lead["lead_id"])
     if same is not None:
-        return duplicate(same.lead_id, f"lead {same.lead_id} was already received (status {same.status})")
-    recent = leads.recent_in_campaign(lead["campaign_id"], lead["occurred_at"], DUPLICATE_WINDOW)
+        return duplicate(same.lead_id, f"lead {same.lead_id} was already received (status {same.status})"), same
+    recent = leads.recent_in_campaign(lead["campaign_id"], lead["occurred_at"], window)
     if recent is None or recent.captured_at is None:
         return None
     return duplicate(recent.lead_id, (
         f"lead {recent.lead_id} for campaign {recent.campaign_id} was captured "
-        f"{recent.captured_at.isoformat()}, within {DUPLICATE_WINDOW.days} days (status {recent.status})"
+        f"{recent.captured_at.isoformat()}, within {window.days} days (status {recent.status})"
+    )), recent
+
+
+def _merge(state: NumberState, original: LeadRecord, lead_id: str) -> NumberState:
+    """``state`` with the duplicate ``lead_id`` recorded in ``original``'s history (a resend of the
+    same lead id changes nothing)."""
+    merged = original.merge(lead_id)
+    return state if merged is original else replace(state, leads=state.leads.put(merged))
+
+
+def _live_within(record: LeadRecord, at: datetime, window: timedelta) -> bool:
+    return (record.status not in ("SUPPRESSED", "REJECTED") and record.captured_at is not None
+            and abs(at - record.captured_at) < window)
+
+
+def _on_email_duplicate(state: NumberState, event: NumberEvent, lead: LeadCaptured, original_id: str,
+                        window: timedelta, decision_id: str,
+                        ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
+    """A lead the email stage found to share its email with ``original_id``, sent to the original's
+    number: ``state`` is that number's, ``event["phone"]`` the new lead's own number.
+
+    A live lead of the campaign here (the original, or the lead the original was itself a duplicate
+    of) makes it a DUPLICATE, recorded here; its consent does not join this number's ledger (it is
+    another number's). Otherwise (the original was suppressed, or is out of the window) the lead is
+    sent on to its own number, unmarked, to be decided there.
+    """
+    original = state.leads.get(original_id)
+    if original is not None and not _live_within(original, lead["occurred_at"], window):
+        original = None
+    target = original or state.leads.recent_in_campaign(lead["campaign_id"], lead["occurred_at"], window)
+    if target is None or target.captured_at is None:
+        onward: NumberEvent = {**event, "duplicate_of": None}
+        return state, (Emit(topics.NUMBER_EVENTS, event["phone"]["phone_e164"], topics.NUMBER_EVENT_SCHEMA, onward),)
+    via = "" if target.lead_id == original_id else f" (lead {original_id} was a duplicate of it)"
+    decision = duplicate(target.lead_id, (
+        f"same email as lead {target.lead_id}{via} for campaign {target.campaign_id}, captured "
+        f"{target.captured_at.isoformat()} on another number, within {window.days} days (status {target.status})"
     ))
+    flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], event["phone"])
+    state = _merge(state, target, lead["lead_id"])
+    return state, (_lead_decision(ctx, event, lead["lead_id"], lead["campaign_id"], lead["source"], decision,
+                                  decision_id, flags),)
 
 
 # --- opt-out, consent-changed: withdraw what may no longer be called ------------------------------
@@ -443,7 +550,7 @@ def _withdraw_blocked(
         if not reasons:
             where = jurisdictions(phone, lead.address_region, None)
             cap = cap_reached(state.leads, where, policy.channel == "AUTODIALED_VOICE", ctx.rule_pack, ctx.now)
-            reasons = (cap[0],) if cap is not None else ()
+            reasons = (cap[0],) if cap is not None else non_working_reasons(state.leads, ctx.now)
         if not reasons:
             continue
         decision = withdrawn(reasons, score=lead.score, score_breakdown=lead.score_breakdown)
@@ -466,9 +573,8 @@ def _withdraw_blocked(
             "decision_id": decision_id,
             "rule_pack_version": ctx.rule_pack_version,
         }
-        emits.append(
-            _lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision, decision_id)
-        )
+        emits.append(_lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision,
+                                    decision_id, lead_status="SUPPRESSED", attempts=lead.attempts))
         emits.append(Emit(topics.CALL_READY, phone["phone_e164"], topics.CALL_READY, withdraw))
         leads = leads.put(replace(lead, offered=False, status="SUPPRESSED", last_decision_id=decision_id))
     return replace(state, leads=leads), tuple(emits)
@@ -480,27 +586,73 @@ def _withdraw_blocked(
 def _on_outcome(
     state: NumberState, event: NumberEvent, outcome: CallOutcome, ctx: ProcessContext
 ) -> tuple[NumberState, tuple[Emit, ...]]:
+    """Count the attempt and move the lead through the lifecycle (``pipeline.core.lifecycle``):
+    schedule its retry or callback (``deferred_until``, released by the scheduler through every
+    compliance check) or close it, with a lead-decision saying why; send a qualified-lead once."""
     code = outcome["outcome"]
-    lead = state.leads.get(outcome["lead_id"]) or stub(outcome["lead_id"], outcome["campaign_id"])
-    status = _STATUS_AFTER[code]
-    if lead.status == "QUALIFIED" and status in ("IN_PROGRESS", "CALLBACK"):
-        status = "QUALIFIED"
-    lead = replace(lead, status=status, offered=False, attempts=lead.attempts + 1, last_outcome=code)
+    known = state.leads.get(outcome["lead_id"])
+    lead = known or stub(outcome["lead_id"], outcome["campaign_id"])
+    phone = event["phone"]
+    answers = outcome["answers"]
+    verdict = (qual.evaluate(ctx.qualification, code, answers)
+               if qual.applies(code, answers) and lead.status not in CLOSED_STATUSES else None)
+    zone = phone["time_zones"][0] if phone["time_zones"] else "UTC"
+    step = transition(lead, outcome, ctx.lifecycle, ctx.now, zone, verdict)
+    # A stub (a lead never captured here) is never offered again: there is nothing to re-decide.
+    captured = known is not None and known.captured_at is not None
+    lead = replace(lead, status=step.status, offered=False, attempts=step.attempts, last_outcome=code,
+                   failed_days=step.failed_days, deferred_until=step.next_at if captured else None)
     emits: list[Emit] = []
-    if code in _QUALIFYING and lead.qualified_by is None:
-        emits.append(_qualified_lead(ctx, event, outcome, lead))
+    if step.next != "UNCHANGED" and captured:
+        decision_id = record_id(outcome["event_id"], "decision", lead.lead_id)
+        emits.append(_lifecycle_decision(ctx, event, lead, step, decision_id))
+        lead = replace(lead, last_decision_id=decision_id)
+    if step.status == "QUALIFIED" and lead.qualified_by is None:
+        emits.append(_qualified_lead(ctx, event, outcome, lead, state.consents, verdict))
         lead = replace(lead, qualified_by=outcome["event_id"])
-    state = replace(state, leads=state.leads.put(lead).called(outcome["occurred_at"]))
-    suppression = suppression_from_outcome(outcome)
+    leads = state.leads.put(lead).called(outcome["occurred_at"])
+    kind = contact_kind(code)
+    if kind == "NON_WORKING":
+        leads = replace(leads, non_working_until=outcome["occurred_at"] + ctx.lifecycle.non_working_recheck,
+                        non_working_evidence=outcome["event_id"])
+    elif kind in ("CONTACT", "WRONG_PARTY") and leads.non_working_until is not None:
+        leads = replace(leads, non_working_until=None, non_working_evidence=None)  # someone answered: it works
+    state = replace(state, leads=leads)
+    suppression = suppression_from_outcome(outcome, not_now_default=ctx.lifecycle.not_now_default)
     if suppression is not None:
         state = replace(state, suppressions=without_expired(add(state.suppressions, suppression), ctx.now))
-    # A suppression, or this call reaching the number's frequency cap, can end other offers.
+    # A suppression, the number found non-working, or this call reaching the number's frequency
+    # cap can end other offers.
     state, withdrawals = _withdraw_blocked(state, event, ctx)
     return state, (*emits, *withdrawals)
 
 
-def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcome, lead: LeadRecord) -> Emit:
+def _lifecycle_decision(ctx: ProcessContext, event: NumberEvent, lead: LeadRecord, step: Transition,
+                        decision_id: str) -> Emit:
+    """The audit record of a lifecycle step: DEFERRED until the retry or callback, or CLOSED."""
+    outcome: DecisionOutcome = "CLOSED" if step.next == "CLOSED" else "DEFERRED"
+    decision = Decision(outcome, (step.reason,), (step.reason["rule_id"],), lead.score, lead.score_breakdown,
+                        step.next_at, None)
+    return _lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision, decision_id,
+                          lead_status=step.status, attempts=step.attempts)
+
+
+_NEXT_STEP_OF: dict[CallOutcomeCode, str] = {"APPOINTMENT_SET": "appointment set", "SALE": "sale closed"}
+
+
+def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcome, lead: LeadRecord,
+                    consents: ConsentLedger, verdict: qual.Qualification | None) -> Emit:
     phone_e164 = event["phone"]["phone_e164"]
+    answers = outcome["answers"]
+    checks = (verdict or qual.evaluate(ctx.qualification, outcome["outcome"], answers)).checks
+    qualification: list[QualificationCheck] = [
+        {"criterion": c.criterion_id, "answer_key": c.answer_key, "answer": c.answer, "result": c.result}
+        for c in checks
+    ]
+    proof = next((e for e in reversed(consents.entries)
+                  if e.action == "GRANT" and lead.consent_certificate_id is not None
+                  and e.certificate_id == lead.consent_certificate_id), None)
+    name = " ".join(part for part in (lead.first_name, lead.last_name) if part) or None
     record: QualifiedLead = {
         "event_id": record_id(outcome["event_id"], "qualified-lead", lead.lead_id),
         "occurred_at": ctx.now,
@@ -514,12 +666,22 @@ def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcom
         "agent_id": outcome["agent_id"],
         "outcome": outcome["outcome"],
         "notes": outcome["notes"],
-        "answers": dict(outcome["answers"]),
+        "answers": dict(answers),
         "score": lead.score,
         "score_breakdown": list(lead.score_breakdown),
         "captured_at": lead.captured_at,
         "consent_certificate_id": lead.consent_certificate_id,
         "outcome_event_id": outcome["event_id"],
+        "contact_name": answers.get("contact_name") or name,
+        "contact_role": answers.get("contact_role") or answers.get("role"),
+        "next_step": answers.get("next_step") or _NEXT_STEP_OF.get(outcome["outcome"]),
+        "tags": list(outcome["tags"]),
+        "qualification": qualification,
+        "score_history": list(lead.score_history),
+        "consent_form_url": proof.form_url if proof is not None else None,
+        "consent_text": proof.consent_text if proof is not None else None,
+        "consent_granted_at": proof.effective_at if proof is not None else None,
+        "attempts": lead.attempts,
     }
     return Emit(topics.QUALIFIED_LEAD, phone_e164, topics.QUALIFIED_LEAD, record)
 
@@ -535,6 +697,10 @@ def _lead_decision(
     source: str,
     decision: Decision,
     decision_id: str,
+    quality_flags: tuple[str, ...] = (),
+    *,
+    lead_status: LeadStatus | None = None,
+    attempts: int = 0,
 ) -> Emit:
     inner = event["event"]
     phone = event["phone"]
@@ -562,5 +728,8 @@ def _lead_decision(
         "callable_until": decision.callable_until,
         "rule_pack_version": ctx.rule_pack_version,
         "decided_at": ctx.now,
+        "lead_status": lead_status,
+        "attempts": attempts,
+        "quality_flags": list(quality_flags),
     }
     return Emit(topics.LEAD_DECISION, phone["phone_e164"], topics.LEAD_DECISION, record)

@@ -23,6 +23,15 @@ fails closed).
 American Samoa and the Northern Mariana Islands it is the territory's own code (``PR``...). It is
 None outside the NANP, for non-geographic codes (800, 500...) and where an area code spans two
 provinces (902/782 Nova Scotia + PEI, 867 the northern territories).
+
+``area_code_location`` is phonenumbers' English geocoder description of the number's prefix, as
+precise as its data goes ("Miami, FL", "Florida", "London"; only the country for many mobile
+ranges); None where it has none (toll-free and other non-geographic codes). It describes the
+number, not where the person is.
+
+``line_type`` is what the number type alone says (see ``pipeline.core.linetype``): UNKNOWN for
+every NANP number until a line-type source says; ``carrier`` is phonenumbers' original carrier of a
+mobile range (numbers port: it is a hint, not the current carrier), None where it does not know.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType, carrier, geocoder, timezone
 
+from pipeline.core.linetype import line_type_of
 from pipeline.events import PhoneInfo
 
 MAX_INPUT_LENGTH = 64
@@ -176,14 +186,17 @@ def _describe(number: PhoneNumber, number_type: int) -> PhoneInfo | PhoneError:
     else:
         zones = timezone.time_zones_for_number(number)
     carrier_name = carrier.name_for_valid_number(number, "en") if number_type in _MOBILE_TYPES else ""
+    type_name = _NUMBER_TYPE_NAMES.get(number_type, "UNKNOWN")
 
     return PhoneInfo(
         phone_e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
         region=region,
-        number_type=_NUMBER_TYPE_NAMES.get(number_type, "UNKNOWN"),
+        number_type=type_name,
         time_zones=[zone for zone in zones if zone != _UNKNOWN_TIME_ZONE],
         area_code_region=area_code_region,
         carrier=carrier_name or None,
+        line_type=line_type_of(type_name),
+        area_code_location=geocoder.description_for_valid_number(number, "en") or None,
     )
 
 

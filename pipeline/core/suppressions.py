@@ -255,13 +255,16 @@ def apply_opt_out(state: SuppressionState, opt_out: OptOut) -> SuppressionState:
     )
 
 
-def suppression_from_outcome(outcome: CallOutcome) -> Suppression | None:
+def suppression_from_outcome(
+    outcome: CallOutcome, *, not_now_default: timedelta = NOT_NOW_DEFAULT
+) -> Suppression | None:
     """The suppression a call outcome asks for, if any.
 
     DO_NOT_CALL: never expires, scope ``dnc_scope`` (ALL_CHANNELS when absent); category PERMANENT,
     or CHANNEL_LIMITED when the scope is one channel ("no calls, texts ok").
-    NOT_NOW: TEMPORARY with the same scope rule, until ``callback_at``, or ``NOT_NOW_DEFAULT``
-    after the outcome when the dialer gave no date.
+    NOT_NOW: TEMPORARY with the same scope rule, until ``callback_at``, or ``not_now_default``
+    (the lifecycle policy's; ``NOT_NOW_DEFAULT`` unless given) after the outcome when the dialer
+    gave no date.
     Every other outcome: None.
     """
     code = outcome["outcome"]
@@ -271,7 +274,7 @@ def suppression_from_outcome(outcome: CallOutcome) -> Suppression | None:
     category: SuppressionCategory
     if code == "NOT_NOW":
         category = "TEMPORARY"
-        expires_at = outcome["callback_at"] or outcome["occurred_at"] + NOT_NOW_DEFAULT
+        expires_at = outcome["callback_at"] or outcome["occurred_at"] + not_now_default
     else:
         category = "CHANNEL_LIMITED" if scope in ("VOICE", "SMS") else "PERMANENT"
         expires_at = None

@@ -15,7 +15,8 @@ from pipeline.errors import ConfigError
 from pipeline.events import PhoneInfo
 
 FLORIDA: PhoneInfo = {"phone_e164": "+13052094411", "region": "US", "number_type": "FIXED_LINE_OR_MOBILE",
-                      "time_zones": ["America/New_York"], "area_code_region": "FL", "carrier": None}
+                      "time_zones": ["America/New_York"], "area_code_region": "FL", "carrier": None,
+                      "line_type": "UNKNOWN", "area_code_location": "Florida"}
 EVENING = datetime(2026, 11, 25, 0, 30, tzinfo=UTC)  # Tue 19:30 in Florida
 
 

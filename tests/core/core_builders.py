@@ -49,6 +49,8 @@ def phone_info(e164: str = PHONE, time_zones: tuple[str, ...] = ("America/New_Yo
         "time_zones": list(time_zones),
         "area_code_region": "FL",
         "carrier": None,
+        "line_type": "UNKNOWN",
+        "area_code_location": "Florida",
     }
 
 
@@ -202,6 +204,7 @@ def number_event(
         "input_partition": 0,
         "input_offset": 0,
         "event": ev,
+        "duplicate_of": None,
     }
 
 

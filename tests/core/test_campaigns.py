@@ -72,6 +72,9 @@ def test_the_book_cannot_be_changed_after_loading() -> None:
         ),
         ({"campaigns": {"solar": {"consent_purpose": " "}}}, "campaign 'solar': key 'consent_purpose'"),
         ({"campaigns": {"solar": {"hours_rule_id": None, "channel": "SMS", "x": 1}}}, "key 'x'"),
+        ({"campaigns": {"solar": {"duplicate_window_days": -1}}}, "key 'duplicate_window_days'"),
+        ({"campaigns": {"solar": {"duplicate_window_days": 1.5}}}, "key 'duplicate_window_days'"),
+        ({"campaigns": {"solar": {"duplicate_window_days": True}}}, "key 'duplicate_window_days'"),
     ],
 )
 def test_invalid_campaigns_name_the_campaign_and_key(data: Any, message: str) -> None:

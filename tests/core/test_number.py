@@ -283,7 +283,8 @@ def test_qualified_lead_is_sent_once_even_when_the_seen_ids_were_forgotten() -> 
         ("CALLBACK_REQUESTED", "CALLBACK"),
         ("NOT_NOW", "CALLBACK"),
         ("WRONG_NUMBER", "INACTIVE"),
-        ("DO_NOT_CALL", "SUPPRESSED"),
+        ("DO_NOT_CALL", "REFUSED"),
+        ("DISCONNECTED", "INACTIVE"),
     ],
 )
 def test_an_outcome_ends_the_offer_and_sets_the_status(code: str, status: str) -> None:
@@ -302,7 +303,7 @@ def test_do_not_call_on_one_lead_withdraws_the_others() -> None:
     (withdraw,) = records(emits, "call-ready")
     assert (withdraw["action"], withdraw["lead_id"]) == ("WITHDRAW", "L2")
     assert codes(withdraw) == ["DNC_CALL_OUTCOME"]
-    assert outcomes(emits) == ["WITHDRAWN"]
+    assert outcomes(emits) == ["CLOSED", "WITHDRAWN"]  # L1 refused (lifecycle), L2 withdrawn
     assert offered(state) == []
 
     state, emits = step(state, lead("ev-3", "L3", campaign_id="other"))

@@ -88,7 +88,8 @@ def test_a_texas_number_that_may_be_mobile_is_suppressed_by_the_wireless_reading
 
 def test_a_country_the_rule_pack_does_not_cover_is_never_callable() -> None:
     german: PhoneInfo = {"phone_e164": "+4930123456", "region": "DE", "number_type": "FIXED_LINE",
-                         "time_zones": ["Europe/Berlin"], "area_code_region": None, "carrier": None}
+                         "time_zones": ["Europe/Berlin"], "area_code_region": None, "carrier": None,
+                         "line_type": "LANDLINE", "area_code_location": "Berlin"}
     _, records = step(NumberState.empty(), lead(), phone=german)
     [decision] = decisions(records)
     assert decision["outcome"] == "SUPPRESSED"

@@ -85,6 +85,8 @@ def phone(region: str = "US", area_code_region: str | None = "FL", time_zones: t
         "time_zones": list(time_zones),
         "area_code_region": area_code_region,
         "carrier": None,
+        "line_type": "UNKNOWN",
+        "area_code_location": None,
     }
 
 

@@ -10,6 +10,8 @@ import pytest
 from pipeline.core.scoring import (
     FACT_FIELDS,
     ScoringRule,
+    capture_score,
+    default_scoring,
     default_scoring_rules,
     lead_facts,
     load_scoring_rules,
@@ -139,7 +141,7 @@ def test_load_scoring_rules_builds_rules() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"rules": []}, "expected a list"),
+        ({"rules": {}}, "expected a list"),
         (["not a rule"], "#0: expected an object"),
         ([{"field": "source", "op": "eq", "value": "x", "weight": 1}], "#0: 'id'"),
         ([good_rule(), good_rule(id=" ")], "#1: 'id'"),
@@ -174,7 +176,7 @@ def test_bad_rules_raise_config_error_naming_rule_and_key(data: object, message:
 def test_default_rules_load_and_reference_real_facts() -> None:
     rules = default_scoring_rules()
 
-    assert 8 <= len(rules) <= 12
+    assert 8 <= len(rules) <= 20
     assert len({r.rule_id for r in rules}) == len(rules)
     assert all(r.field in FACT_FIELDS or r.field.startswith("attributes.") for r in rules)
     assert any(r.weight < 0 for r in rules), "cold leads must be able to lose points"
@@ -216,6 +218,8 @@ PHONE = PhoneInfo(
     time_zones=["America/New_York"],
     area_code_region="FL",
     carrier=None,
+    line_type="UNKNOWN",
+    area_code_location="Florida",
 )
 
 
@@ -229,6 +233,13 @@ def test_lead_facts_flatten_lead_and_phone() -> None:
         "region": "US",
         "number_type": "FIXED_LINE_OR_MOBILE",
         "area_code_region": "FL",
+        "line_type": "UNKNOWN",
+        "area_code_location": "Florida",
+        "email.valid": True,
+        "email.disposable": False,
+        "email.domain": "example.com",
+        "quality.flags": ("EMAIL_TEST",),
+        "quality.flag_count": 1,
         "has_email": True,
         "has_name": True,
         "has_consent": True,
@@ -265,8 +276,9 @@ def test_default_rules_rank_a_hot_lead_above_a_purchased_one() -> None:
         PHONE,
     )
 
-    hot_score, cold_score = score(hot, default_scoring_rules()), score(cold, default_scoring_rules())
+    rules, model = default_scoring()
+    hot_score, cold_score = capture_score(hot, rules, model), capture_score(cold, rules, model)
 
     assert hot_score.total > 50 > 0 > cold_score.total
-    assert "intent.callback_request" in [item["rule_id"] for item in hot_score.breakdown]
-    assert "source.purchased_list" in [item["rule_id"] for item in cold_score.breakdown]
+    assert "temperature.hot" in [item["rule_id"] for item in hot_score.breakdown]
+    assert "temperature.cold" in [item["rule_id"] for item in cold_score.breakdown]

@@ -3,7 +3,9 @@ confluent-kafka clients writing and reading real Avro bytes. Nothing is mocked.
 
 One broker and one worker serve the whole session (a worker takes ~4 s to join its group);
 tests stay independent by using numbers and lead ids no other test uses. The decision clock is
-frozen at a Tuesday noon in New York so call windows are deterministic.
+frozen at a Tuesday noon in New York so call windows are deterministic. It is read from a file
+(``LEADPIPE_CLOCK_FILE``) so a test can move it across days with ``Pipeline.clock_moved()``, which
+puts it back at NOW afterwards.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +37,7 @@ class Pipeline:
     """Handles to the running system for a test."""
 
     def __init__(self, settings: Settings, worker: WorkerProcess, producer: EventProducer, tail: TopicTail,
-                 codec: Codec, env: dict[str, str], log_dir: Path) -> None:
+                 codec: Codec, env: dict[str, str], log_dir: Path, clock_file: Path | None = None) -> None:
         self.settings = settings
         self.worker = worker
         self.producer = producer
@@ -43,6 +46,23 @@ class Pipeline:
         self.env = env
         self.log_dir = log_dir
         self._restarts = itertools.count(1)
+        self.clock_file = clock_file
+
+    def set_clock(self, at: datetime) -> None:
+        """Move the worker's decision clock to ``at`` (it reads the file on every decision and tick)."""
+        if self.clock_file is None:
+            raise RuntimeError("the worker was started without LEADPIPE_CLOCK_FILE")
+        scratch = self.clock_file.with_suffix(".tmp")
+        scratch.write_text(at.isoformat(), encoding="utf-8")
+        scratch.replace(self.clock_file)  # atomic: the worker never reads half an instant
+
+    @contextmanager
+    def clock_moved(self) -> Iterator[Callable[[datetime], None]]:
+        """Yield ``set_clock``; the clock is back at NOW afterwards, whatever happened."""
+        try:
+            yield self.set_clock
+        finally:
+            self.set_clock(NOW)
 
     def send(self, topic: str, record: dict[str, Any], key: str | None = None) -> None:
         self.producer.send(topic, record, key=key)
@@ -79,6 +99,8 @@ class Pipeline:
             self.worker.stop()
         n = next(self._restarts)
         env = {**self.env, "LEADPIPE_FIXED_CLOCK": clock.isoformat(), **(extra_env or {})}
+        if self.clock_file is not None:  # the clock file wins over LEADPIPE_FIXED_CLOCK
+            self.set_clock(clock)
         self.worker = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=env,
                                     log_path=self.log_dir / f"worker-{n}.log").start()
         self.worker.wait_ready(timeout_s=90)
@@ -99,6 +121,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         ensure_topics(settings)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
         env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
+        clock_file = log_dir / "clock"
+        clock_file.write_text(NOW.isoformat(), encoding="utf-8")
+        env["LEADPIPE_CLOCK_FILE"] = str(clock_file)
         env["LEADPIPE_RELEASE_INTERVAL_S"] = "0.5"
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
                                log_path=log_dir / "worker-0.log").start()
@@ -108,7 +133,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
                          [CALL_READY, LEAD_DECISION, QUALIFIED_LEAD, DEAD_LETTER,
                           number_events_topic(settings.app_id)]).start()
         handle = Pipeline(settings, worker, EventProducer(settings.kafka_client_config(), codec), tail, codec,
-                          env, log_dir)
+                          env, log_dir, clock_file)
         yield handle
         worker = handle.worker
     finally:
@@ -151,7 +176,7 @@ def lead(phone: str, *, lead_id: str | None = None, country: str | None = "US", 
         "event_id": new_id(), "occurred_at": NOW - timedelta(minutes=1),
         "lead_id": lead_id or "L-" + new_id()[:8], "source": "web-form:quote", "campaign_id": campaign_id,
         "phone": phone, "country": country, "first_name": "Ana", "last_name": "Silva",
-        "email": "ana.silva@example.com", "address": None,
+        "email": f"ana.silva.{new_id()[:8]}@example.com", "address": None,  # unique: leads dedupe by email
         "consent": consent_proof() if consent else None, "attributes": {"timeline": "this_month"},
     }
     record.update(extra)

@@ -1,0 +1,491 @@
+"""The lead state machine (``pipeline.core.lifecycle``), the qualification framework, and both inside
+``process``: retries, callbacks, failed days, non-working numbers, qualified leads.
+
+T0 is Monday 2 June 2025, 11:00 in New York (core_builders); the number is a Florida one
+(08:00-20:00 local, at most 3 calls in 24 h).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, get_args
+
+import pytest
+from core_builders import PHONE, T0, assert_fits_schema, context, lead, number_event, opt_out, outcome
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.core import qualification as qual
+from pipeline.core.campaigns import default_campaigns
+from pipeline.core.decision import compliance_reasons
+from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
+from pipeline.core.leads import LeadRecord, LeadStatus
+from pipeline.core.lifecycle import (
+    CLOSED_STATUSES,
+    LifecyclePolicy,
+    default_lifecycle,
+    load_lifecycle,
+    transition,
+)
+from pipeline.core.number import Emit, NumberState, due_releases, process
+from pipeline.core.rulepack import default_rule_pack
+from pipeline.errors import ConfigError
+from pipeline.events import CallOutcome, CallOutcomeCode, InputEvent
+
+POLICY = default_lifecycle()
+FRAMEWORK = qual.default_framework()
+ZONE = "America/New_York"
+STATUSES: tuple[LeadStatus, ...] = get_args(LeadStatus)
+CODES: tuple[CallOutcomeCode, ...] = get_args(CallOutcomeCode)
+
+QUALIFIED_ANSWERS = {"fit": "yes", "role": "owner", "interest": "high", "timeline": "this_month",
+                     "next_step": "site_visit", "contact_name": "Ada King", "contact_role": "owner"}
+
+
+def call(code: CallOutcomeCode, event_id: str = "oc-1", lead_id: str = "L1", *, at: datetime = T0,
+         answers: dict[str, str] | None = None, tags: list[str] | None = None, **extra: Any) -> CallOutcome:
+    record = outcome(event_id, lead_id, code, occurred_at=at, **extra)
+    record["answers"] = answers if answers is not None else {}
+    record["tags"] = tags if tags is not None else []
+    return record
+
+
+def a_lead(status: LeadStatus = "IN_PROGRESS", **extra: Any) -> LeadRecord:
+    return LeadRecord(lead_id="L1", campaign_id="solar-q4", source="solar-form", status=status,
+                      captured_at=T0 - timedelta(hours=1), **extra)
+
+
+def judged(record: LeadRecord, ev: CallOutcome, *, now: datetime = T0,
+           policy: LifecyclePolicy = POLICY) -> Any:
+    code, answers = ev["outcome"], ev["answers"]
+    verdict = qual.evaluate(FRAMEWORK, code, answers) if qual.applies(code, answers) else None
+    return transition(record, ev, policy, now, ZONE, verdict)
+
+
+# --- the transition, exhaustively ------------------------------------------------------------------
+
+# What an outcome does to an open lead (answers empty): (status, next).
+OPEN_EXPECTED: dict[CallOutcomeCode, tuple[LeadStatus, str]] = {
+    "NO_ANSWER": ("IN_PROGRESS", "RETRY"),
+    "BUSY": ("IN_PROGRESS", "RETRY"),
+    "VOICEMAIL": ("IN_PROGRESS", "RETRY"),
+    "GATEKEEPER": ("IN_PROGRESS", "RETRY"),
+    "INTERESTED": ("IN_PROGRESS", "RETRY"),
+    "CALLBACK_REQUESTED": ("CALLBACK", "CALLBACK"),
+    "NOT_NOW": ("CALLBACK", "CALLBACK"),
+    "QUALIFIED": ("QUALIFIED", "CLOSED"),
+    "APPOINTMENT_SET": ("QUALIFIED", "CLOSED"),
+    "SALE": ("QUALIFIED", "CLOSED"),
+    "NOT_INTERESTED": ("REFUSED", "CLOSED"),
+    "DO_NOT_CALL": ("REFUSED", "CLOSED"),
+    "WRONG_NUMBER": ("INACTIVE", "CLOSED"),
+    "DISCONNECTED": ("INACTIVE", "CLOSED"),
+}
+PAIRS = [(status, code) for status in STATUSES for code in CODES]
+
+
+def test_the_expectation_table_covers_every_outcome() -> None:
+    assert set(OPEN_EXPECTED) == set(CODES)
+
+
+@pytest.mark.parametrize(("status", "code"), PAIRS, ids=[f"{s}-{c}" for s, c in PAIRS])
+def test_every_outcome_from_every_status(status: LeadStatus, code: CallOutcomeCode) -> None:
+    record = a_lead(status, attempts=2)
+    step = judged(record, call(code))
+    assert step.attempts == 3  # every attempt counts, whatever the status
+    assert step.reason["rule_id"].startswith("lifecycle.")
+    assert step.reason["detail"]
+    if status in CLOSED_STATUSES:
+        assert (step.status, step.next, step.next_at) == (status, "UNCHANGED", None)
+        return
+    assert (step.status, step.next) == OPEN_EXPECTED[code]
+    if step.next in ("RETRY", "CALLBACK"):
+        assert step.next_at is not None and step.next_at >= T0
+    else:
+        assert step.next_at is None
+
+
+@pytest.mark.parametrize("code", ["NO_ANSWER", "BUSY", "VOICEMAIL", "GATEKEEPER", "INTERESTED"])
+def test_retry_delays_come_from_the_policy(code: CallOutcomeCode) -> None:
+    step = judged(a_lead(), call(code))
+    delay = POLICY.rule(code).retry_after
+    assert delay is not None
+    assert step.next_at == T0 + delay
+    assert step.reason["rule_id"] == f"lifecycle.retry.{code.lower()}"
+    assert step.reason["code"] == "RETRY_SCHEDULED"
+
+
+def test_three_failed_attempts_on_different_local_days_make_the_lead_inactive() -> None:
+    record = a_lead()
+    for day in range(2):
+        step = judged(record, call("NO_ANSWER", at=T0 + timedelta(days=day)))
+        assert step.status == "IN_PROGRESS"
+        record = replace(record, status=step.status, attempts=step.attempts, failed_days=step.failed_days)
+    assert record.failed_days == ("2025-06-02", "2025-06-03")
+    step = judged(record, call("BUSY", at=T0 + timedelta(days=2)))
+    assert (step.status, step.next, step.reason["rule_id"]) == ("INACTIVE", "CLOSED", "lifecycle.inactive.failed_days")
+
+
+def test_failures_on_one_local_day_count_once_and_days_are_the_callees() -> None:
+    record = a_lead()
+    # 23:30 and 23:50 in New York on 2 June are 03:30 and 03:50 UTC on 3 June: one local day.
+    late = datetime(2025, 6, 3, 3, 30, tzinfo=UTC)
+    for i, at in enumerate((T0, late, late + timedelta(minutes=20))):
+        step = judged(record, call("NO_ANSWER", f"oc-{i}", at=at), now=at)
+        record = replace(record, status=step.status, attempts=step.attempts, failed_days=step.failed_days)
+    assert record.failed_days == ("2025-06-02",)
+    assert record.status == "IN_PROGRESS"
+
+
+def test_a_contact_starts_the_failed_days_over() -> None:
+    record = a_lead(failed_days=("2025-05-30", "2025-05-31"))
+    step = judged(record, call("CALLBACK_REQUESTED", callback_at=T0 + timedelta(days=1)))
+    assert step.failed_days == ()
+    record = a_lead(failed_days=("2025-05-30", "2025-05-31"))
+    assert judged(record, call("NO_ANSWER")).status == "INACTIVE"
+
+
+def test_the_outcome_attempt_limit_closes_the_lead() -> None:
+    limit = POLICY.attempt_limit("VOICEMAIL")
+    assert limit == 5
+    step = judged(a_lead(attempts=limit - 2), call("VOICEMAIL"))
+    assert step.next == "RETRY"
+    step = judged(a_lead(attempts=limit - 1), call("VOICEMAIL"))
+    assert (step.status, step.reason["rule_id"]) == ("INACTIVE", "lifecycle.inactive.max_attempts")
+
+
+def test_the_lead_wide_limit_caps_callbacks_too() -> None:
+    step = judged(a_lead(attempts=POLICY.max_attempts_per_lead - 1), call("CALLBACK_REQUESTED"))
+    assert (step.status, step.reason["code"]) == ("INACTIVE", "MAX_ATTEMPTS")
+
+
+def test_a_callback_is_scheduled_at_the_requested_time_or_the_default() -> None:
+    wanted = T0 + timedelta(days=2, hours=3)
+    step = judged(a_lead(), call("CALLBACK_REQUESTED", callback_at=wanted))
+    assert (step.status, step.next_at, step.reason["rule_id"]) == ("CALLBACK", wanted, "lifecycle.callback.requested")
+    assert judged(a_lead(), call("CALLBACK_REQUESTED")).next_at == T0 + POLICY.callback_default
+    # A time already past is due at once (the release re-checks the window).
+    assert judged(a_lead(), call("CALLBACK_REQUESTED", callback_at=T0 - timedelta(hours=1))).next_at == T0
+
+
+def test_not_now_comes_back_at_its_date_or_after_the_default() -> None:
+    date = T0 + timedelta(days=90)
+    assert judged(a_lead(), call("NOT_NOW", callback_at=date)).next_at == date
+    assert judged(a_lead(), call("NOT_NOW")).next_at == T0 + POLICY.not_now_default
+
+
+def test_refusals_and_bad_numbers_say_why() -> None:
+    step = judged(a_lead(), call("NOT_INTERESTED", tags=["too_expensive", "chose_competitor"]))
+    assert step.reason["code"] == "NOT_INTERESTED" and "too_expensive, chose_competitor" in step.reason["detail"]
+    step = judged(a_lead(), call("DO_NOT_CALL", dnc_scope="VOICE"))
+    assert step.reason["rule_id"] == "lifecycle.refused.do_not_call" and "VOICE" in step.reason["detail"]
+    assert judged(a_lead(), call("DISCONNECTED")).reason["rule_id"] == "lifecycle.inactive.disconnected"
+    assert judged(a_lead(), call("WRONG_NUMBER")).reason["rule_id"] == "lifecycle.inactive.wrong_number"
+
+
+# --- qualification -----------------------------------------------------------------------------------
+
+
+def test_answers_meeting_every_criterion_qualify() -> None:
+    result = qual.evaluate(FRAMEWORK, "QUALIFIED", QUALIFIED_ANSWERS)
+    assert result.verdict == "QUALIFIED"
+    assert {c.criterion_id: c.result for c in result.checks} == {
+        "fit": "PASS", "role_relevance": "PASS", "interest": "PASS", "timeline": "PASS", "next_step": "PASS",
+        "budget": "UNKNOWN"}  # budget is optional
+
+
+def test_interested_but_not_ready_is_not_no_fit() -> None:
+    not_ready = {**QUALIFIED_ANSWERS, "timeline": "next_year"}
+    no_fit = {**QUALIFIED_ANSWERS, "fit": "no"}
+    assert qual.evaluate(FRAMEWORK, "INTERESTED", not_ready).verdict == "NOT_READY"
+    assert qual.evaluate(FRAMEWORK, "INTERESTED", no_fit).verdict == "NO_FIT"
+    # A fit failure outweighs readiness: there is no point calling back.
+    assert qual.evaluate(FRAMEWORK, "QUALIFIED", {**not_ready, "fit": "no"}).verdict == "NO_FIT"
+
+    step = judged(a_lead(), call("INTERESTED", answers=not_ready))
+    assert (step.status, step.next, step.reason["rule_id"]) == ("CALLBACK", "CALLBACK", "lifecycle.callback.not_ready")
+    step = judged(a_lead(), call("QUALIFIED", answers=no_fit))
+    assert (step.status, step.next) == ("DISQUALIFIED", "CLOSED")
+    assert step.reason["rule_id"] == "lifecycle.disqualified.no_fit"
+
+
+def test_interested_qualifies_only_when_every_required_answer_is_known() -> None:
+    assert qual.evaluate(FRAMEWORK, "INTERESTED", QUALIFIED_ANSWERS).verdict == "QUALIFIED"
+    partial = {"fit": "yes", "interest": "high"}
+    assert qual.evaluate(FRAMEWORK, "INTERESTED", partial).verdict == "NOT_READY"
+    # The agent's QUALIFIED claim covers what was not recorded; the checks show the gaps.
+    result = qual.evaluate(FRAMEWORK, "QUALIFIED", partial)
+    assert result.verdict == "QUALIFIED" and "not recorded" in result.detail
+    assert judged(a_lead(), call("INTERESTED", answers=QUALIFIED_ANSWERS)).status == "QUALIFIED"
+
+
+def test_free_text_answers_pass_unless_rejected_and_keys_have_fallbacks() -> None:
+    # What the simulated dialer records: a budget figure, a next step in words, decision_maker=yes.
+    answers = {"timeline": "this_month", "budget": "15000", "decision_maker": "yes", "next_step": "send proposal"}
+    result = qual.evaluate(FRAMEWORK, "QUALIFIED", answers)
+    assert result.verdict == "QUALIFIED"
+    checks = {c.criterion_id: (c.answer_key, c.result) for c in result.checks}
+    assert checks["role_relevance"] == ("decision_maker", "PASS")
+    assert checks["budget"] == ("budget", "PASS") and checks["next_step"] == ("next_step", "PASS")
+    assert qual.evaluate(FRAMEWORK, "QUALIFIED", {**answers, "budget": "none"}).verdict == "NO_FIT"
+    assert qual.evaluate(FRAMEWORK, "QUALIFIED", {**answers, "next_step": "not_yet"}).verdict == "NOT_READY"
+
+
+def test_answers_are_matched_without_case_or_spaces() -> None:
+    assert qual.evaluate(FRAMEWORK, "INTERESTED", {k: f" {v.upper()} " for k, v in QUALIFIED_ANSWERS.items()}
+                         ).verdict == "QUALIFIED"
+
+
+def test_a_sale_is_qualified_whatever_the_answers() -> None:
+    assert not qual.applies("SALE", {"fit": "no"})
+    assert judged(a_lead(), call("SALE", answers={"fit": "no"})).status == "QUALIFIED"
+
+
+# --- configuration -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("data", "names"), [
+    ({"outcomes": {"NO_ANSWR": {"retry_after": 5}}}, "outcomes.NO_ANSWR"),
+    ({"outcomes": {"NOT_INTERESTED": {"retry_after": 5}}}, "outcomes.NOT_INTERESTED.retry_after"),
+    ({"outcomes": {"SALE": {"max_attempts": 2}}}, "outcomes.SALE.max_attempts"),
+    ({"outcomes": {"BUSY": {"retry_after": 0}}}, "outcomes.BUSY.retry_after"),
+    ({"outcomes": {"BUSY": {"retry_after": "5"}}}, "outcomes.BUSY.retry_after"),
+    ({"outcomes": {"BUSY": {"delay": 5}}}, "outcomes.BUSY"),
+    ({"failed_days_to_inactive": 0}, "failed_days_to_inactive"),
+    ({"max_attempts_per_lead": True}, "max_attempts_per_lead"),
+    ({"retries": {}}, "retries"),
+    ([], "JSON object"),
+])
+def test_a_bad_lifecycle_file_is_refused_naming_the_key(data: object, names: str) -> None:
+    with pytest.raises(ConfigError, match=names.replace(".", r"\.")):
+        load_lifecycle(data)
+
+
+def test_a_lifecycle_file_sets_delays_and_limits() -> None:
+    policy = load_lifecycle({"max_attempts_per_lead": 4, "failed_days_to_inactive": 2, "not_now_default_days": 30,
+                             "outcomes": {"NO_ANSWER": {"retry_after": 60, "max_attempts": 3}}})
+    assert policy.rule("NO_ANSWER").retry_after == timedelta(minutes=60)
+    assert (policy.attempt_limit("NO_ANSWER"), policy.attempt_limit("BUSY")) == (3, 4)
+    assert policy.not_now_default == timedelta(days=30) and policy.failed_days_to_inactive == 2
+
+
+@pytest.mark.parametrize(("data", "names"), [
+    ({"criteria": [{"id": "fit", "answer": "fit", "accepted": ["yes"], "kind": "FITS"}]}, "fit.kind"),
+    ({"criteria": [{"id": "fit", "answer": "fit", "accepted": [], "kind": "FIT"}]}, "fit.accepted"),
+    ({"criteria": [{"id": "fit", "answer": "fit", "kind": "FIT"}]}, "exactly one of accepted"),
+    ({"criteria": [{"id": "fit", "answer": "fit", "accepted": ["y"], "rejected": ["n"], "kind": "FIT"}]},
+     "exactly one of accepted"),
+    ({"criteria": [{"id": "fit", "accepted": ["yes"], "kind": "FIT"}]}, "fit.answer"),
+    ({"criteria": [{"id": "fit", "answer": "fit", "accepted": ["y"], "kind": "FIT", "required": "no"}]},
+     "fit.required"),
+    ({"criteria": [{"id": "a", "answer": "a", "accepted": ["y"], "kind": "FIT", "weight": 1}]}, "weight"),
+    ({"rules": []}, "criteria"),
+])
+def test_a_bad_qualification_file_is_refused_naming_the_key(data: object, names: str) -> None:
+    with pytest.raises(ConfigError, match=names):
+        qual.load_framework(data)
+
+
+# --- inside process ----------------------------------------------------------------------------------
+
+
+def run(state: NumberState, ev: InputEvent | Any, now: datetime, *, topic: str | None = None,
+        policy: LifecyclePolicy = POLICY) -> tuple[NumberState, list[Emit]]:
+    new, emits = process(state, number_event(ev, input_topic=topic), replace(context(now), lifecycle=policy))
+    for emit in emits:
+        assert emit.key == PHONE
+        assert_fits_schema(emit)
+    return new, list(emits)
+
+
+def release_all(state: NumberState, now: datetime) -> tuple[NumberState, list[Emit]]:
+    emitted: list[Emit] = []
+    for release in due_releases(state.leads, now):
+        state, emits = run(state, release, now, topic="release-scheduler")
+        emitted.extend(emits)
+    return state, emitted
+
+
+def shown(emits: list[Emit]) -> list[tuple[str, object]]:
+    return [(e.topic, e.record.get("outcome") if e.topic == "lead-decision" else e.record.get("action")
+             if e.topic == "call-ready" else e.record["lead_id"]) for e in emits]
+
+
+def test_a_callback_outside_the_window_is_offered_when_the_window_opens_not_before() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    wanted = datetime(2025, 6, 3, 2, 0, tzinfo=UTC)  # 22:00 in New York: Florida's window closed at 20:00
+    state, emits = run(state, call("CALLBACK_REQUESTED", callback_at=wanted), T0 + timedelta(minutes=5))
+    [decision] = [e.record for e in emits if e.topic == "lead-decision"]
+    assert (decision["outcome"], decision["lead_status"], decision["callable_from"], decision["attempts"]) == (
+        "DEFERRED", "CALLBACK", wanted, 1)
+    assert decision["reasons"][0]["rule_id"] == "lifecycle.callback.requested"  # type: ignore[index]
+
+    assert release_all(state, wanted - timedelta(seconds=1))[1] == []
+    state, emits = release_all(state, wanted)
+    assert shown(emits) == [("lead-decision", "DEFERRED")]  # the legal window, not the callback, decides now
+    opens = emits[0].record["callable_from"]
+    assert opens == datetime(2025, 6, 3, 12, 0, tzinfo=UTC)  # 08:00 in New York
+    assert state.leads.get("L1").status == "CALLBACK"  # type: ignore[union-attr]
+    assert release_all(state, opens - timedelta(seconds=1))[1] == []  # type: ignore[operator]
+    state, emits = release_all(state, opens)  # type: ignore[arg-type]
+    assert shown(emits) == [("lead-decision", "CALL_READY"), ("call-ready", "READY")]
+    assert release_all(state, opens + timedelta(hours=1))[1] == []  # type: ignore[operator]
+
+
+def test_no_answer_retries_then_goes_inactive_on_the_third_day() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    now = T0
+    for day in range(3):
+        state, emits = run(state, call("NO_ANSWER", f"oc-{day}", at=now), now)
+        if day < 2:
+            [decision] = [e.record for e in emits if e.topic == "lead-decision"]
+            assert decision["outcome"] == "DEFERRED" and decision["lead_status"] == "IN_PROGRESS"
+            now = T0 + timedelta(days=day + 1)
+            state, emits = release_all(state, now)
+            assert shown(emits) == [("lead-decision", "CALL_READY"), ("call-ready", "READY")]
+    [decision] = [e.record for e in emits if e.topic == "lead-decision"]
+    assert (decision["outcome"], decision["lead_status"], decision["attempts"]) == ("CLOSED", "INACTIVE", 3)
+    assert decision["reasons"][0]["rule_id"] == "lifecycle.inactive.failed_days"  # type: ignore[index]
+    assert release_all(state, now + timedelta(days=5))[1] == []
+
+
+def test_not_now_suppresses_then_brings_the_lead_back_at_its_date() -> None:
+    date = T0 + timedelta(days=30)
+    state, _ = run(NumberState.empty(), lead(), T0)
+    state, _ = run(state, call("NOT_NOW", callback_at=date), T0)
+    assert release_all(state, date - timedelta(minutes=1))[1] == []
+    state, emits = release_all(state, date)
+    assert shown(emits) == [("lead-decision", "CALL_READY"), ("call-ready", "READY")]
+
+
+def test_a_disconnected_number_is_non_working_until_someone_answers() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    state, emits = run(state, call("DISCONNECTED"), T0)
+    assert shown(emits) == [("lead-decision", "CLOSED")]
+    assert state.leads.non_working_until == T0 + POLICY.non_working_recheck
+
+    state, emits = run(state, lead("ev-2", "L2", campaign_id="insurance-renewals"), T0 + timedelta(hours=1))
+    [decision] = [e.record for e in emits]
+    assert decision["outcome"] == "SUPPRESSED"
+    assert decision["reasons"][0]["code"] == "NUMBER_NON_WORKING"  # type: ignore[index]
+
+    later = T0 + POLICY.non_working_recheck
+    _, emits = run(state, lead("ev-3", "L3", campaign_id="other", occurred_at=later), later)
+    assert shown(emits)[0] == ("lead-decision", "CALL_READY")
+    # A call that reaches someone shows the number works again.
+    state, _ = run(state, call("WRONG_NUMBER", "oc-2", "L9"), T0 + timedelta(hours=2))
+    assert state.leads.non_working_until is None
+
+
+def test_a_qualified_lead_carries_what_sales_needs_once() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    ev = call("QUALIFIED", answers=QUALIFIED_ANSWERS, tags=["hot"])
+    state, emits = run(state, ev, T0 + timedelta(minutes=3))
+    assert shown(emits) == [("lead-decision", "CLOSED"), ("qualified-lead", "L1")]
+    q = emits[1].record
+    assert (q["contact_name"], q["contact_role"], q["next_step"], q["tags"], q["attempts"]) == (
+        "Ada King", "owner", "site_visit", ["hot"], 1)
+    assert (q["consent_certificate_id"], q["consent_form_url"]) == ("cert-1", "https://solar.example/quote")
+    assert q["consent_text"] and q["consent_granted_at"] == T0 - timedelta(minutes=5)
+    assert [h["outcome"] for h in q["score_history"]] == ["CALL_READY"]  # type: ignore[attr-defined]
+    assert {c["criterion"]: c["result"] for c in q["qualification"]}["timeline"] == "PASS"  # type: ignore[attr-defined]
+    # Redelivered with a new id, or another qualifying outcome: nothing more reaches the CRM.
+    state, emits = run(state, {**ev, "event_id": "oc-again"}, T0 + timedelta(minutes=4))
+    assert emits == []
+    assert state.leads.get("L1").attempts == 2  # type: ignore[union-attr]
+
+
+def test_an_interested_lead_with_answers_not_ready_is_called_back_not_closed() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    state, emits = run(state, call("INTERESTED", answers={**QUALIFIED_ANSWERS, "timeline": "next_year"}), T0)
+    [decision] = [e.record for e in emits]
+    assert (decision["outcome"], decision["lead_status"]) == ("DEFERRED", "CALLBACK")
+    assert decision["reasons"][0]["code"] == "NOT_READY"  # type: ignore[index]
+
+
+# --- property: never over the attempt limit, never READY while suppressed ------------------------------
+
+CAMPAIGNS = ("solar-q4", "insurance-renewals", "default")
+RETRYABLE_CODES: tuple[CallOutcomeCode, ...] = ("NO_ANSWER", "BUSY", "VOICEMAIL", "GATEKEEPER", "INTERESTED",
+                                               "CALLBACK_REQUESTED")
+ACTION = st.tuples(
+    # Retryable outcomes weigh more, so leads live long enough to run into their limits.
+    st.sampled_from((*CODES, *RETRYABLE_CODES, *RETRYABLE_CODES, *RETRYABLE_CODES, "tick", "lead", "opt_out")),
+    st.integers(min_value=0, max_value=5),
+    st.integers(min_value=0, max_value=30 * 60),  # minutes the clock moves before the action
+)
+POLICIES = st.builds(
+    lambda most, days, per_outcome, retry: load_lifecycle({
+        "max_attempts_per_lead": most, "failed_days_to_inactive": days, "callback_default_minutes": retry,
+        "outcomes": {code: {"retry_after": retry, "max_attempts": per_outcome}
+                     for code in ("NO_ANSWER", "BUSY", "VOICEMAIL", "GATEKEEPER")},
+    }),
+    st.integers(1, 6), st.integers(1, 6), st.integers(1, 6), st.integers(1, 600),
+)
+
+
+def _check_offers(state: NumberState, emits: list[Emit], now: datetime, policy: LifecyclePolicy) -> None:
+    """Every READY just emitted is for a lead under its attempt limit that no suppression covers."""
+    campaigns = default_campaigns()
+    for emit in emits:
+        if emit.topic != "call-ready" or emit.record["action"] != "READY":
+            continue
+        record = state.leads.get(str(emit.record["lead_id"]))
+        assert record is not None and record.offered
+        limit = policy.attempt_limit(record.last_outcome) if record.last_outcome else policy.max_attempts_per_lead
+        assert record.attempts < limit
+        campaign = campaigns.policy_for(record.campaign_id)
+        assert compliance_reasons(campaign_id=record.campaign_id, suppressions=state.suppressions,
+                                  consents=state.consents, policy=campaign, now=now) == ()
+    for record in state.leads.leads:
+        assert record.attempts <= policy.max_attempts_per_lead
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(POLICIES, st.lists(ACTION, min_size=1, max_size=50))
+def test_a_lead_never_exceeds_its_attempts_and_is_never_offered_while_suppressed(
+    policy: LifecyclePolicy, actions: list[tuple[str, int, int]],
+) -> None:
+    state, _ = run(NumberState.empty(), lead("lead-0", "L0"), T0, policy=policy)
+    now = T0
+    leads = 1
+    for n, (kind, pick, minutes) in enumerate(actions):
+        now += timedelta(minutes=minutes)
+        for release in due_releases(state.leads, now):
+            state, emits = run(state, release, now, topic="release-scheduler", policy=policy)
+            _check_offers(state, emits, now, policy)
+        if kind == "lead":
+            state, emits = run(state, lead(f"lead-{leads}", f"L{leads}", campaign_id=CAMPAIGNS[pick % 3],
+                                           occurred_at=now), now, policy=policy)
+            leads += 1
+        elif kind == "opt_out":
+            temporary = pick % 2 == 0
+            ev = opt_out(f"oo-{n}", category="TEMPORARY" if temporary else "PERMANENT", occurred_at=now,
+                         expires_at=now + timedelta(days=2) if temporary else None)
+            state, emits = run(state, ev, now, policy=policy)
+        elif kind == "tick":
+            continue
+        else:  # a dialer works one of the offered leads (dialers only call what is offered)
+            offered = state.leads.offered()
+            if not offered:
+                continue
+            target = offered[pick % len(offered)]
+            code: CallOutcomeCode = kind  # type: ignore[assignment]  # one of CODES here
+            ev = call(code, f"oc-{n}", target.lead_id, at=now, campaign_id=target.campaign_id,
+                      callback_at=now + timedelta(hours=5 * pick) if pick else None,
+                      answers=QUALIFIED_ANSWERS if pick == 3 else {})
+            state, emits = run(state, ev, now, policy=policy)
+        _check_offers(state, emits, now, policy)
+
+
+def test_the_dial_time_check_refuses_a_number_found_disconnected() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    parsed = parse_request(PHONE, {"campaign": "solar-q4"}, "US")
+    assert isinstance(parsed, DialCheckRequest)
+    before = dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(), now=T0)
+    assert before.to_json()["allowed"] is True
+    state, _ = run(state, call("DISCONNECTED"), T0)
+    after = dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(), now=T0).to_json()
+    assert after["allowed"] is False
+    assert "NUMBER_NON_WORKING" in [r["code"] for r in after["reasons"]]  # type: ignore[attr-defined]

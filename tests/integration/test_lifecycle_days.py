@@ -1,0 +1,180 @@
+"""Days of a campaign through the real broker and a real worker, with the worker's clock moved
+forward by the test (``LEADPIPE_CLOCK_FILE``): a scripted dialer answers every READY it gets, and
+the lifecycle must bring callbacks back at the asked local time inside the legal window, make a
+number that never answers on three days inactive, and send each qualified lead to CRMs once.
+
+The numbers are Florida ones (America/New_York, 08:00-20:00 local); NOW is Tue 24 Nov 2026 12:00
+in New York. The release scheduler ticks every 0.5 s in the test worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import NOW, Pipeline, call_outcome, lead
+
+from pipeline.topics import CALL_OUTCOME, CALL_READY, LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
+
+pytestmark = pytest.mark.integration
+
+NEW_YORK = ZoneInfo("America/New_York")
+QUIET_S = 2.0
+"""How long a "nothing happens" check waits: four release-scheduler ticks."""
+
+
+def ny(day: int, hour: int, minute: int = 0) -> datetime:
+    """An instant given as a New York wall-clock time in November 2026, in UTC."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=NEW_YORK).astimezone(UTC)
+
+
+class Dialer:
+    """A scripted dialer: what each lead says when called, by the instant of the call."""
+
+    def __init__(self, pipeline: Pipeline, phones: dict[str, str]) -> None:
+        self.pipeline = pipeline
+        self.phones = phones
+        self.answered: dict[str, int] = dict.fromkeys(phones, 0)
+
+    def readies(self, lead_id: str) -> list[dict[str, Any]]:
+        return self.pipeline.outputs(CALL_READY, lead_id=lead_id, action="READY")
+
+    def take_call(self, lead_id: str, n: int, timeout_s: float = 30.0) -> dict[str, Any]:
+        """Wait for the ``n``-th READY of ``lead_id`` and return it."""
+        return self.pipeline.wait(CALL_READY, lead_id=lead_id, action="READY", count=n, timeout_s=timeout_s)[n - 1]
+
+    def report(self, lead_id: str, code: str, at: datetime, **extra: Any) -> dict[str, Any]:
+        outcome = call_outcome(self.phones[lead_id], lead_id, code, occurred_at=at, **extra)
+        self.pipeline.send(CALL_OUTCOME, outcome, key=self.phones[lead_id])
+        return outcome
+
+    def decision_after(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        [decision] = self.pipeline.wait(LEAD_DECISION, input_event_id=outcome["event_id"])
+        return decision
+
+
+def test_callbacks_retries_and_qualification_over_several_days(pipeline: Pipeline,
+                                                               us_number: Callable[[], str]) -> None:
+    names = ("callback", "late-callback", "no-answer", "qualified")
+    records = {name: lead(us_number()) for name in names}
+    ids = {name: r["lead_id"] for name, r in records.items()}
+    dialer = Dialer(pipeline, {r["lead_id"]: r["phone"] for r in records.values()})
+    with pipeline.clock_moved() as set_clock:
+        # --- Tuesday 12:00: every lead is offered and called once -------------------------------------
+        set_clock(NOW)
+        for record in records.values():
+            pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
+        for name in names:
+            dialer.take_call(ids[name], 1)
+
+        callback_at = ny(25, 10, 30)  # "call me tomorrow at 10:30"
+        asked = dialer.report(ids["callback"], "CALLBACK_REQUESTED", NOW, callback_at=callback_at)
+        decision = dialer.decision_after(asked)
+        assert (decision["outcome"], decision["lead_status"], decision["callable_from"]) == (
+            "DEFERRED", "CALLBACK", callback_at)
+        assert decision["reasons"][0]["rule_id"] == "lifecycle.callback.requested"
+
+        late = ny(24, 21, 0)  # "call me at 9 pm": Florida allows calls until 20:00
+        asked_late = dialer.report(ids["late-callback"], "CALLBACK_REQUESTED", NOW, callback_at=late)
+        assert dialer.decision_after(asked_late)["callable_from"] == late
+
+        first_try = dialer.report(ids["no-answer"], "NO_ANSWER", NOW)
+        decision = dialer.decision_after(first_try)
+        assert (decision["outcome"], decision["lead_status"], decision["attempts"]) == ("DEFERRED", "IN_PROGRESS", 1)
+        assert decision["reasons"][0]["rule_id"] == "lifecycle.retry.no_answer"
+
+        answers = {"fit": "yes", "role": "owner", "interest": "high", "timeline": "this_month",
+                   "next_step": "site_visit", "contact_name": "Ana Silva", "contact_role": "owner"}
+        qualified = dialer.report(ids["qualified"], "QUALIFIED", NOW, answers=answers, notes="8 kW, south roof")
+        pipeline.send(CALL_OUTCOME, qualified, key=records["qualified"]["phone"])  # redelivered
+        again = dialer.report(ids["qualified"], "QUALIFIED", NOW + timedelta(minutes=1), answers=answers)
+        closed = dialer.decision_after(qualified)
+        assert (closed["outcome"], closed["lead_status"]) == ("CLOSED", "QUALIFIED")
+
+        # --- Tuesday 21:00: the late callback is due, but the legal window is closed -----------------
+        set_clock(late)
+        [deferred] = pipeline.wait(LEAD_DECISION, lead_id=ids["late-callback"], input_topic="release-scheduler")
+        assert deferred["outcome"] == "DEFERRED"
+        assert deferred["reasons"][0]["code"] == "OUTSIDE_CALL_WINDOW"
+        assert deferred["callable_from"] == ny(25, 8, 0)
+        assert len(dialer.readies(ids["late-callback"])) == 1
+
+        # --- Wednesday 08:00: the window opens: the late callback and the retry are offered ----------
+        set_clock(ny(25, 8, 0))
+        ready = dialer.take_call(ids["late-callback"], 2)
+        assert ready["occurred_at"] == ny(25, 8, 0)
+        dialer.report(ids["late-callback"], "NOT_INTERESTED", ny(25, 8, 5), tags=["too_expensive"])
+        retry = dialer.take_call(ids["no-answer"], 2)
+        assert retry["occurred_at"].astimezone(NEW_YORK).date().isoformat() == "2026-11-25"
+        second_try = dialer.report(ids["no-answer"], "NO_ANSWER", ny(25, 8, 1))
+        assert dialer.decision_after(second_try)["lead_status"] == "IN_PROGRESS"
+
+        # --- Wednesday 10:29: not yet -----------------------------------------------------------------
+        set_clock(callback_at - timedelta(minutes=1))
+        time.sleep(QUIET_S)
+        assert len(dialer.readies(ids["callback"])) == 1
+
+        # --- Wednesday 10:30: the callback comes back at the time asked -------------------------------
+        set_clock(callback_at)
+        ready = dialer.take_call(ids["callback"], 2)
+        assert ready["occurred_at"] == callback_at
+        assert ready["occurred_at"].astimezone(NEW_YORK).strftime("%H:%M") == "10:30"
+        sale = dialer.report(ids["callback"], "SALE", callback_at + timedelta(minutes=10))
+        assert dialer.decision_after(sale)["lead_status"] == "QUALIFIED"
+
+        # --- Thursday 12:00: the third failed day makes the number inactive ---------------------------
+        set_clock(ny(26, 12, 0))
+        dialer.take_call(ids["no-answer"], 3)
+        third_try = dialer.report(ids["no-answer"], "BUSY", ny(26, 12, 1))
+        decision = dialer.decision_after(third_try)
+        assert (decision["outcome"], decision["lead_status"], decision["attempts"]) == ("CLOSED", "INACTIVE", 3)
+        assert decision["reasons"][0]["rule_id"] == "lifecycle.inactive.failed_days"
+
+        # --- Friday and Saturday noon: the inactive lead is never offered again -----------------------
+        for day in (27, 28):
+            set_clock(ny(day, 12, 0))
+            time.sleep(QUIET_S)
+        assert len(dialer.readies(ids["no-answer"])) == 3
+
+    # Each qualified lead reached CRMs exactly once, with what sales needs. A marker on each number,
+    # processed after the outcomes, proves every copy was handled before counting.
+    for name in ("qualified", "callback"):
+        marker = lead(records[name]["phone"])
+        pipeline.send(LEAD_CAPTURED, marker, key=marker["lead_id"])
+        pipeline.wait(LEAD_DECISION, lead_id=marker["lead_id"])
+        assert len(pipeline.outputs(QUALIFIED_LEAD, lead_id=ids[name])) == 1
+    [crm] = pipeline.outputs(QUALIFIED_LEAD, lead_id=ids["qualified"])
+    assert crm["outcome_event_id"] == qualified["event_id"] != again["event_id"]
+    assert (crm["contact_name"], crm["contact_role"], crm["next_step"]) == ("Ana Silva", "owner", "site_visit")
+    assert crm["notes"] == "8 kW, south roof"
+    consent = records["qualified"]["consent"]
+    assert (crm["consent_certificate_id"], crm["consent_form_url"]) == (consent["certificate_id"],
+                                                                        consent["form_url"])
+    assert [h["outcome"] for h in crm["score_history"]] == ["CALL_READY"]
+    assert {c["criterion"]: c["result"] for c in crm["qualification"]}["fit"] == "PASS"
+    [sold] = pipeline.outputs(QUALIFIED_LEAD, lead_id=ids["callback"])
+    assert (sold["outcome"], sold["attempts"], sold["next_step"]) == ("SALE", 2, "sale closed")
+    assert [h["outcome"] for h in sold["score_history"]] == ["CALL_READY", "CALL_READY"]
+
+
+def test_a_callback_survives_a_worker_restart(pipeline: Pipeline, us_number: Callable[[], str]) -> None:
+    """The schedule is the leads table: a new worker process (kill -9 of the old one) whose clock
+    reads the callback time offers the lead then."""
+    record = lead(us_number())
+    dialer = Dialer(pipeline, {record["lead_id"]: record["phone"]})
+    pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
+    dialer.take_call(record["lead_id"], 1)
+    callback_at = ny(24, 15, 0)
+    asked = dialer.report(record["lead_id"], "CALLBACK_REQUESTED", NOW, callback_at=callback_at)
+    assert dialer.decision_after(asked)["lead_status"] == "CALLBACK"
+    try:
+        pipeline.restart_worker(kill=True, clock=callback_at)
+        [ready] = pipeline.wait(CALL_READY, lead_id=record["lead_id"], action="READY", occurred_at=callback_at,
+                                timeout_s=90)
+        assert ready["callable_until"] == ny(24, 20, 0)  # Florida's window closes at 20:00
+    finally:
+        pipeline.restart_worker(kill=False)  # back to the suite's clock
