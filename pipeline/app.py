@@ -1,6 +1,6 @@
 """The Faust application: the thin edge around the pure core.
 
-Two agents, both ``concurrency=1`` (faust-streaming #606 can commit past an in-flight message
+Three agents, all ``concurrency=1`` (faust-streaming #606 can commit past an in-flight message
 when concurrency > 1)::
 
     lead-captured ┐
@@ -9,6 +9,13 @@ when concurrency > 1)::
     call-outcome  ┘   │                                               ▼  │          └─► qualified-lead
                       ├─► lead-decision (REJECTED: bad phone)    tables: suppressions, consents, leads
                       └─► dead-letter (undecodable / invalid, with the original bytes)
+
+Leads with a valid email take one more hop first (``LEADPIPE_DEDUPE_BY_EMAIL``, on by default):
+``intake`` sends them to ``<app>-email-events`` keyed by a keyed hash of the email, where the
+``email`` agent — one writer per email, table ``emails`` — sends each on to its own number, or to
+the number of an earlier lead with the same email marked ``duplicate_of`` (see
+:mod:`pipeline.core.email_stage`). Numbers are enriched with the line-type file
+(``LEADPIPE_LINE_TYPES_PATH``) in intake, on release and in the dial-time check.
 
 ``intake`` decodes, validates and normalizes; every event about one number is then re-keyed by
 ``phone_e164`` so that ``decide`` — one writer per number — sees opt-outs, consents, outcomes and

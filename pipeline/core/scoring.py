@@ -72,8 +72,8 @@ are reserved for the contributions below.
   or too soon for a call (a penalty), attempts left of a maximum (``contactability.attempts``), the line
   type (``contactability.line_type``) and the age of the consent on record (``contactability.consent_age``).
 
-Every contribution has a detail sentence. Scores are never compared across instants: a dialer orders
-its hopper by priority, and equal priorities keep arrival order there.
+Every contribution has a detail sentence. An offer's priority is ``round(score)`` at its decision; a
+dialer orders its hopper by priority, equal priorities in arrival order (``connectors/dialer.py``).
 """
 
 from __future__ import annotations

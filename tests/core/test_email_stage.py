@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core_builders import T0, lead, number_event, opt_out, phone_info
+from core_builders import T0, context, lead, number_event, opt_out, phone_info
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.core.email_stage import EmailLeads, email_route, email_stage, email_table_key
+from pipeline.core.number import NumberState, process
 from pipeline.events import NumberEvent
+from pipeline.topics import NUMBER_EVENTS
 
 A, B = "+13052094411", "+13052094412"
 WINDOW = timedelta(days=30)
@@ -70,3 +74,37 @@ def test_table_keys_hide_the_address() -> None:
     key = email_table_key("ana@example.com", b"secret")
     assert key.startswith(b"email:") and b"ana" not in key
     assert key == email_table_key("ana@example.com", b"secret") != email_table_key("ana@example.com", b"other")
+
+
+def _pipeline(events: list[NumberEvent]) -> list[dict[str, object]]:
+    """The email stage and the number writers in pure code, one event at a time: the decisions."""
+    emails: dict[str, EmailLeads] = {}
+    numbers: dict[str, NumberState] = {}
+    decisions: list[dict[str, object]] = []
+    for event in events:
+        key = email_route(event)
+        pending = [(event["phone"]["phone_e164"], event)]
+        if key is not None:
+            emails[key], phone_key, onward = email_stage(emails.get(key, EmailLeads()), event, WINDOW)
+            pending = [(phone_key, onward)]
+        while pending:
+            phone_key, current = pending.pop()
+            numbers[phone_key], emits = process(numbers.get(phone_key, NumberState.empty()), current, context())
+            for emit in emits:
+                if emit.topic == NUMBER_EVENTS:
+                    pending.append((emit.key, emit.record))  # type: ignore[arg-type]
+                elif emit.topic == "lead-decision":
+                    decisions.append(dict(emit.record))
+    return decisions
+
+
+@given(st.permutations([("L1", A), ("L2", B), ("L3", "+13052094413"), ("L4", A)]))
+def test_one_person_on_several_numbers_is_offered_once_whatever_the_order(order: list[tuple[str, str]]) -> None:
+    decisions = _pipeline([lead_event(lead_id, phone, at=timedelta(minutes=i)) for i, (lead_id, phone) in
+                           enumerate(order)])
+    assert sorted(d["outcome"] for d in decisions) == ["CALL_READY", "DUPLICATE", "DUPLICATE", "DUPLICATE"]
+    [kept] = [d["lead_id"] for d in decisions if d["outcome"] == "CALL_READY"]
+    assert kept == order[0][0]  # the first to arrive is the one offered
+    for d in decisions:
+        if d["outcome"] == "DUPLICATE":
+            assert kept in d["reasons"][0]["detail"]  # type: ignore[index]
