@@ -1,41 +1,59 @@
-"""``leadpipe demo``: the whole pipeline on the embedded broker, fed with sample traffic.
+"""``leadpipe demo``: the whole system locally, fed by simulated web forms and worked by a dialer.
 
-Starts the broker (unless a cluster is configured), creates the topics, starts a worker process,
-feeds web-form leads from several countries, opt-outs and consent changes plus two garbage
-records, lets the reference dialer client (connectors.dialer: its own call-ready reader, the
-worker's dial-time check before every call, outcomes to the call-outcome topic) work the offers
-with simulated calls, prints every
-output as it arrives and a summary at the end. Ctrl-C (or SIGTERM) stops everything in order:
-output reader, then the worker, then the broker.
+Starts, as child processes: the embedded broker (unless a cluster is configured), a worker, the
+HTTP ingest gateway, the console (live dashboard, report, metrics) and a CRM connector delivering
+to a local, intermittently failing CRM sink. Then simulated web forms and lead vendors post
+leads, opt-outs and consent changes to the gateway (each source with its own API key), a vendor
+writes two garbage records straight to Kafka, and the reference dialer client (connectors.dialer:
+its own call-ready reader, the worker's dial-time check before every call, outcomes posted to the
+gateway) works the offers with simulated calls. Every output is printed as it arrives, then a
+summary. Without ``--exit-when-done`` it keeps going — a trickle of new web-form leads, the dialer
+working them, the dashboard following — until Ctrl-C (or SIGTERM), which stops everything in
+order: dialer and readers, CRM connector and sink, console, gateway, worker, broker.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import secrets
 import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, KafkaOutcomeSink
+from connectors.crm_local import LocalCrm, start_local_crm
+from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, HttpOutcomeSink
+from connectors.gateway_client import GatewayClient
 from connectors.kafka import EventProducer, Received, TopicTail
 from connectors.outcome_model import DEMO_MIX, OutcomeModel
+from connectors.webforms import WebFormSimulator
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
 from pipeline.config import Settings
+from pipeline.console.process import ConsoleProcess
 from pipeline.core.outcomes import QUALIFYING
-from pipeline.demo.sample import sample_events
+from pipeline.demo.sample import LEAD_SOURCES, sample_events
 from pipeline.errors import LeadpipeError
-from pipeline.processes import WorkerProcess
+from pipeline.processes import GatewayProcess, ServiceProcess, WorkerProcess
 from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
 
 DEMO_CALLS_PER_SECOND = 20.0
 DEMO_TALK_TIME_S = 0.3
+TRICKLE_EVERY_S = 3.0
+"""After the summary, one new batch of web-form traffic this often, so the dashboard keeps moving."""
+COMPLIANCE_SOURCE = "compliance-desk"
+"""The API key opt-outs and consent changes are posted with (preference center, SMS keywords)."""
+DIALER_SOURCE = "dialer:reference"
+CRM_FAULTS = ("--failure-rate", "0.15", "--fail-after-store-rate", "0.1", "--seed", "5")
+"""The local CRM fails some requests, some after storing: the connector's retries and idempotency
+key are at work in every demo."""
 
 GARBAGE = (b"\x00\x00\x00\x00\x01not avro at all", b'{"lead_id": "json is not our wire format"}')
 
@@ -76,7 +94,7 @@ class Report:
             self.qualified.add(rec["lead_id"])
             name = f'{rec["first_name"] or ""} {rec["last_name"] or ""}'.strip() or "(no name)"
             _say(f'  ★  QUALIFIED  {rec["phone_e164"]:<16} lead {rec["lead_id"]:<12} {name} → CRM '
-                 f'(next step: {rec["answers"].get("next_step", "-")})')
+                 f'(next step: {rec.get("next_step") or rec["answers"].get("next_step", "-")})')
         elif r.topic == DEAD_LETTER:
             self.dead_letters += 1
             _say(f'  ☠  DEAD-LETTER {rec["topic"]}/{rec["partition"]}@{rec["offset"]} stage={rec["stage"]} '
@@ -97,133 +115,233 @@ class Report:
              f'{first["code"]} [{first["rule_id"]}] {first["detail"]}')
 
 
-def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = False, timeout_s: float = 120.0) -> int:
+class Demo:
+    """The running system: child processes in start order, and the clients the demo drives."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.broker: EmbeddedBroker | None = None
+        self.services: list[ServiceProcess] = []
+        self.crm: LocalCrm | None = None
+        self.feed: CallReadyFeed | None = None
+        self.tail: TopicTail | None = None
+
+    def start(self, service: ServiceProcess, what: str) -> ServiceProcess:
+        _say(f"▶ starting the {what} (log: {service.log_path}) ...")
+        self.services.append(service)
+        service.start().wait_ready()
+        return service
+
+    def check(self) -> None:
+        """Raise if a reader failed or a child process died: the demo must not hang on a dead part."""
+        if self.tail is not None and self.tail.error is not None:
+            raise LeadpipeError(f"output reader failed: {self.tail.error}")
+        for service in self.services:
+            if not service.alive():
+                raise LeadpipeError(f"the {service.name} stopped unexpectedly (log: {service.log_path})")
+
+    def stop(self) -> None:
+        """Readers first, then services in reverse start order, the broker last."""
+        if self.feed is not None:
+            self.feed.close()
+        if self.tail is not None:
+            self.tail.stop()
+        if self.crm is not None:
+            self.crm.stop()
+        for service in reversed(self.services):
+            service.stop()
+        if self.broker is not None:
+            self.broker.stop()
+
+
+def _api_keys(workdir: Path) -> tuple[Path, dict[str, str]]:
+    """A fresh API key per source, written where the gateway reads them; returns (file, source → key)."""
+    keys = {source: secrets.token_urlsafe(24) for source in (*LEAD_SOURCES, COMPLIANCE_SOURCE, DIALER_SOURCE)}
+    path = workdir / "api-keys.json"
+    path.write_text(json.dumps({"keys": [
+        {"key_id": source.replace(":", "-"), "source": source, "key": key, "hmac_secret": None}
+        for source, key in keys.items()
+    ]}, indent=2))
+    path.chmod(0o600)
+    return path, keys
+
+
+class Submitter:
+    """Posts sample traffic to the gateway the way its senders would: each lead source with its own
+    key (web forms form-encoded, vendors JSON), opt-outs and consents from the compliance desk."""
+
+    def __init__(self, gateway_url: str, keys: Mapping[str, str]) -> None:
+        self.forms = {source: WebFormSimulator(GatewayClient(gateway_url, key)) for source, key in keys.items()}
+
+    def post(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        for topic, record in events:
+            source = str(record["source"]) if topic == LEAD_CAPTURED else COMPLIANCE_SOURCE
+            self.forms[source].post(topic, record)
+
+    def counts(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for form in self.forms.values():
+            total.update({str(status): n for status, n in form.stats.statuses.items()})
+            total["unavailable"] += form.stats.unavailable
+        return +total
+
+    def errors(self) -> list[str]:
+        return [error for form in self.forms.values() for error in form.stats.errors]
+
+
+def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = False, timeout_s: float = 180.0) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="leadpipe-demo-"))
-    broker: EmbeddedBroker | None = None
-    worker: WorkerProcess | None = None
-    tail: TopicTail | None = None
-    feed: CallReadyFeed | None = None
+    demo = Demo(workdir)
     try:
         if settings.embedded:
-            broker = EmbeddedBroker(log_path=workdir / "broker.log")
+            demo.broker = EmbeddedBroker(log_path=workdir / "broker.log")
             _say("▶ starting the embedded broker (Tansu, memory only) ...")
-            settings = settings.with_bootstrap(broker.start())
-        _say(f"▶ broker at {settings.bootstrap_servers}; creating topics ...")
+            settings = settings.with_bootstrap(demo.broker.start())
+        bootstrap = settings.bootstrap_servers or ""
+        _say(f"▶ broker at {bootstrap}; creating topics ...")
         ensure_topics(settings)
-        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", log_path=workdir / "worker.log",
-                               embedded=broker is not None)
-        _say(f"▶ starting the worker (log: {worker.log_path}) ...")
-        worker.start()
-        worker.wait_ready()
-        _say(f"▶ worker ready ({worker.url}/healthz)")
+        worker = demo.start(WorkerProcess(bootstrap=bootstrap, log_path=workdir / "worker.log",
+                                          embedded=demo.broker is not None), "worker")
+        keys_path, keys = _api_keys(workdir)
+        gateway = demo.start(GatewayProcess(bootstrap=bootstrap, api_keys_path=keys_path,
+                                            log_path=workdir / "gateway.log"), "ingest gateway")
+        console = demo.start(ConsoleProcess(bootstrap=bootstrap, worker_urls=[worker.url],
+                                            log_path=workdir / "console.log"), "console")
+        _say("▶ starting the CRM connector and a local CRM that fails now and then ...")
+        demo.crm = start_local_crm(bootstrap, log_dir=workdir, preset="hubspot", sink_args=CRM_FAULTS)
+        _say(f"▶ gateway   {gateway.url}  (OpenAPI: {gateway.url}/openapi.json)")
+        _say(f"▶ dashboard {console.url}/dashboard   ← open it in a browser")
+        _say(f"▶ local CRM {demo.crm.sink.url}/received")
 
         codec = make_codec(settings)
         kafka = settings.kafka_client_config()
         fixed = settings.fixed_clock
         clock: Callable[[], datetime] = (lambda: fixed) if fixed else (lambda: datetime.now(UTC))
-        producer = EventProducer(kafka, codec)
+        submitter = Submitter(gateway.url, keys)
         # The demo's dialer is the reference client, fast-paced: short calls, many per second.
-        dialer = DialerClient(checker=DialCheckClient([worker.url]), sink=KafkaOutcomeSink(producer),
+        dialer = DialerClient(checker=DialCheckClient([worker.url]),
+                              sink=HttpOutcomeSink(GatewayClient(gateway.url, keys[DIALER_SOURCE])),
                               model=OutcomeModel(seed=settings.dialer_seed, mix=DEMO_MIX), clock=clock,
                               calls_per_second=DEMO_CALLS_PER_SECOND, talk_time_s=DEMO_TALK_TIME_S)
-        feed = CallReadyFeed(kafka, codec, from_beginning=True).start()
+        demo.feed = CallReadyFeed(kafka, codec, from_beginning=True).start()
         report = Report()
-        tail = TopicTail(kafka, codec, [LEAD_DECISION, CALL_READY, QUALIFIED_LEAD, DEAD_LETTER],
-                         on_record=report.on_record).start()
+        demo.tail = TopicTail(kafka, codec, [LEAD_DECISION, CALL_READY, QUALIFIED_LEAD, DEAD_LETTER],
+                              on_record=report.on_record).start()
 
         events = sample_events(clock(), leads=leads)
         fed = Counter(topic for topic, _ in events)
-        _say(f"▶ feeding {fed[LEAD_CAPTURED]} leads, {fed['opt-out']} opt-outs, {fed['consent-changed']} consent "
-             f"changes and {len(GARBAGE)} garbage records ...")
-        for topic, record in events:
-            producer.send(topic, record, key=str(record.get("lead_id") or record["phone"]))
+        _say(f"▶ web forms and vendors post {fed[LEAD_CAPTURED]} leads, {fed['opt-out']} opt-outs and "
+             f"{fed['consent-changed']} consent changes to the gateway; a vendor writes {len(GARBAGE)} "
+             "garbage records straight to Kafka ...")
+        submitter.post(events)
+        producer = EventProducer(kafka, codec)
         for raw in GARBAGE:
             producer.send_raw(LEAD_CAPTURED, raw, key=b"garbage")
         producer.flush()
+        accepted = submitter.counts()["202"]
+        _say(f"▶ gateway answers: {_counts(submitter.counts())}")
 
         deadline = time.monotonic() + timeout_s
-        done = _wait(lambda: len(report.lead_inputs) >= fed[LEAD_CAPTURED] and report.dead_letters >= len(GARBAGE),
-                     tail, worker, deadline)
+        done = _wait(lambda: len(report.lead_inputs) >= _leads_accepted(submitter)
+                     and report.dead_letters >= len(GARBAGE), demo, deadline)
         if done:
-            done = _second_thoughts(report, producer, tail, worker, clock, deadline)
+            done = _second_thoughts(report, submitter, demo, clock, deadline)
         if done:
-            done = _too_late_for_call_ready(report, dialer, feed, producer, tail, worker, clock, deadline)
+            done = _too_late_for_call_ready(report, dialer, submitter, demo, clock, deadline)
         if done:
-            done = _dial_until_done(report, dialer, feed, tail, worker, deadline)
-        _summary(report, dialer, fed, done)
+            done = _dial_until_done(report, dialer, demo, deadline)
+        if done:
+            done = _wait(lambda: _crm_stored(demo.crm) >= len(report.qualified), demo, deadline)
+        _summary(report, dialer, submitter, demo.crm, fed, accepted, done)
+        _say(f"▶ dashboard {console.url}/dashboard")
         if not done:
             return 1
         if exit_when_done:
             return 0
-        _say("▶ the pipeline keeps running; Ctrl-C to stop")
-        while worker.alive():
-            _work(dialer, feed)
-        raise LeadpipeError(f"the worker stopped unexpectedly (log: {worker.log_path})")
+        _say("▶ the system keeps running: new web-form leads every few seconds, the dialer works them; "
+             "Ctrl-C to stop")
+        for batch in itertools.count(1):
+            submitter.post(sample_events(clock(), seed=1000 + batch, leads=4))
+            until = time.monotonic() + TRICKLE_EVERY_S
+            while time.monotonic() < until:
+                demo.check()
+                _work(dialer, demo.feed)
+        return 0  # unreachable: the loop ends by Ctrl-C
     except KeyboardInterrupt:
         _say("\n▶ stopping ...")
         return 0
     finally:
-        if feed is not None:
-            feed.close()
-        if tail is not None:
-            tail.stop()
-        if worker is not None:
-            worker.stop()
-        if broker is not None:
-            broker.stop()
-        _say("▶ stopped: worker and broker are down")
+        demo.stop()
+        _say("▶ stopped: dialer, CRM connector and sink, console, gateway, worker and broker are down")
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _check(tail: TopicTail, worker: WorkerProcess) -> None:
-    if tail.error is not None:
-        raise LeadpipeError(f"output reader failed: {tail.error}")
-    if not worker.alive():
-        raise LeadpipeError(f"the worker stopped unexpectedly (log: {worker.log_path})")
+def _counts(counter: Mapping[str, int]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(counter.items())) or "none"
 
 
-def _wait(condition: Callable[[], bool], tail: TopicTail, worker: WorkerProcess, deadline: float) -> bool:
+def _leads_accepted(submitter: Submitter) -> int:
+    return sum(form.stats.statuses[202] for source, form in submitter.forms.items()
+               if source in LEAD_SOURCES)
+
+
+def _crm_stored(crm: LocalCrm | None) -> int:
+    if crm is None:
+        return 0
+    try:
+        return int(crm.received()["stored"])
+    except OSError:
+        return 0
+
+
+def _wait(condition: Callable[[], bool], demo: Demo, deadline: float) -> bool:
     while time.monotonic() < deadline:
-        _check(tail, worker)
+        demo.check()
         if condition():
             return True
         time.sleep(0.1)
     return False
 
 
-def _second_thoughts(report: Report, producer: EventProducer, tail: TopicTail, worker: WorkerProcess,
-                     clock: Callable[[], datetime], deadline: float) -> bool:
+def _opt_out(phone: str, clock: Callable[[], datetime], *, source: str, reason: str, evidence: str,
+             scope: str = "ALL_CHANNELS") -> dict[str, Any]:
+    return {"event_id": f"demo-optout-{phone}-{source}", "occurred_at": clock(), "phone": phone, "country": None,
+            "action": "ADD", "scope": scope, "category": "PERMANENT", "campaign_id": None, "expires_at": None,
+            "source": source, "reason": reason, "evidence": evidence}
+
+
+def _second_thoughts(report: Report, submitter: Submitter, demo: Demo, clock: Callable[[], datetime],
+                     deadline: float) -> bool:
     """Before the dialer starts, two people who were just offered change their minds.
 
     One replies STOP to the confirmation text, one revokes consent on the preferences page: both
-    offers must be withdrawn on ``call-ready`` so the dialer drops them.
+    reach the gateway, and both offers must be withdrawn on ``call-ready`` so the dialer drops them.
     """
-    offered = [r.record for r in tail.records(CALL_READY) if r.record and r.record["action"] == "READY"][:2]
+    offered = [r.record for r in demo.tail.records(CALL_READY) if r.record and r.record["action"] == "READY"][:2] \
+        if demo.tail is not None else []
     if len(offered) < 2:
         return True
     stop, revoke = offered
     _say(f"▶ {stop['phone_e164']} replies STOP to the confirmation text; {revoke['phone_e164']} revokes consent")
-    producer.send("opt-out", {
-        "event_id": str(uuid.uuid4()), "occurred_at": clock(), "phone": stop["phone_e164"], "country": None,
-        "action": "ADD", "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None, "expires_at": None,
-        "source": "sms-keyword:STOP", "reason": "replied STOP to the confirmation text", "evidence": "sms-reply",
-    }, key=stop["phone_e164"])
-    producer.send("consent-changed", {
-        "event_id": str(uuid.uuid4()), "occurred_at": clock(), "phone": revoke["phone_e164"], "country": None,
-        "action": "REVOKE", "purpose": "*", "channel": "ANY", "channel_specific": False,
-        "source": "web:preferences-center", "proof": None,
-    }, key=revoke["phone_e164"])
-    producer.flush()
-    return _wait(lambda: report.call_ready["WITHDRAW"] >= 2, tail, worker, deadline)
+    submitter.post([
+        ("opt-out", _opt_out(stop["phone_e164"], clock, source="sms-keyword:STOP",
+                             reason="replied STOP to the confirmation text", evidence="sms-reply")),
+        ("consent-changed", {
+            "event_id": f"demo-revoke-{revoke['phone_e164']}", "occurred_at": clock(),
+            "phone": revoke["phone_e164"], "country": None, "action": "REVOKE", "purpose": "*", "channel": "ANY",
+            "channel_specific": False, "source": "web:preferences-center", "proof": None,
+        }),
+    ])
+    return _wait(lambda: report.call_ready["WITHDRAW"] >= 2, demo, deadline)
 
 
-def _too_late_for_call_ready(report: Report, dialer: DialerClient, feed: CallReadyFeed, producer: EventProducer,
-                             tail: TopicTail, worker: WorkerProcess, clock: Callable[[], datetime],
-                             deadline: float) -> bool:
+def _too_late_for_call_ready(report: Report, dialer: DialerClient, submitter: Submitter, demo: Demo,
+                             clock: Callable[[], datetime], deadline: float) -> bool:
     """The race guard at work: the dialer has read its hopper and is about to call its first number
     when that person opts out. The WITHDRAW is on its way, but the dialer dials before reading it:
     the dial-time check, asked right before the call, must stop it."""
-    if not _wait(lambda: _catch_up(dialer, feed, report), tail, worker, deadline):
+    feed = demo.feed
+    if feed is None or not _wait(lambda: _catch_up(dialer, feed, report), demo, deadline):
         return False
     first = dialer.hopper.next_up(clock())
     if first is None:
@@ -231,14 +349,10 @@ def _too_late_for_call_ready(report: Report, dialer: DialerClient, feed: CallRea
     phone = first["phone_e164"]
     _say(f"▶ {phone} (next in the dialer's hopper) tells an agent on an inbound call never to call again, "
          "just as the dialer is about to dial it")
-    producer.send("opt-out", {
-        "event_id": str(uuid.uuid4()), "occurred_at": clock(), "phone": phone, "country": None,
-        "action": "ADD", "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None, "expires_at": None,
-        "source": "agent:a-301", "reason": "asked not to be called", "evidence": "call-recording",
-    }, key=phone)
-    producer.flush()
     withdrawn = report.call_ready["WITHDRAW"]
-    return _wait(lambda: report.call_ready["WITHDRAW"] > withdrawn, tail, worker, deadline)
+    submitter.post([("opt-out", _opt_out(phone, clock, source="agent:a-301", reason="asked not to be called",
+                                         evidence="call-recording"))])
+    return _wait(lambda: report.call_ready["WITHDRAW"] > withdrawn, demo, deadline)
 
 
 def _catch_up(dialer: DialerClient, feed: CallReadyFeed, report: Report) -> bool:
@@ -248,20 +362,21 @@ def _catch_up(dialer: DialerClient, feed: CallReadyFeed, report: Report) -> bool
     return dialer.stats.records_seen() >= sum(report.call_ready.values())
 
 
-def _work(dialer: DialerClient, feed: CallReadyFeed) -> None:
+def _work(dialer: DialerClient, feed: CallReadyFeed | None) -> None:
     """One turn of the dialer: dial or end a call if due, then read what call-ready has."""
+    if feed is None:
+        return
     for record in feed.poll(0.0 if dialer.step() else 0.05):
         dialer.handle(record)
 
 
-def _dial_until_done(report: Report, dialer: DialerClient, feed: CallReadyFeed, tail: TopicTail,
-                     worker: WorkerProcess, deadline: float) -> bool:
+def _dial_until_done(report: Report, dialer: DialerClient, demo: Demo, deadline: float) -> bool:
     """Dial until the dialer has read every call-ready record the report saw, worked every offer,
     and every qualifying call has reached ``qualified-lead``."""
     _say("▶ the dialer starts its shift")
     while time.monotonic() < deadline:
-        _check(tail, worker)
-        _work(dialer, feed)
+        demo.check()
+        _work(dialer, demo.feed)
         qualifying = sum(dialer.stats.outcomes[code] for code in QUALIFYING)
         if (dialer.pending() == 0 and dialer.stats.records_seen() >= sum(report.call_ready.values())
                 and len(report.qualified) >= qualifying):
@@ -269,11 +384,15 @@ def _dial_until_done(report: Report, dialer: DialerClient, feed: CallReadyFeed, 
     return False
 
 
-def _summary(report: Report, dialer: DialerClient, fed: Counter[str], done: bool) -> None:
+def _summary(report: Report, dialer: DialerClient, submitter: Submitter, crm: LocalCrm | None,
+             fed: Counter[str], accepted: int, done: bool) -> None:
     _say("")
     _say("══ summary " + "═" * 60)
-    _say(f"fed:            {fed[LEAD_CAPTURED]} leads, {fed['opt-out']} opt-outs, "
-         f"{fed['consent-changed']} consent changes, {len(GARBAGE)} garbage records")
+    _say(f"posted:         {fed[LEAD_CAPTURED]} leads, {fed['opt-out']} opt-outs, "
+         f"{fed['consent-changed']} consent changes to the gateway; {len(GARBAGE)} garbage records to Kafka")
+    _say(f"gateway:        {_counts(submitter.counts())} (202 = stored, acknowledged by the broker)")
+    for error in submitter.errors()[:5]:
+        _say(f"    refused: {error[:140]}")
     _say("lead decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(report.decisions.items())))
     for reason, count in sorted(report.reasons.items()):
         _say(f"    {count:>4}  {reason}")
@@ -284,6 +403,11 @@ def _summary(report: Report, dialer: DialerClient, fed: Counter[str], done: bool
          f"dial-time check{f' ({blocked})' if blocked else ''}, {stats.expired} expired")
     _say(f"                {stats.dialed} calls: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())))
     _say(f"qualified-lead: {len(report.qualified)} sent to CRMs")
+    if crm is not None:
+        connector = crm.stats()
+        _say(f"CRM:            {_crm_stored(crm)} stored at the local CRM; connector: delivered "
+             f"{connector.get('delivered', '?')}, retried {connector.get('retried', '?')}, "
+             f"dead-lettered {connector.get('dead_lettered', '?')}")
     _say(f"dead-letter:    {report.dead_letters} records, original bytes kept")
     if not done:
         print("leadpipe demo: timed out before every output arrived", file=sys.stderr)

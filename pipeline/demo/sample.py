@@ -46,6 +46,8 @@ _CAMPAIGNS = ("solar-q4", "solar-q4", "solar-q4", "insurance-renewals")
 _WEB_FORMS = ("web-form:solar-quote", "web-form:insurance-check")
 _VENDORS = ("vendor:brightpath", "vendor:acme-leads")
 _LIST = "list:purchased-2025"
+LEAD_SOURCES = (*_WEB_FORMS, *_VENDORS, _LIST)
+"""Every ``source`` a sample lead can have (the demo gives each its own gateway API key)."""
 _TIMELINES = ("now", "asap", "this_month", "3_months", "6_months", "just_browsing", "not_sure")
 _CONSENT_CHANNELS: tuple[ConsentChannel, ...] = ("AUTODIALED_VOICE", "AUTODIALED_VOICE", "ANY", "VOICE")
 _CONSENT_TEXT = (

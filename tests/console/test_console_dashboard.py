@@ -74,7 +74,9 @@ def lead(phone: str, *, source: str = "web-form:quote", consent: bool = True, **
     record: dict[str, Any] = {
         "event_id": new_id(), "occurred_at": NOW - timedelta(minutes=1), "lead_id": "L-" + new_id()[:8],
         "source": source, "campaign_id": "solar-q4", "phone": phone, "country": "US", "first_name": "Ana",
-        "last_name": "Silva", "email": "ana@example.com", "address": None, "consent": proof if consent else None,
+        # A different email per lead: one email on two numbers is one person, a duplicate.
+        "last_name": "Silva", "email": f"ana.{new_id()[:8]}@example.com", "address": None,
+        "consent": proof if consent else None,
         "attributes": {},
     }
     record.update(extra)
@@ -194,17 +196,26 @@ def expected_from_topics(system: System) -> dict[str, Any]:
 
 
 def shown(browser: webdriver.Chrome) -> dict[str, Any]:
-    """What the page shows, read from its stable ids and data attributes."""
-    funnel = {s: int(browser.find_element(By.ID, f"funnel-{s}").get_attribute("data-value") or -1) for s in STAGES}
-    reasons = {g.get_attribute("data-reason"): int(g.get_attribute("data-value") or -1)
-               for g in browser.find_elements(By.CSS_SELECTOR, "#reasons-chart g[data-reason]")}
-    by_source = {row.get_attribute("data-source"):
-                 int(row.find_element(By.CSS_SELECTOR, "td[data-field=captured]").text)
-                 for row in browser.find_elements(By.CSS_SELECTOR, "#sources-body tr[data-source]")}
-    rate = browser.find_element(By.ID, "health-contact_rate").get_attribute("data-value")
-    return {**funnel, "reasons": reasons, "by_source": by_source,
+    """What the page shows, read from its stable ids and data attributes in one script run: the page
+    re-renders every second, so reading element by element could mix two renders (or hit a removed one)."""
+    page = browser.execute_script("""
+        const value = (el) => el ? el.getAttribute('data-value') : null;
+        const out = {funnel: {}, reasons: {}, by_source: {}};
+        for (const s of arguments[0]) out.funnel[s] = value(document.getElementById('funnel-' + s));
+        for (const g of document.querySelectorAll('#reasons-chart g[data-reason]'))
+            out.reasons[g.getAttribute('data-reason')] = value(g);
+        for (const row of document.querySelectorAll('#sources-body tr[data-source]'))
+            out.by_source[row.getAttribute('data-source')] = row.querySelector('td[data-field=captured]').textContent;
+        out.contact_rate = value(document.getElementById('health-contact_rate'));
+        out.opt_outs = value(document.getElementById('opt-outs'));
+        return out;
+    """, list(STAGES))
+    rate = page["contact_rate"]
+    return {**{s: int(v or -1) for s, v in page["funnel"].items()},
+            "reasons": {k: int(v or -1) for k, v in page["reasons"].items()},
+            "by_source": {k: int(v) for k, v in page["by_source"].items()},
             "contact_rate": round(float(rate), 9) if rate else None,
-            "opt_outs": int(browser.find_element(By.ID, "opt-outs").get_attribute("data-value") or -1)}
+            "opt_outs": int(page["opt_outs"] or -1)}
 
 
 def settle(system: System, expected_lead_decisions: int, what: str) -> dict[str, Any]:
