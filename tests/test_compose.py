@@ -20,7 +20,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-LEADPIPE_SERVICES = ("topics", "worker", "gateway")
+LEADPIPE_SERVICES = ("topics", "worker", "gateway", "console", "crm")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_compose_spec_has_no_version_key(compose: dict[str, Any]) -> None:
 
 
 def test_services_present(services: dict[str, Any]) -> None:
-    assert {"kafka", "schema-registry", "topics", "worker", "gateway"} <= set(services)
+    assert {"kafka", "schema-registry", "topics", "worker", "gateway", "console", "crm"} <= set(services)
 
 
 def test_every_published_port_is_bound_to_loopback(services: dict[str, Any]) -> None:
@@ -81,7 +81,7 @@ def test_every_published_port_is_bound_to_loopback(services: dict[str, Any]) -> 
         for port in service.get("ports", []):
             published += 1
             assert _host_ip(port) == "127.0.0.1", f"{name}: port {port!r} is not bound to 127.0.0.1"
-    assert published >= 3  # kafka, schema-registry, gateway
+    assert published >= 4  # kafka, schema-registry, gateway, console
 
 
 def test_expected_host_ports(services: dict[str, Any]) -> None:
@@ -164,11 +164,20 @@ def test_worker_waits_for_topics_and_registry(services: dict[str, Any]) -> None:
     assert deps["schema-registry"] == "service_healthy"
 
 
-def test_gateway_behind_profile(services: dict[str, Any]) -> None:
+def test_gateway_and_console_run_by_default_crm_behind_profile(services: dict[str, Any]) -> None:
+    for name in ("gateway", "console", "crm"):
+        assert _command(services[name]) == ["leadpipe", name]
+        assert _depends_on(services[name])["topics"] == "service_completed_successfully"
+    assert "profiles" not in services["gateway"] and "profiles" not in services["console"]
+    assert services["crm"]["profiles"] == ["crm"]
+    assert "127.0.0.1:8082:8082" in services["console"]["ports"]
+
+
+def test_gateway_reads_the_mounted_api_keys(services: dict[str, Any]) -> None:
     gateway = services["gateway"]
-    assert gateway["profiles"] == ["gateway"]
-    assert _command(gateway) == ["leadpipe", "gateway"]
-    assert _depends_on(gateway)["topics"] == "service_completed_successfully"
+    path = _env(gateway)["LEADPIPE_API_KEYS_PATH"]
+    assert any(str(v).endswith(f":{path}:ro") for v in gateway["volumes"])
+    assert (ROOT / "config" / "api-keys.example.json").is_file()
 
 
 def test_healthy_and_completed_conditions_are_satisfiable(services: dict[str, Any]) -> None:

@@ -261,7 +261,9 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         _say("▶ the system keeps running: new web-form leads every few seconds, the dialer works them; "
              "Ctrl-C to stop")
         for batch in itertools.count(1):
-            submitter.post(sample_events(clock(), seed=1000 + batch, leads=4))
+            # Leads only: the sample's opt-outs and consent changes were shown once already.
+            submitter.post([(topic, record) for topic, record in sample_events(clock(), seed=1000 + batch, leads=10)
+                            if topic == LEAD_CAPTURED])
             until = time.monotonic() + TRICKLE_EVERY_S
             while time.monotonic() < until:
                 demo.check()

@@ -21,9 +21,8 @@ from typing import Any
 
 import phonenumbers
 import pytest
+from chromium_browser import headless_chromium, read_dashboard
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from connectors.kafka import EventProducer, TopicTail
@@ -110,13 +109,10 @@ class System:
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "Debian's chromium and chromium-driver are needed: scripts/bootstrap installs them"
     log_dir = tmp_path_factory.mktemp("console-logs")
     broker = EmbeddedBroker(log_path=log_dir / "broker.log")
     worker = console = None
     tail = None
-    browser = None
     profile = Path(tempfile.mkdtemp(prefix="leadpipe-chromium-"))
     try:
         settings = Settings(fixed_clock=NOW).with_bootstrap(broker.start())
@@ -131,19 +127,11 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         codec = make_codec(settings)
         tail = TopicTail(settings.kafka_client_config(), codec, TOPICS).start()
         producer = EventProducer(settings.kafka_client_config(), codec)
-        options = Options()
-        options.binary_location = chromium
-        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage", f"--user-data-dir={profile}"):
-            options.add_argument(flag)
-        browser = webdriver.Chrome(options=options, service=Service(driver))
-        handle = System(producer, tail, worker, console, browser)
-        handle.tail_config = settings.kafka_client_config()
-        yield handle
+        with headless_chromium(profile) as browser:
+            handle = System(producer, tail, worker, console, browser)
+            handle.tail_config = settings.kafka_client_config()
+            yield handle
     finally:
-        if browser is not None:
-            browser.quit()
         if tail is not None:
             tail.stop()
         if console is not None:
@@ -196,26 +184,7 @@ def expected_from_topics(system: System) -> dict[str, Any]:
 
 
 def shown(browser: webdriver.Chrome) -> dict[str, Any]:
-    """What the page shows, read from its stable ids and data attributes in one script run: the page
-    re-renders every second, so reading element by element could mix two renders (or hit a removed one)."""
-    page = browser.execute_script("""
-        const value = (el) => el ? el.getAttribute('data-value') : null;
-        const out = {funnel: {}, reasons: {}, by_source: {}};
-        for (const s of arguments[0]) out.funnel[s] = value(document.getElementById('funnel-' + s));
-        for (const g of document.querySelectorAll('#reasons-chart g[data-reason]'))
-            out.reasons[g.getAttribute('data-reason')] = value(g);
-        for (const row of document.querySelectorAll('#sources-body tr[data-source]'))
-            out.by_source[row.getAttribute('data-source')] = row.querySelector('td[data-field=captured]').textContent;
-        out.contact_rate = value(document.getElementById('health-contact_rate'));
-        out.opt_outs = value(document.getElementById('opt-outs'));
-        return out;
-    """, list(STAGES))
-    rate = page["contact_rate"]
-    return {**{s: int(v or -1) for s, v in page["funnel"].items()},
-            "reasons": {k: int(v or -1) for k, v in page["reasons"].items()},
-            "by_source": {k: int(v) for k, v in page["by_source"].items()},
-            "contact_rate": round(float(rate), 9) if rate else None,
-            "opt_outs": int(page["opt_outs"] or -1)}
+    return read_dashboard(browser, STAGES)
 
 
 def settle(system: System, expected_lead_decisions: int, what: str) -> dict[str, Any]:

@@ -1,67 +1,176 @@
-"""The README's main command: ``leadpipe demo`` runs everything and stops without leftovers."""
+"""The README's main command: ``leadpipe demo`` runs the whole system — broker, worker, gateway,
+console, CRM connector and local CRM, simulated web forms and dialer — and stops without leftovers.
+
+While it runs, the dashboard it prints is loaded in headless chromium and must show the figures
+counted here from the topics with a plain consumer.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
+from chromium_browser import headless_chromium, read_dashboard
 from conftest import NOW
+
+from connectors.kafka import TopicTail
+from pipeline.codec import make_codec
+from pipeline.config import Settings
+from pipeline.topics import LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
 
 pytestmark = pytest.mark.integration
 
+TAG = "LEADPIPE_TEST_RUN"
+"""Set in the demo's environment: every process it starts inherits it, so the test finds exactly
+the processes of its own demo run (other runs on the same machine are not counted)."""
 
-def _our_processes() -> set[int]:
-    """Pids of Tansu brokers and leadpipe workers running on this machine."""
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True).stdout
+
+def _processes_tagged(tag: str) -> set[int]:
+    needle = f"{TAG}={tag}".encode()
     pids = set()
-    for line in out.splitlines():
-        pid, _, args = line.strip().partition(" ")
-        if "tansu" in args or "pipeline.cli worker" in args:
-            pids.add(int(pid))
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if needle in environ.read_bytes().split(b"\0"):
+                pids.add(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
     return pids
 
 
-def _demo_env() -> dict[str, str]:
+def _demo_env(tag: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
     env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()  # a US afternoon: every kind of outcome shows up
     env["PYTHONUNBUFFERED"] = "1"
+    env[TAG] = tag
     return env
 
 
+def _wait_gone(tag: str, timeout_s: float = 10.0) -> set[int]:
+    deadline = time.monotonic() + timeout_s
+    while (left := _processes_tagged(tag)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
 def test_demo_runs_end_to_end_and_leaves_no_processes() -> None:
-    before = _our_processes()
+    tag = uuid.uuid4().hex
     result = subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--leads", "40", "--exit-when-done"],
-                            env=_demo_env(), capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, result.stdout + result.stderr
+                            env=_demo_env(tag), capture_output=True, text=True, timeout=300)
     out = result.stdout
-    for marker in ("CALL_READY", "SUPPRESSED", "REJECTED", "DEAD-LETTER", "QUALIFIED", "WITHDRAW", "summary"):
+    assert result.returncode == 0, out + result.stderr
+    for marker in ("CALL_READY", "SUPPRESSED", "REJECTED", "DEAD-LETTER", "QUALIFIED", "WITHDRAW", "summary",
+                   "/dashboard"):
         assert marker in out, f"{marker} missing from demo output:\n{out}"
     assert "dead-letter:    2 records" in out
-    time.sleep(0.5)
-    assert _our_processes() <= before
+    gateway = re.search(r"^gateway: +(.*)$", out, re.M)
+    assert gateway is not None and "202: " in gateway.group(1), out
+    assert "503" not in gateway.group(1), out  # nothing the broker did not store
+    qualified = re.search(r"^qualified-lead: (\d+) sent to CRMs", out, re.M)
+    stored = re.search(r"^CRM: +(\d+) stored at the local CRM", out, re.M)
+    assert qualified is not None and stored is not None, out
+    assert int(qualified.group(1)) >= 1
+    assert int(stored.group(1)) == int(qualified.group(1)), out  # each qualified lead once, none twice
+    assert "blocked by the dial-time check (DNC_OPT_OUT" in out, out
+    assert not _wait_gone(tag), "the demo left processes behind"
 
 
-def test_demo_stops_cleanly_on_ctrl_c() -> None:
-    before = _our_processes()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "demo", "--leads", "20"], env=_demo_env(),
+class _Lines:
+    """Reads a child's output on a thread (the demo keeps printing; an unread pipe would block it)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._proc = proc
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout_s: float) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if text in line:
+                    return line
+            if self._proc.poll() is not None and not self._thread.is_alive():
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not in the demo output:\n{self.text()}")
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def join(self) -> None:
+        self._thread.join(10)
+
+
+def _topic_funnel(tail: TopicTail) -> dict[str, int]:
+    """The funnel counted from the topics, without the console's aggregator."""
+    def records(topic: str) -> list[dict[str, Any]]:
+        return [r.record for r in tail.records(topic) if r.record is not None]
+
+    decisions = records(LEAD_DECISION)
+    captures = {r["event_id"] for r in records(LEAD_CAPTURED)}
+    return {
+        "captured": len(captures),
+        "callable": len({d["lead_id"] for d in decisions if d["outcome"] == "CALL_READY"}),
+        "qualified": len({q["lead_id"] for q in records(QUALIFIED_LEAD)}),
+    }
+
+
+def test_demo_dashboard_matches_the_topics_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    tag = uuid.uuid4().hex
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "demo", "--leads", "24"], env=_demo_env(tag),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    lines = []
-    deadline = time.monotonic() + 240
-    for line in proc.stdout:
-        lines.append(line)
-        if "Ctrl-C to stop" in line or time.monotonic() > deadline:
-            break
-    assert any("Ctrl-C to stop" in line for line in lines), "".join(lines)
-    started = _our_processes() - before
-    assert started, "the demo should be running a broker and a worker"
-    proc.send_signal(signal.SIGINT)
-    rest, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, "".join(lines) + rest
-    assert "stopped: worker and broker are down" in rest
-    time.sleep(0.5)
-    assert not (_our_processes() & started)
+    out = _Lines(proc)
+    tail = None
+    try:
+        broker = re.search(r"broker at (\S+);", out.wait_for("▶ broker at", 120))
+        url = re.search(r"(http://\S+/dashboard)", out.wait_for("▶ dashboard", 180))
+        out.wait_for("Ctrl-C to stop", 300)
+        assert broker is not None and url is not None
+        assert _processes_tagged(tag), "the demo should be running its processes"
+
+        settings = Settings().with_bootstrap(broker.group(1))
+        tail = TopicTail(settings.kafka_client_config(), make_codec(settings),
+                         [LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD]).start()
+        with headless_chromium(tmp_path / "chromium-profile") as browser:
+            browser.get(url.group(1))
+            # New web-form leads keep arriving every few seconds: compare until one moment agrees.
+            deadline = time.monotonic() + 60
+            page: dict[str, Any] = {}
+            expected: dict[str, int] = {}
+            while time.monotonic() < deadline:
+                expected = _topic_funnel(tail)
+                page = read_dashboard(browser)
+                if expected["captured"] > 24 and all(page[k] == v for k, v in expected.items()):
+                    break
+                time.sleep(0.3)
+            assert all(page.get(k) == v for k, v in expected.items()), (page, expected)
+            assert expected["qualified"] >= 1 and expected["captured"] > 24  # the trickle goes on after the summary
+    finally:
+        if tail is not None:
+            tail.stop()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+            out.join()
+    assert proc.returncode == 0, out.text()
+    assert "stopped: dialer, CRM connector and sink, console, gateway, worker and broker are down" in out.text()
+    assert not _wait_gone(tag), "Ctrl-C left processes behind"
