@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +67,28 @@ def _redact_url(url: str | None) -> str | None:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
+def _gateway_env(get: Callable[[str], str | None]) -> dict[str, object]:
+    """The ingest gateway's ``LEADPIPE_*`` settings (see :class:`Settings`)."""
+    kw: dict[str, object] = {}
+    if (raw := get("GATEWAY_HOST")) is not None:
+        kw["gateway_host"] = raw
+    if (raw := get("GATEWAY_PORT")) is not None:
+        kw["gateway_port"] = _int("GATEWAY_PORT", raw, minimum=0)
+    if (raw := get("API_KEYS_PATH")) is not None:
+        if not Path(raw).is_file():
+            raise ConfigError(f"{ENV_PREFIX}API_KEYS_PATH={raw!r}: no such file")
+        kw["api_keys_path"] = Path(raw)
+    if (raw := get("GATEWAY_MAX_BODY_BYTES")) is not None:
+        kw["gateway_max_body_bytes"] = _int("GATEWAY_MAX_BODY_BYTES", raw, minimum=1024)
+    if (raw := get("GATEWAY_CORS_ORIGINS")) is not None:
+        kw["gateway_cors_origins"] = tuple(o.strip() for o in raw.split(",") if o.strip())
+    if (raw := get("GATEWAY_DELIVERY_TIMEOUT_S")) is not None:
+        kw["gateway_delivery_timeout_s"] = _float("GATEWAY_DELIVERY_TIMEOUT_S", raw, minimum=0.5)
+    if (raw := get("GATEWAY_LINGER_MS")) is not None:
+        kw["gateway_linger_ms"] = _int("GATEWAY_LINGER_MS", raw, minimum=0)
+    return kw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything leadpipe can be configured with. Build with :meth:`from_env`."""
@@ -118,6 +140,19 @@ class Settings:
     erasure_key: str = field(default="leadpipe-development-erasure-key", repr=False)
     """HMAC key for erasure markers. Set a secret in production and never change it: a new key
     cannot find the markers made with the old one."""
+    # --- ingest gateway (pipeline.gateway) ---
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8081
+    api_keys_path: Path | None = None
+    """JSON file of API keys (``{"keys": [{key_id, source, key, hmac_secret}]}``); the gateway needs it."""
+    gateway_max_body_bytes: int = 64 * 1024
+    """Largest request body the gateway reads; a bigger one is answered 413."""
+    gateway_cors_origins: tuple[str, ...] = ()
+    """Origins allowed to POST from a browser (``*`` for any); empty sends no CORS headers."""
+    gateway_delivery_timeout_s: float = 5.0
+    """Longest a request waits for the broker's acknowledgement before it is answered 503."""
+    gateway_linger_ms: int = 2
+    """How long the gateway's producer waits to batch writes (a little batching under load)."""
 
     @property
     def embedded(self) -> bool:
@@ -209,6 +244,7 @@ class Settings:
                 kw[name] = path
         if (raw := get("FIXED_CLOCK")) is not None:
             kw["fixed_clock"] = _instant("FIXED_CLOCK", raw)
+        kw.update(_gateway_env(get))
         settings = cls(**kw)  # type: ignore[arg-type]
         settings.validate()
         return settings

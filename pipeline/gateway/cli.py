@@ -1,0 +1,22 @@
+"""``leadpipe gateway``: kept apart from the server so building the CLI imports nothing heavy."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from typing import Any
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    from pipeline.config import Settings
+    from pipeline.gateway.server import serve
+
+    asyncio.run(serve(Settings.from_env(os.environ)))
+    return 0
+
+
+def add_gateway_commands(sub: Any) -> None:  # argparse's _SubParsersAction is private
+    """Add ``leadpipe gateway`` to the CLI's subparsers."""
+    p = sub.add_parser("gateway", help="run the HTTP ingest gateway (needs LEADPIPE_BOOTSTRAP_SERVERS)")
+    p.set_defaults(func=cmd_gateway)

@@ -1,0 +1,153 @@
+"""An asyncio face on a confluent-kafka producer: ``await send(...)`` returns once the broker
+acknowledged the record (acks=all, idempotent) and raises :class:`BrokerUnavailable` otherwise.
+
+One thread polls the producer for delivery reports and hands each batch of reports to the event
+loop in a single ``call_soon_threadsafe``; each request awaits its own future. Every record gets a
+delivery report within ``message.timeout.ms`` (the gateway's delivery timeout): a broker that is
+down costs a request at most that long, and while librdkafka reports every broker down new
+requests are refused at once instead of queueing behind a dead connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from connectors.kafka import PARTITIONER
+from pipeline.errors import BrokerError
+
+log = logging.getLogger(__name__)
+
+_PROBE_EVERY_S = 1.0
+
+
+class BrokerUnavailable(BrokerError):
+    """The record was not acknowledged: not written, or (after a timeout) not known to be written."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retriable=True)
+
+
+class AckProducer:
+    """Acknowledged writes for asyncio code. ``start()`` in the loop that will call ``send``."""
+
+    def __init__(self, kafka_config: Mapping[str, str | int | float | bool], *, delivery_timeout_s: float,
+                 linger_ms: int = 2, required_topics: tuple[str, ...] = ()) -> None:
+        self.delivery_timeout_s = delivery_timeout_s
+        self.required_topics = required_topics
+        self._config: dict[str, object] = {
+            **kafka_config,
+            "partitioner": PARTITIONER,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": linger_ms,
+            "message.timeout.ms": int(delivery_timeout_s * 1000),
+            # Notice a dead broker within about a second, not after librdkafka's default backoff.
+            "reconnect.backoff.max.ms": 1000,
+            "socket.connection.setup.timeout.ms": max(1000, int(delivery_timeout_s * 1000)),
+            "log.connection.close": False,
+            "error_cb": self._on_error,
+        }
+        self._producer = Producer(self._config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reports: list[tuple[asyncio.Future[None], KafkaError | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gateway-producer-poll", daemon=True)
+        self.ready = False
+        """True once the broker answered and every required topic exists."""
+        self.down: str | None = "not connected yet"
+        """Why writes are refused right now, or None when they are not."""
+        self.fatal: str | None = None
+
+    # -- thread side ----------------------------------------------------------------------------
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            # An idempotent producer that lost its guarantees: refuse everything; restart the gateway.
+            self.fatal = str(err)
+            self.down = f"producer failed: {err}"
+            log.error("fatal producer error: %s", err)
+        elif err.code() == KafkaError._ALL_BROKERS_DOWN:
+            self.down = f"all brokers down: {err.str()}"
+
+    def _run(self) -> None:
+        next_probe = 0.0
+        while not self._stop.is_set():
+            self._producer.poll(0.05)
+            if self._reports:
+                batch, self._reports = self._reports, []
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(_resolve, batch)
+            if self.down is not None and self.fatal is None and time.monotonic() >= next_probe:
+                next_probe = time.monotonic() + _PROBE_EVERY_S
+                self._probe()
+
+    def _probe(self) -> None:
+        try:
+            metadata = self._producer.list_topics(timeout=1.0)
+        except KafkaException as exc:
+            self.down = f"broker unreachable: {exc}"
+            return
+        missing = [t for t in self.required_topics if t not in metadata.topics]
+        if missing:
+            self.down = f"topics missing: {', '.join(missing)} (run leadpipe topics create)"
+            return
+        self.down = None
+        self.ready = True
+
+    # -- loop side ------------------------------------------------------------------------------
+
+    def start(self) -> AckProducer:
+        self._loop = asyncio.get_running_loop()
+        self._thread.start()
+        return self
+
+    async def send(self, topic: str, value: bytes, key: bytes | None) -> None:
+        """Write and wait for the acknowledgement; raise :class:`BrokerUnavailable` when there is none."""
+        if self.down is not None:
+            raise BrokerUnavailable(self.down)
+        assert self._loop is not None, "start() first"
+        future: asyncio.Future[None] = self._loop.create_future()
+
+        def on_delivery(err: KafkaError | None, _msg: Any) -> None:
+            # Runs in the poll thread; the list is swapped there too, so no lock is needed.
+            self._reports.append((future, err))
+
+        try:
+            self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+        except BufferError as exc:
+            raise BrokerUnavailable("producer queue full: the broker is not keeping up") from exc
+        except KafkaException as exc:
+            raise BrokerUnavailable(f"produce failed: {exc}") from exc
+        try:
+            # message.timeout.ms bounds the report; the margin covers a stalled poll thread.
+            await asyncio.wait_for(future, self.delivery_timeout_s + 2.0)
+        except TimeoutError as exc:
+            raise BrokerUnavailable(f"no acknowledgement within {self.delivery_timeout_s + 2.0:.1f}s") from exc
+
+    async def stop(self, timeout_s: float = 5.0) -> None:
+        """Flush what is in flight (bounded), then stop the poll thread."""
+        await asyncio.to_thread(self._producer.flush, timeout_s)
+        self._stop.set()
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join, timeout_s)
+        # Reports that arrived after the thread's last hand-over.
+        self._producer.poll(0)
+        batch, self._reports = self._reports, []
+        _resolve(batch)
+
+
+def _resolve(batch: list[tuple[asyncio.Future[None], KafkaError | None]]) -> None:
+    for future, err in batch:
+        if future.done():  # the request gave up waiting (timeout, client gone)
+            continue
+        if err is None:
+            future.set_result(None)
+        else:
+            future.set_exception(BrokerUnavailable(f"write not acknowledged: {err.str()}"))
