@@ -12,7 +12,13 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     from pipeline.config import Settings
     from pipeline.gateway.server import serve
 
-    asyncio.run(serve(Settings.from_env(os.environ)))
+    settings = Settings.from_env(os.environ)
+    try:
+        import uvloop
+    except ImportError:  # optional speed-up (Linux and macOS); the standard loop works the same
+        asyncio.run(serve(settings))
+    else:
+        uvloop.run(serve(settings))
     return 0
 
 

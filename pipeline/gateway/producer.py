@@ -53,6 +53,7 @@ class AckProducer:
             "socket.connection.setup.timeout.ms": max(1000, int(delivery_timeout_s * 1000)),
             "log.connection.close": False,
             "error_cb": self._on_error,
+            "logger": log,  # librdkafka's own lines through logging, not raw stderr
         }
         self._producer = Producer(self._config)
         self._loop: asyncio.AbstractEventLoop | None = None
