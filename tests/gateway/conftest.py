@@ -27,7 +27,7 @@ from pipeline.topics import INPUT_TOPICS
 
 PLAIN_KEY = "plain-key-0123456789"
 SIGNED_KEY = "vendor-key-0123456789"
-HMAC_SECRET = "s3cret"
+HMAC_SECRET = "s3cret"  # noqa: S105 - a test fixture's secret, not a real one
 KEYS_DOCUMENT = {"keys": [
     {"key_id": "webform-main", "source": "webform-main", "key": PLAIN_KEY, "hmac_secret": None},
     {"key_id": "vendor-x", "source": "vendor-x", "key": SIGNED_KEY, "hmac_secret": HMAC_SECRET},

@@ -101,8 +101,8 @@ async def test_unauthenticated_and_invalid_requests_write_nothing(gateway: Clien
     invalid = await gateway.post("/v1/leads", json=lead_body(phone, campaign_id=" ", email=3), headers=AUTH)
     assert invalid.status == 422
     # A signed request that passes, same number: same key, same partition, written after the refused ones.
-    ok = await gateway.post("/v1/leads", data=body, headers={"Content-Type": "application/json", "X-API-Key": SIGNED_KEY,
-                                                             "X-Leadpipe-Signature": sign(HMAC_SECRET, body)})
+    ok = await gateway.post("/v1/leads", data=body, headers={
+        "Content-Type": "application/json", "X-API-Key": SIGNED_KEY, "X-Leadpipe-Signature": sign(HMAC_SECRET, body)})
     assert ok.status == 202
     written = site.wait_event(LEAD_CAPTURED, (await ok.json())["event_id"])
     assert written.record is not None and written.record["source"] == "vendor-x"
@@ -124,7 +124,8 @@ async def test_422_names_each_bad_field(gateway: Client) -> None:
         "consent.granted_at": "missing",
         "shoe_size": "unknown field",
     }}
-    bad_json = await gateway.post("/v1/opt-outs", data=b'{"phone": ', headers={**AUTH, "Content-Type": "application/json"})
+    bad_json = await gateway.post("/v1/opt-outs", data=b'{"phone": ',
+                                  headers={**AUTH, "Content-Type": "application/json"})
     assert bad_json.status == 422
     assert list((await bad_json.json())["fields"]) == ["body"]
 

@@ -118,9 +118,10 @@ def test_given_ids_and_times_are_kept() -> None:
      {"channel_specific": "expected true or false, got text"}),
     (topics.CALL_OUTCOME, {}, {"lead_id": "missing", "phone": "missing", "campaign_id": "missing",
                                "outcome": "missing"}),
-    (topics.CALL_OUTCOME, {"lead_id": "L-1", "phone": "+13052094411", "campaign_id": "c", "outcome": "CALLBACK_REQUESTED",
-                           "tags": ["ok", 3]}, {"tags[1]": "expected text, got a number",
-                                                "callback_at": "a CALLBACK_REQUESTED outcome needs the time to call back"}),
+    (topics.CALL_OUTCOME,
+     {"lead_id": "L-1", "phone": "+13052094411", "campaign_id": "c", "outcome": "CALLBACK_REQUESTED", "tags": ["ok", 3]},
+     {"tags[1]": "expected text, got a number",
+      "callback_at": "a CALLBACK_REQUESTED outcome needs the time to call back"}),
 ])
 def test_every_bad_field_is_named(kind: str, body: object, expected: dict[str, str]) -> None:
     mapped = as_json(kind, body)
