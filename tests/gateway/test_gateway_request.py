@@ -119,7 +119,8 @@ def test_given_ids_and_times_are_kept() -> None:
     (topics.CALL_OUTCOME, {}, {"lead_id": "missing", "phone": "missing", "campaign_id": "missing",
                                "outcome": "missing"}),
     (topics.CALL_OUTCOME,
-     {"lead_id": "L-1", "phone": "+13052094411", "campaign_id": "c", "outcome": "CALLBACK_REQUESTED", "tags": ["ok", 3]},
+     {"lead_id": "L-1", "phone": "+13052094411", "campaign_id": "c", "outcome": "CALLBACK_REQUESTED",
+      "tags": ["ok", 3]},
      {"tags[1]": "expected text, got a number",
       "callback_at": "a CALLBACK_REQUESTED outcome needs the time to call back"}),
 ])
