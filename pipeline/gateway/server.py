@@ -84,6 +84,8 @@ class Gateway:
                 decoded = json.loads(body)
             except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
                 return _error(422, "invalid request", fields={"body": f"not valid JSON: {exc}"})
+            except RecursionError:  # [[[[...]]]]: small enough to pass the size limit, too deep to parse
+                return _error(422, "invalid request", fields={"body": "JSON nested too deeply"})
             mapped = mapper.from_json(decoded, source=who.source, now=now, new_id=self.new_id)
         elif ctype == FORM and mapper.kind == topics.LEAD_CAPTURED:
             mapped = self._from_form(mapper, body, who.source, now)

@@ -128,6 +128,10 @@ async def test_422_names_each_bad_field(gateway: Client) -> None:
                                   headers={**AUTH, "Content-Type": "application/json"})
     assert bad_json.status == 422
     assert list((await bad_json.json())["fields"]) == ["body"]
+    deep = await gateway.post("/v1/leads", data=b"[" * 20_000 + b"]" * 20_000,
+                              headers={**AUTH, "Content-Type": "application/json"})
+    assert deep.status == 422
+    assert await deep.json() == {"error": "invalid request", "fields": {"body": "JSON nested too deeply"}}
 
 
 async def test_413_over_the_size_limit_and_415_for_other_types(gateway: Client, site: Site) -> None:
