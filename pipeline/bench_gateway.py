@@ -89,6 +89,16 @@ class WrkRun:
         return self.accepted / self.seconds
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time a process has used (Linux /proc), or None where that is not available."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # After the command name: state is field 3 of stat(5), utime and stime fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _script(workdir: Path, run: str, base: int) -> Path:
     path = workdir / f"leads-{run}.lua"
     path.write_text(f'RUN = "{run}"\nBASE = {base}\nKEY = "{BENCH_KEY}"\n' + LUA)
@@ -142,15 +152,19 @@ def run_gateway_bench(settings: Settings, *, seconds: float = 10.0, runs: int = 
             total_accepted = warm.accepted
             medians: dict[int, tuple[float, float, float]] = {}
             for c in connections:
+                cpu_before = cpu_seconds(gateway.pid)
                 done = [one(c, seconds) for _ in range(runs)]
+                cpu_after = cpu_seconds(gateway.pid)
                 total_accepted += sum(r.accepted for r in done)
+                cpu_per_lead = (f"{(cpu_after - cpu_before) / sum(r.accepted for r in done) * 1e6:.0f} µs"
+                                if cpu_before is not None and cpu_after is not None else "n/a")
                 rate = statistics.median(r.accepted_per_s for r in done)
                 p50 = statistics.median(r.p50_ms for r in done)
                 p99 = statistics.median(r.p99_ms for r in done)
                 medians[c] = (rate, p50, p99)
                 verdict = "met" if rate >= GOAL_ACCEPTED_PER_S and p99 <= GOAL_P99_MS else "not met"
                 say(f"  {c:>3} connections: {rate:>7,.0f} accepted/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
-                    f"goal {verdict}   runs: " + "; ".join(
+                    f"goal {verdict}  gateway CPU/lead {cpu_per_lead}   runs: " + "; ".join(
                         f"{r.accepted_per_s:,.0f}/s p99 {r.p99_ms:.1f} ms max {r.max_ms:.0f} ms"
                         f" non-2xx {r.non2xx} socket errors {r.socket_errors}" for r in done))
             best = max(medians, key=lambda c: medians[c][0])

@@ -126,11 +126,14 @@ class AckProducer:
             raise BrokerUnavailable("producer queue full: the broker is not keeping up") from exc
         except KafkaException as exc:
             raise BrokerUnavailable(f"produce failed: {exc}") from exc
+        # message.timeout.ms bounds the report; this margin only covers a stalled poll thread.
+        # (A timer handle, not asyncio.wait_for: that costs a task per request on the hot path.)
+        limit = self.delivery_timeout_s + 2.0
+        guard = self._loop.call_later(limit, _give_up, future, limit)
         try:
-            # message.timeout.ms bounds the report; the margin covers a stalled poll thread.
-            await asyncio.wait_for(future, self.delivery_timeout_s + 2.0)
-        except TimeoutError as exc:
-            raise BrokerUnavailable(f"no acknowledgement within {self.delivery_timeout_s + 2.0:.1f}s") from exc
+            await future
+        finally:
+            guard.cancel()
 
     async def stop(self, timeout_s: float = 5.0) -> None:
         """Flush what is in flight (bounded), then stop the poll thread."""
@@ -142,6 +145,11 @@ class AckProducer:
         self._producer.poll(0)
         batch, self._reports = self._reports, []
         _resolve(batch)
+
+
+def _give_up(future: asyncio.Future[None], limit: float) -> None:
+    if not future.done():
+        future.set_exception(BrokerUnavailable(f"no acknowledgement within {limit:.1f}s"))
 
 
 def _resolve(batch: list[tuple[asyncio.Future[None], KafkaError | None]]) -> None:
