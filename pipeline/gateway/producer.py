@@ -6,11 +6,17 @@ loop in a single ``call_soon_threadsafe``; each request awaits its own future. E
 delivery report within ``message.timeout.ms`` (the gateway's delivery timeout): a broker that is
 down costs a request at most that long, and while librdkafka reports every broker down new
 requests are refused at once instead of queueing behind a dead connection.
+
+After an outage (every broker down, writes timing out) or a fatal producer error, writes stay refused
+until a probe reaches the broker and finds the topics; the producer is then replaced by a fresh one
+(a fresh idempotent producer id), because the old one's sequence numbers are in doubt — and a
+restarted embedded broker, which forgets producer ids, would otherwise refuse it for good.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -64,32 +70,51 @@ class AckProducer:
         """True once the broker answered and every required topic exists."""
         self.down: str | None = "not connected yet"
         """Why writes are refused right now, or None when they are not."""
-        self.fatal: str | None = None
+        self._renew = False
+        """Replace the producer before writing again (after a fatal error or an outage)."""
+        self._fatal = False
 
-    # -- thread side ----------------------------------------------------------------------------
+    # -- thread side: this thread alone creates, polls and replaces the producer -----------------
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
-            # An idempotent producer that lost its guarantees: refuse everything; restart the gateway.
-            self.fatal = str(err)
-            self.down = f"producer failed: {err}"
-            log.error("fatal producer error: %s", err)
+            self._fail(str(err))
         elif err.code() == KafkaError._ALL_BROKERS_DOWN:
             self.down = f"all brokers down: {err.str()}"
+            self._renew = True
+
+    def _fail(self, reason: str) -> None:
+        # An idempotent producer that lost its sequence (e.g. a broker that forgot its producer id,
+        # as the embedded broker does on restart) can write nothing more: a new one is made.
+        log.error("producer failed, replacing it: %s", reason)
+        self.down = f"producer failed: {reason}"
+        self._renew = True
+        self._fatal = True
 
     def _run(self) -> None:
         next_probe = 0.0
         while not self._stop.is_set():
-            self._producer.poll(0.05)
+            try:
+                self._producer.poll(0.05)
+            except KafkaException as exc:  # a fatal error surfaces here as well as in error_cb
+                self._fail(str(exc))
             if self._reports:
                 batch, self._reports = self._reports, []
                 assert self._loop is not None
                 self._loop.call_soon_threadsafe(_resolve, batch)
-            if self.down is not None and self.fatal is None and time.monotonic() >= next_probe:
+                if any(err is not None and err.code() == KafkaError._MSG_TIMED_OUT for _, err in batch):
+                    # Timed-out writes leave an idempotent producer's sequence in doubt (and a restarted
+                    # embedded broker never answers it): refuse writes until a probe gets through with
+                    # a fresh producer.
+                    self.down = self.down or "writes are timing out"
+                    self._renew = True
+            if self.down is not None and time.monotonic() >= next_probe:
                 next_probe = time.monotonic() + _PROBE_EVERY_S
                 self._probe()
 
     def _probe(self) -> None:
+        if self._fatal:  # a failed producer cannot be trusted even to ask for metadata
+            self._replace()
         try:
             metadata = self._producer.list_topics(timeout=1.0)
         except KafkaException as exc:
@@ -99,8 +124,19 @@ class AckProducer:
         if missing:
             self.down = f"topics missing: {', '.join(missing)} (run leadpipe topics create)"
             return
+        if self._renew:
+            self._replace()
         self.down = None
         self.ready = True
+
+    def _replace(self) -> None:
+        """A fresh producer (fresh producer id); what the old one still held is reported failed."""
+        old, self._producer = self._producer, Producer(self._config)
+        self._renew = self._fatal = False
+        with contextlib.suppress(KafkaException):
+            old.purge()
+            old.poll(0)  # the purged records' delivery reports: their requests get 503
+            old.flush(0)
 
     # -- loop side ------------------------------------------------------------------------------
 

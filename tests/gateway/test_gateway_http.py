@@ -214,3 +214,26 @@ async def test_503_when_no_broker_answers_at_start() -> None:
         started = time.monotonic()
         resp = await gateway.post("/v1/leads", json=lead_body("+13052094411"), headers=AUTH)
         assert resp.status == 503 and time.monotonic() - started < 0.5
+
+
+async def test_the_gateway_recovers_when_the_broker_comes_back(site: Site, fresh_phone: Callable[[], str]) -> None:
+    port = free_port()
+    broker = EmbeddedBroker(port=port, log_path=site.log_dir / "broker-restart.log")
+    try:
+        settings = dataclasses.replace(Settings().with_bootstrap(broker.start()), gateway_delivery_timeout_s=2.0)
+        ensure_topics(settings)
+        async with serve_gateway(settings) as gateway:
+            assert (await gateway.post("/v1/leads", json=lead_body(fresh_phone()), headers=AUTH)).status == 202
+            broker.stop()
+            assert (await gateway.post("/v1/leads", json=lead_body(fresh_phone()), headers=AUTH)).status == 503
+            broker = EmbeddedBroker(port=port, log_path=site.log_dir / "broker-restart-2.log")
+            broker.start()
+            ensure_topics(settings)  # the embedded broker keeps nothing across a restart
+            for _ in range(150):
+                if (await gateway.get("/healthz")).status == 200:
+                    break
+                await asyncio.sleep(0.1)
+            resp = await gateway.post("/v1/leads", json=lead_body(fresh_phone()), headers=AUTH)
+            assert resp.status == 202, await resp.text()
+    finally:
+        broker.stop()
