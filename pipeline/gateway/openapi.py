@@ -27,6 +27,7 @@ from pipeline.gateway.request import (
 
 HEALTH_PATH = "/healthz"
 OPENAPI_PATH = "/openapi.json"
+METRICS_PATH = "/metrics"
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     topics.LEAD_CAPTURED: {
@@ -166,6 +167,10 @@ def build_document(mappers: Mapping[str, EventMapper], *, max_body_bytes: int) -
             "503": {"description": "not ready", "content": {"application/json": {"schema": {
                 "$ref": "#/components/schemas/Health"}}}},
         },
+    }}
+    paths[METRICS_PATH] = {"get": {
+        "summary": "Prometheus metrics: answers by route and status, readiness", "operationId": "get_metrics",
+        "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}},
     }}
     paths[OPENAPI_PATH] = {"get": {
         "summary": "This document", "operationId": "get_openapi",

@@ -27,7 +27,7 @@ from pipeline.codec import Codec, ConfluentCodec, SchemaStore, make_codec
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, EncodeError
 from pipeline.gateway.auth import KEY_HEADER, SIGNATURE_HEADER, AuthFailure, KeyRing, load_api_keys
-from pipeline.gateway.openapi import HEALTH_PATH, OPENAPI_PATH, build_document
+from pipeline.gateway.openapi import HEALTH_PATH, METRICS_PATH, OPENAPI_PATH, build_document
 from pipeline.gateway.producer import AckProducer, BrokerUnavailable
 from pipeline.gateway.request import ENDPOINTS, EventMapper, Mapped
 
@@ -65,8 +65,16 @@ class Gateway:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.new_id = new_id or (lambda: str(uuid.uuid4()))
         self.document = build_document(self.mappers, max_body_bytes=settings.gateway_max_body_bytes)
+        self.answers: dict[tuple[str, int], int] = {}
+        """POST answers so far by (route, status), for /metrics."""
 
     async def post_event(self, request: web.Request) -> web.Response:
+        response = await self._post_event(request)
+        key = (request.path, response.status)
+        self.answers[key] = self.answers.get(key, 0) + 1
+        return response
+
+    async def _post_event(self, request: web.Request) -> web.Response:
         mapper = self.mappers[request.path]
         limit = self.settings.gateway_max_body_bytes
         if request.content_length is not None and request.content_length > limit:
@@ -124,6 +132,20 @@ class Gateway:
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(self.document)
 
+    async def metrics(self, request: web.Request) -> web.Response:
+        ready = self.producer.ready and self.producer.down is None
+        lines = [
+            "# HELP leadpipe_gateway_requests_total POST requests answered, by route and status.",
+            "# TYPE leadpipe_gateway_requests_total counter",
+            *(f'leadpipe_gateway_requests_total{{route="{route}",status="{status}"}} {count}'
+              for (route, status), count in sorted(self.answers.items())),
+            "# HELP leadpipe_gateway_ready 1 when the producer reaches the broker and the input topics exist.",
+            "# TYPE leadpipe_gateway_ready gauge",
+            f"leadpipe_gateway_ready {int(ready)}",
+        ]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Type-Options": "nosniff"})
+
 
 def cors_middleware(origins: tuple[str, ...]) -> Middleware:
     """Answers preflights and labels answers for the allowed ``origins`` (``*``: any origin)."""
@@ -160,6 +182,7 @@ def create_app(settings: Settings, producer: AckProducer, codec: Codec, keys: Ke
         app.router.add_post(path, gateway.post_event)
     app.router.add_get(HEALTH_PATH, gateway.health)
     app.router.add_get(OPENAPI_PATH, gateway.openapi)
+    app.router.add_get(METRICS_PATH, gateway.metrics)
     return app
 
 

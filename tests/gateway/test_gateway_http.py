@@ -128,6 +128,10 @@ async def test_422_names_each_bad_field(gateway: Client) -> None:
                                   headers={**AUTH, "Content-Type": "application/json"})
     assert bad_json.status == 422
     assert list((await bad_json.json())["fields"]) == ["body"]
+    metrics = await (await gateway.get("/metrics")).text()
+    assert 'leadpipe_gateway_requests_total{route="/v1/leads",status="422"} 1' in metrics
+    assert 'leadpipe_gateway_requests_total{route="/v1/opt-outs",status="422"} 1' in metrics
+    assert "leadpipe_gateway_ready 1" in metrics
     deep = await gateway.post("/v1/leads", data=b"[" * 20_000 + b"]" * 20_000,
                               headers={**AUTH, "Content-Type": "application/json"})
     assert deep.status == 422
