@@ -92,6 +92,9 @@ class AckProducer:
         self._fatal = True
 
     def _run(self) -> None:
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("AckProducer.start() sets the loop before the thread runs")
         next_probe = 0.0
         while not self._stop.is_set():
             try:
@@ -100,8 +103,7 @@ class AckProducer:
                 self._fail(str(exc))
             if self._reports:
                 batch, self._reports = self._reports, []
-                assert self._loop is not None
-                self._loop.call_soon_threadsafe(_resolve, batch)
+                loop.call_soon_threadsafe(_resolve, batch)
                 if any(err is not None and err.code() == KafkaError._MSG_TIMED_OUT for _, err in batch):
                     # Timed-out writes leave an idempotent producer's sequence in doubt (and a restarted
                     # embedded broker never answers it): refuse writes until a probe gets through with
@@ -149,7 +151,8 @@ class AckProducer:
         """Write and wait for the acknowledgement; raise :class:`BrokerUnavailable` when there is none."""
         if self.down is not None:
             raise BrokerUnavailable(self.down)
-        assert self._loop is not None, "start() first"
+        if self._loop is None:
+            raise RuntimeError("AckProducer.start() first")
         future: asyncio.Future[None] = self._loop.create_future()
 
         def on_delivery(err: KafkaError | None, _msg: Any) -> None:
@@ -172,13 +175,16 @@ class AckProducer:
             guard.cancel()
 
     async def stop(self, timeout_s: float = 5.0) -> None:
-        """Flush what is in flight (bounded), then stop the poll thread."""
-        await asyncio.to_thread(self._producer.flush, timeout_s)
+        """Stop the poll thread, then flush what is in flight (bounded) and answer its requests.
+
+        Call after the server stopped taking requests. One thread at a time serves delivery
+        reports, so none is lost between two threads.
+        """
         self._stop.set()
         if self._thread.is_alive():
             await asyncio.to_thread(self._thread.join, timeout_s)
-        # Reports that arrived after the thread's last hand-over.
-        self._producer.poll(0)
+        with contextlib.suppress(KafkaException):
+            await asyncio.to_thread(self._producer.flush, timeout_s)
         batch, self._reports = self._reports, []
         _resolve(batch)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pipeline import topics
 from pipeline.core.phone import PhoneError, normalize_phone
@@ -373,8 +373,7 @@ class EventMapper:
                 errors[name] = "given more than once"
                 continue
             target[key] = value
-        mapped = self._map(body, errors, text=True, source=source, now=now, new_id=new_id)
-        return mapped
+        return self._map(body, errors, text=True, source=source, now=now, new_id=new_id)
 
     def _map(self, body: dict[str, Any], errors: dict[str, str], *, text: bool, source: str, now: datetime,
              new_id: Callable[[], str]) -> Mapped:
@@ -397,8 +396,8 @@ class EventMapper:
             elif self.kind == topics.LEAD_CAPTURED and given != source:
                 # A lead's source is who sent it: the API key says so, not the body.
                 errors["source"] = f"must be this API key's source {source!r} or left out"
-        record = _record(self.schema, body, "", errors, text)
-        assert isinstance(record, dict)  # the top level always yields its (partial) record
+        # The top level always yields its record (partial when fields are bad), never _INVALID.
+        record = cast(dict[str, Any], _record(self.schema, body, "", errors, text))
         for problem in validate_input(self.kind, record, now):
             name, _, why = problem.partition(": ")
             if name not in errors:
