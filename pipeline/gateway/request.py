@@ -295,6 +295,10 @@ def _record(t: Record, value: Mapping[str, object], prefix: str, errors: dict[st
                 out[f.name] = None
                 ok = False
             continue
+        if path in errors:  # already refused while reading the form: keep that reason
+            ok = False
+            out[f.name] = None
+            continue
         converted = _convert(f.type, value[f.name], path, errors, text)
         if converted is _INVALID:
             ok = False
@@ -356,18 +360,19 @@ class EventMapper:
                 continue
             head, dot, rest = name.partition(".")
             f = self.schema.field(head)
-            target: dict[str, Any]
+            parent: str | None
             if f is not None and dot and _is_object(f.type):
-                target, key = body.setdefault(head, {}), rest
-                if not isinstance(target, dict):
-                    errors[head] = "given both as a value and as dotted fields"
-                    continue
+                parent, key = head, rest
             elif f is not None and not dot:
-                target, key = body, name
+                parent, key = None, name
             elif self._form_extras:
-                target, key = body.setdefault("attributes", {}), name
+                parent, key = "attributes", name
             else:
                 errors[name] = "unknown field"
+                continue
+            target = body if parent is None else body.setdefault(parent, {})
+            if not isinstance(target, dict):  # e.g. attributes=x, then a field that belongs in attributes
+                errors[parent or name] = "given both as a value and as a group of fields"
                 continue
             if key in target:
                 errors[name] = "given more than once"

@@ -199,3 +199,11 @@ def test_the_mapping_covers_every_input_schema() -> None:
     assert set(MAPPERS) == set(topics.INPUT_TOPICS)
     for kind in topics.INPUT_TOPICS:  # a construct the mapping cannot express would raise here
         EventMapper(kind, json.loads(STORE.source(kind)), default_region="US")
+
+
+def test_a_form_field_given_both_as_a_value_and_as_a_group_is_named() -> None:
+    mapped = as_form([("phone", "+13052094411"), ("campaign_id", "c"), ("attributes", "0"), ("timeline", "soon")])
+    assert mapped.errors == {"attributes": "given both as a value and as a group of fields"}
+    mapped = as_form([("phone", "+13052094411"), ("campaign_id", "c"), ("address", "1 Ocean Dr"),
+                      ("address.region", "FL")])
+    assert mapped.errors == {"address": "given both as a value and as a group of fields"}
