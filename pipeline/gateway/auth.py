@@ -97,6 +97,9 @@ class KeyRing:
     def __init__(self, keys: Sequence[ApiKey]) -> None:
         self._keys = tuple((k, k.key.encode()) for k in keys)
 
+    def __len__(self) -> int:
+        return len(self._keys)
+
     def authenticate(self, key: str | None, signature: str | None, body: bytes) -> ApiKey | AuthFailure:
         """The key ``key`` names, if the signature (when the key needs one) matches ``body``."""
         if not key:

@@ -197,6 +197,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     if settings.bootstrap_servers is None:
         raise ConfigError("the gateway writes to a broker: set LEADPIPE_BOOTSTRAP_SERVERS "
                           "(for a local run, start one with `leadpipe broker`)")
+    log.info("settings (secrets hidden):\n%s", settings.describe())
     keys = KeyRing(load_api_keys(settings.api_keys_path))
     codec = make_codec(settings)
     if isinstance(codec, ConfluentCodec):
@@ -216,7 +217,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         gc.collect()
         gc.freeze()
         print(f"leadpipe gateway on http://{settings.gateway_host}:{settings.gateway_port} "
-              f"→ {settings.bootstrap_servers}", flush=True)
+              f"→ {settings.bootstrap_servers}; {len(keys)} API keys; OpenAPI at /openapi.json", flush=True)
         await stop.wait()
     finally:
         await runner.cleanup()
