@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import HMAC_SECRET, PLAIN_KEY, SIGNED_KEY, Site, serve_gateway
+from gateway_harness import HMAC_SECRET, PLAIN_KEY, SIGNED_KEY, Site, serve_gateway
 
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker, free_port
@@ -20,6 +20,8 @@ from pipeline.config import Settings
 from pipeline.gateway.auth import sign
 from pipeline.topics import CALL_OUTCOME, CONSENT_CHANGED, LEAD_CAPTURED, OPT_OUT
 
+# The fixtures (site, gateway, keys_file, fresh_phone); not a conftest.py: see gateway_harness.
+pytest_plugins = ["gateway_harness"]
 pytestmark = pytest.mark.integration
 
 Client = TestClient[Any, Any]

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 import jsonschema
 import pytest
 from aiohttp import web
-from conftest import serve_gateway
+from gateway_harness import serve_gateway
 
 from pipeline.broker import free_port
 from pipeline.codec import SchemaStore

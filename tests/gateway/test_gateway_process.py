@@ -13,12 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PLAIN_KEY, Site
+from gateway_harness import PLAIN_KEY, Site
 
 from pipeline.codec import SINGLE_OBJECT_MAGIC
 from pipeline.processes import GatewayProcess
 from pipeline.topics import LEAD_CAPTURED
 
+# The fixtures (site, gateway, keys_file, fresh_phone); not a conftest.py: see gateway_harness.
+pytest_plugins = ["gateway_harness"]
 pytestmark = pytest.mark.integration
 
 

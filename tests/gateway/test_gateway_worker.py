@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import PLAIN_KEY, Site
+from gateway_harness import PLAIN_KEY, Site
 
 from connectors.kafka import TopicTail
 from pipeline.codec import make_codec
 from pipeline.processes import WorkerProcess
 from pipeline.topics import DEAD_LETTER, LEAD_DECISION, number_events_topic
 
+# The fixtures (site, gateway, keys_file, fresh_phone); not a conftest.py: see gateway_harness.
+pytest_plugins = ["gateway_harness"]
 pytestmark = pytest.mark.integration
 
 

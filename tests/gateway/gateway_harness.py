@@ -1,5 +1,11 @@
 """Gateway test harness: the real embedded broker, a plain-consumer tail on the input topics, and
-the gateway app served in-process on a free loopback port with a real producer. Nothing is mocked."""
+the gateway app served in-process on a free loopback port with a real producer. Nothing is mocked.
+
+Not a conftest.py: tests/integration's modules import theirs as ``conftest``, and a second one
+would shadow it when the whole suite runs. Test modules load the fixtures with
+``pytest_plugins = ["gateway_harness"]``; the broker fixture is module-scoped, so each module's
+broker stops when the module is done. The modules also import names from it before pytest loads it
+as a plugin, so it is left as written (no asserts here): PYTEST_DONT_REWRITE."""
 
 from __future__ import annotations
 
@@ -49,7 +55,7 @@ class Site:
         return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     log_dir = tmp_path_factory.mktemp("gateway")
     broker = EmbeddedBroker(log_path=log_dir / "broker.log")
@@ -65,7 +71,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         broker.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def keys_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("keys") / "keys.json"
     path.write_text(json.dumps(KEYS_DOCUMENT))
