@@ -5,6 +5,7 @@
     leadpipe topics    create (or list) every topic of the registry
     leadpipe worker    run a Faust worker (starts the embedded broker when none is configured)
     leadpipe bench     measure the I/O ceiling, the compute floor and the full pipeline
+    leadpipe gateway   run the HTTP ingest gateway (leads, opt-outs, consents, call outcomes)
     leadpipe crm       deliver qualified leads to a CRM over HTTP (crm-sink: a local CRM stand-in)
     leadpipe import    bulk-import lead files (CSV) onto lead-captured
 
@@ -97,6 +98,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.gateway:
+        from pipeline.bench_gateway import run_gateway_bench
+
+        return run_gateway_bench(_settings(), seconds=args.seconds, runs=args.runs)
     if args.dial_check:
         from pipeline.bench_dialcheck import run_dialcheck_bench
 
@@ -148,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_import_commands(sub)
 
+    from pipeline.gateway.cli import add_gateway_commands
+
+    add_gateway_commands(sub)
+
     p = sub.add_parser("bench", help="measure throughput and latency")
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; medians are reported")
@@ -155,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="offered leads/s for the latency run (default 2000), or dial-checks/s (default 1000)")
     p.add_argument("--dial-check", action="store_true",
                    help="benchmark the dial-time check and opt-out → blocked instead of the pipeline")
-    p.add_argument("--seconds", type=float, default=10.0, help="dial-check load duration per run (s)")
+    p.add_argument("--seconds", type=float, default=10.0, help="dial-check (or gateway) load duration per run (s)")
+    p.add_argument("--gateway", action="store_true",
+                   help="benchmark the HTTP ingest gateway with wrk instead of the pipeline")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -96,6 +96,28 @@ def _client_settings(get: Callable[[str], str | None]) -> dict[str, object]:
     return kw
 
 
+def _gateway_env(get: Callable[[str], str | None]) -> dict[str, object]:
+    """The ingest gateway's ``LEADPIPE_*`` settings (see :class:`Settings`)."""
+    kw: dict[str, object] = {}
+    if (raw := get("GATEWAY_HOST")) is not None:
+        kw["gateway_host"] = raw
+    if (raw := get("GATEWAY_PORT")) is not None:
+        kw["gateway_port"] = _int("GATEWAY_PORT", raw, minimum=0)
+    if (raw := get("API_KEYS_PATH")) is not None:
+        if not Path(raw).is_file():
+            raise ConfigError(f"{ENV_PREFIX}API_KEYS_PATH={raw!r}: no such file")
+        kw["api_keys_path"] = Path(raw)
+    if (raw := get("GATEWAY_MAX_BODY_BYTES")) is not None:
+        kw["gateway_max_body_bytes"] = _int("GATEWAY_MAX_BODY_BYTES", raw, minimum=1024)
+    if (raw := get("GATEWAY_CORS_ORIGINS")) is not None:
+        kw["gateway_cors_origins"] = tuple(o.strip() for o in raw.split(",") if o.strip())
+    if (raw := get("GATEWAY_DELIVERY_TIMEOUT_S")) is not None:
+        kw["gateway_delivery_timeout_s"] = _float("GATEWAY_DELIVERY_TIMEOUT_S", raw, minimum=0.5)
+    if (raw := get("GATEWAY_LINGER_MS")) is not None:
+        kw["gateway_linger_ms"] = _int("GATEWAY_LINGER_MS", raw, minimum=0)
+    return kw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything leadpipe can be configured with. Build with :meth:`from_env`."""
@@ -197,6 +219,19 @@ class Settings:
     """Consumer group of the connector; None means ``<app_id>-crm``."""
     crm_port: int = 6068
     """Port of the connector's own /healthz and /metrics (on web_host)."""
+    # --- ingest gateway (pipeline.gateway) ---
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    api_keys_path: Path | None = None
+    """JSON file of API keys (``{"keys": [{key_id, source, key, hmac_secret}]}``); the gateway needs it."""
+    gateway_max_body_bytes: int = 64 * 1024
+    """Largest request body the gateway reads; a bigger one is answered 413."""
+    gateway_cors_origins: tuple[str, ...] = ()
+    """Origins allowed to POST from a browser (``*`` for any); empty sends no CORS headers."""
+    gateway_delivery_timeout_s: float = 5.0
+    """Longest a request waits for the broker's acknowledgement before it is answered 503."""
+    gateway_linger_ms: int = 2
+    """How long the gateway's producer waits to batch writes (a little batching under load)."""
 
     @property
     def embedded(self) -> bool:
@@ -311,6 +346,7 @@ class Settings:
                 raise ConfigError(f"{ENV_PREFIX}CLOCK_FILE={raw!r}: no such file")
             _instant("CLOCK_FILE", clock_file.read_text(encoding="utf-8").strip())  # fail at start-up, not later
             kw["clock_file"] = clock_file
+        kw.update(_gateway_env(get))
         settings = cls(**kw)  # type: ignore[arg-type]
         settings.validate()
         return settings

@@ -133,3 +133,22 @@ class WorkerProcess(ServiceProcess):
         if embedded:  # Tansu's high-water marks can be short by a batch: see Settings
             extra["LEADPIPE_RECOVERY_CONSISTENCY_CHECK"] = "false"
         super().__init__(["worker"], env=env, extra_env=extra, log_path=log_path, web_port=port)
+
+
+class GatewayProcess(ServiceProcess):
+    """One ``leadpipe gateway`` process writing to ``bootstrap`` with the keys in ``api_keys_path``."""
+
+    name = "gateway"
+
+    def __init__(self, *, bootstrap: str, api_keys_path: Path, env: dict[str, str] | None = None,
+                 extra_env: dict[str, str] | None = None, log_path: Path | None = None,
+                 web_port: int | None = None) -> None:
+        port = web_port or free_port()
+        extra = {
+            "LEADPIPE_BOOTSTRAP_SERVERS": bootstrap,
+            "LEADPIPE_API_KEYS_PATH": str(api_keys_path),
+            "LEADPIPE_GATEWAY_HOST": "127.0.0.1",
+            "LEADPIPE_GATEWAY_PORT": str(port),
+            **(extra_env or {}),
+        }
+        super().__init__(["gateway"], env=env, extra_env=extra, log_path=log_path, web_port=port)
