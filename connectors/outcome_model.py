@@ -30,6 +30,14 @@ QUALIFICATION_ANSWERS: dict[str, tuple[str, ...]] = {
 """Qualification answers a call gathers: key → values the simulation draws from. The keys are what
 the qualification framework reads; change them here and only here."""
 
+CONFIRMING_ANSWERS: dict[str, tuple[str, ...]] = {
+    "fit": ("good",), "role": ("homeowner", "co_owner", "spouse_of_owner"), "timeline": ("now", "this_month"),
+}
+"""Answers of a call that really qualifies. Most calls an agent logs as QUALIFIED or APPOINTMENT_SET
+draw from these; one in ``OVERCLAIM_RATE`` draws from every value, so the qualification framework
+sometimes overrules the agent (no fit, or not ready yet) as it would in real life."""
+OVERCLAIM_RATE = 0.25
+
 INTERESTED_KEYS = ("contact_name", "interest", "timeline")
 """An interested person answers some questions, not all."""
 
@@ -111,7 +119,9 @@ class OutcomeModel:
         elif code == "INTERESTED":
             outcome["answers"] = {key: rng.choice(QUALIFICATION_ANSWERS[key]) for key in INTERESTED_KEYS}
         elif code in ("QUALIFIED", "APPOINTMENT_SET"):
-            answers = {key: rng.choice(values) for key, values in QUALIFICATION_ANSWERS.items()}
+            confirmed = rng.random() >= OVERCLAIM_RATE
+            answers = {key: rng.choice(CONFIRMING_ANSWERS.get(key, values) if confirmed else values)
+                       for key, values in QUALIFICATION_ANSWERS.items()}
             if code == "APPOINTMENT_SET":
                 answers["next_step"] = "site_visit"
                 day = (ended_at.astimezone(zone) + timedelta(days=rng.randint(2, 7))).date()

@@ -42,7 +42,7 @@ from pipeline.core.outcomes import QUALIFYING
 from pipeline.demo.sample import LEAD_SOURCES, sample_events
 from pipeline.errors import LeadpipeError
 from pipeline.processes import GatewayProcess, ServiceProcess, WorkerProcess
-from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
+from pipeline.topics import CALL_OUTCOME, CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
 
 DEMO_CALLS_PER_SECOND = 20.0
 DEMO_TALK_TIME_S = 0.3
@@ -54,6 +54,9 @@ DIALER_SOURCE = "dialer:reference"
 CRM_FAULTS = ("--failure-rate", "0.15", "--fail-after-store-rate", "0.1", "--seed", "5")
 """The local CRM fails some requests, some after storing: the connector's retries and idempotency
 key are at work in every demo."""
+
+_VERDICTS = frozenset({"QUALIFIED", "NOT_READY", "NO_FIT"})
+"""Reason codes of the qualification framework's verdict on a qualifying call (pipeline.core.qualification)."""
 
 GARBAGE = (b"\x00\x00\x00\x00\x01not avro at all", b'{"lead_id": "json is not our wire format"}')
 
@@ -71,6 +74,9 @@ class Report:
         self.lead_inputs: set[str] = set()
         self.call_ready: Counter[str] = Counter()
         self.qualified: set[str] = set()
+        self.judged: set[str] = set()
+        """Qualifying call outcomes the qualification framework has judged (their input event ids)."""
+        self.judged_qualified: set[str] = set()
         self.dead_letters = 0
 
     def on_record(self, r: Received) -> None:
@@ -109,6 +115,10 @@ class Report:
             return
         reasons = rec["reasons"]
         first = reasons[0] if isinstance(reasons, list) and reasons else {"code": "-", "rule_id": "-", "detail": ""}
+        if rec["input_topic"] == CALL_OUTCOME and first["code"] in _VERDICTS:
+            self.judged.add(str(rec["input_event_id"]))
+            if first["code"] == "QUALIFIED":
+                self.judged_qualified.add(str(rec["lead_id"]))
         self.reasons[f'{outcome}: {first["code"]}'] += 1
         phone = rec["phone_e164"] or rec["phone"]
         _say(f'  ✗  {outcome:<10} {phone!s:<16} lead {rec["lead_id"]!s:<12} '
@@ -172,11 +182,15 @@ class Submitter:
 
     def __init__(self, gateway_url: str, keys: Mapping[str, str]) -> None:
         self.forms = {source: WebFormSimulator(GatewayClient(gateway_url, key)) for source, key in keys.items()}
+        self.refused_leads: list[dict[str, Any]] = []
+        """Leads the gateway answered 422 (e.g. a phone number no normalization can save)."""
 
     def post(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         for topic, record in events:
             source = str(record["source"]) if topic == LEAD_CAPTURED else COMPLIANCE_SOURCE
-            self.forms[source].post(topic, record)
+            status = self.forms[source].post(topic, record)
+            if topic == LEAD_CAPTURED and status == 422:
+                self.refused_leads.append(record)
 
     def counts(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -232,17 +246,22 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         fed = Counter(topic for topic, _ in events)
         _say(f"▶ web forms and vendors post {fed[LEAD_CAPTURED]} leads, {fed['opt-out']} opt-outs and "
              f"{fed['consent-changed']} consent changes to the gateway; a vendor writes {len(GARBAGE)} "
-             "garbage records straight to Kafka ...")
+             "garbage records and one lead with an unusable phone number straight to Kafka ...")
         submitter.post(events)
         producer = EventProducer(kafka, codec)
         for raw in GARBAGE:
             producer.send_raw(LEAD_CAPTURED, raw, key=b"garbage")
+        # The same vendor also writes one lead the gateway refused straight to Kafka: valid Avro, a
+        # phone number no normalization can save. The worker rejects it with a reason.
+        direct = submitter.refused_leads[:1]
+        for record in direct:
+            producer.send(LEAD_CAPTURED, {**record, "event_id": f"kafka-{record['event_id']}"}, key=record["lead_id"])
         producer.flush()
         accepted = submitter.counts()["202"]
         _say(f"▶ gateway answers: {_counts(submitter.counts())}")
 
         deadline = time.monotonic() + timeout_s
-        done = _wait(lambda: len(report.lead_inputs) >= _leads_accepted(submitter)
+        done = _wait(lambda: len(report.lead_inputs) >= _leads_accepted(submitter) + len(direct)
                      and report.dead_letters >= len(GARBAGE), demo, deadline)
         if done:
             done = _second_thoughts(report, submitter, demo, clock, deadline)
@@ -374,14 +393,15 @@ def _work(dialer: DialerClient, feed: CallReadyFeed | None) -> None:
 
 def _dial_until_done(report: Report, dialer: DialerClient, demo: Demo, deadline: float) -> bool:
     """Dial until the dialer has read every call-ready record the report saw, worked every offer,
-    and every qualifying call has reached ``qualified-lead``."""
+    every qualifying call was judged by the qualification framework, and every lead it qualified
+    has reached ``qualified-lead``."""
     _say("▶ the dialer starts its shift")
     while time.monotonic() < deadline:
         demo.check()
         _work(dialer, demo.feed)
         qualifying = sum(dialer.stats.outcomes[code] for code in QUALIFYING)
         if (dialer.pending() == 0 and dialer.stats.records_seen() >= sum(report.call_ready.values())
-                and len(report.qualified) >= qualifying):
+                and len(report.judged) >= qualifying and report.qualified >= report.judged_qualified):
             return True
     return False
 

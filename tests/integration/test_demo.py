@@ -74,6 +74,7 @@ def test_demo_runs_end_to_end_and_leaves_no_processes() -> None:
     gateway = re.search(r"^gateway: +(.*)$", out, re.M)
     assert gateway is not None and "202: " in gateway.group(1), out
     assert "503" not in gateway.group(1), out  # nothing the broker did not store
+    assert "422: " in gateway.group(1), out  # leads whose phone no normalization can save, refused at the door
     qualified = re.search(r"^qualified-lead: (\d+) sent to CRMs", out, re.M)
     stored = re.search(r"^CRM: +(\d+) stored at the local CRM", out, re.M)
     assert qualified is not None and stored is not None, out
@@ -113,6 +114,8 @@ class _Lines:
 
     def join(self) -> None:
         self._thread.join(10)
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
 
 
 def _topic_funnel(tail: TopicTail) -> dict[str, int]:
