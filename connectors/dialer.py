@@ -169,7 +169,7 @@ class DialCheckAnswer:
 
 
 class DialCheckClient:
-    """``GET <worker>/v1/dial-check/{phone_e164}?campaign=...`` on the first worker that answers.
+    """``GET <worker>/v1/dial-check/{phone_e164}?campaign_id=...`` on the first worker that answers.
 
     Any worker answers for any number (it routes the request to the worker owning the number),
     so several URLs are only for availability.
@@ -186,8 +186,7 @@ class DialCheckClient:
 
     def check(self, phone_e164: str, campaign_id: str) -> DialCheckAnswer:
         """May ``phone_e164`` be dialed for ``campaign_id`` now? Raises :class:`DialCheckUnavailable`."""
-        # The worker reads ``campaign``; ``campaign_id`` is the contract's name for the same thing.
-        query = urllib.parse.urlencode({"campaign": campaign_id, "campaign_id": campaign_id})
+        query = urllib.parse.urlencode({"campaign_id": campaign_id})
         path = f"/v1/dial-check/{urllib.parse.quote(phone_e164, safe='')}?{query}"
         problems = []
         for base in self._urls:

@@ -84,7 +84,9 @@ def parse_request(phone: str, query: Mapping[str, str], default_region: str) -> 
                 errors["at"] = f"{raw_at!r} needs a UTC offset, e.g. 2026-11-24T20:30:00-05:00"
     if errors or isinstance(info, PhoneError):
         return errors
-    return DialCheckRequest(info, query.get("campaign", "default"), channel, query.get("purpose"), at)  # type: ignore[arg-type]
+    # ``campaign_id`` is the name everywhere else; ``campaign`` is kept for dialers written against 0.1.
+    campaign_id = query.get("campaign_id") or query.get("campaign") or "default"
+    return DialCheckRequest(info, campaign_id, channel, query.get("purpose"), at)  # type: ignore[arg-type]
 
 
 def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: CampaignBook, pack: RulePack,

@@ -71,3 +71,11 @@ def test_bad_requests_name_every_bad_field() -> None:
     assert set(errors) == {"phone", "channel", "at"}
     naive = parse_request("+13052094411", {"at": "2026-11-24T20:30:00"}, "US")
     assert isinstance(naive, dict) and "UTC offset" in naive["at"]
+
+
+def test_campaign_is_named_campaign_id_as_everywhere_else_with_the_old_name_still_read() -> None:
+    for query in ({"campaign_id": "solar-q4"}, {"campaign": "solar-q4"}):
+        parsed = parse_request("+13052094411", query, "US")
+        assert isinstance(parsed, DialCheckRequest) and parsed.campaign_id == "solar-q4"
+    parsed = parse_request("+13052094411", {}, "US")
+    assert isinstance(parsed, DialCheckRequest) and parsed.campaign_id == "default"

@@ -145,7 +145,7 @@ def test_dial_check_client_asks_with_the_campaign_and_fails_over(server: Recordi
     assert (blocked.allowed, [r["code"] for r in blocked.reasons]) == (False, ["DNC_OPT_OUT"])
     assert allowed.allowed is True
     assert server.requests[0].path == "/v1/dial-check/+13055550101"
-    assert server.requests[0].query == {"campaign": "solar-q4", "campaign_id": "solar-q4"}
+    assert server.requests[0].query == {"campaign_id": "solar-q4"}
 
 
 def test_dial_check_client_refuses_what_the_worker_cannot_read_and_fails_closed(server: RecordingServer) -> None:
