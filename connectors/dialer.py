@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
 from connectors.gateway_client import GatewayClient, GatewayUnavailable, json_body
-from connectors.kafka import EventProducer
+from connectors.kafka import EventProducer, reader_consumer
 from connectors.outcome_model import OutcomeModel
 from pipeline.codec import Codec
 from pipeline.errors import BrokerError, CodecError, LeadpipeError
@@ -255,14 +255,7 @@ class CallReadyFeed:
                  from_beginning: bool = True) -> None:
         self._codec = codec
         self._from_beginning = from_beginning
-        self._consumer = Consumer({
-            **kafka_config,
-            "group.id": "leadpipe-dialer",  # required by librdkafka; never joined (assign, no subscribe)
-            "enable.auto.commit": False,
-            "enable.partition.eof": False,
-            "fetch.wait.max.ms": 20,
-            "log.connection.close": False,
-        })
+        self._consumer = reader_consumer(kafka_config, "leadpipe-dialer")
 
     def start(self) -> CallReadyFeed:
         # All topics, not just ours: asking for one by name can make a broker auto-create it.

@@ -86,6 +86,21 @@ class Received:
     """time.monotonic() when the record was read."""
 
 
+def reader_consumer(kafka_config: Mapping[str, str | int | float | bool], label: str, *,
+                    fetch_wait_ms: int = 20) -> Consumer:
+    """A consumer that reads partitions it is assigned and never joins a group or commits: readers of
+    outputs (tests, the demo, the dialer's feed, the console) that each want every partition.
+    ``label`` is the ``group.id`` librdkafka requires; no group is ever joined with it."""
+    return Consumer({
+        **kafka_config,
+        "group.id": label,
+        "enable.auto.commit": False,
+        "enable.partition.eof": False,
+        "fetch.wait.max.ms": fetch_wait_ms,
+        "log.connection.close": False,
+    })
+
+
 class TopicTail:
     """Reads topics from the beginning (or end) in a background thread, without a consumer group.
 
@@ -100,14 +115,7 @@ class TopicTail:
         self._topics = list(topics)
         self._from_beginning = from_beginning
         self._on_record = on_record
-        self._consumer = Consumer({
-            **kafka_config,
-            "group.id": "leadpipe-tail",  # required by librdkafka; never joined (assign, no subscribe)
-            "enable.auto.commit": False,
-            "enable.partition.eof": False,
-            "fetch.wait.max.ms": 20,
-            "log.connection.close": False,
-        })
+        self._consumer = reader_consumer(kafka_config, "leadpipe-tail")
         self._records: dict[str, list[Received]] = defaultdict(list)
         self._cond = threading.Condition()
         self._stop = threading.Event()

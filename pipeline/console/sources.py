@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from connectors.kafka import reader_consumer
 from pipeline.codec import Codec
 from pipeline.errors import CodecError
 from pipeline.reporting.aggregate import REPORT_TOPICS, Aggregator, Report
@@ -38,14 +39,7 @@ class ReportTail:
     def __init__(self, kafka_config: KafkaConfig, codec: Codec, topics: Sequence[str] = REPORT_TOPICS) -> None:
         self._codec = codec
         self._topics = list(topics)
-        self._consumer = Consumer({
-            **kafka_config,
-            "group.id": "leadpipe-console",  # required by librdkafka; never joined (assign, no subscribe)
-            "enable.auto.commit": False,
-            "enable.partition.eof": False,
-            "fetch.wait.max.ms": 50,
-            "log.connection.close": False,
-        })
+        self._consumer = reader_consumer(kafka_config, "leadpipe-console", fetch_wait_ms=50)
         self._aggregator = Aggregator()
         self._lock = threading.Lock()
         self._stop = threading.Event()
