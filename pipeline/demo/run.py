@@ -257,7 +257,6 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         for record in direct:
             producer.send(LEAD_CAPTURED, {**record, "event_id": f"kafka-{record['event_id']}"}, key=record["lead_id"])
         producer.flush()
-        accepted = submitter.counts()["202"]
         _say(f"▶ gateway answers: {_counts(submitter.counts())}")
 
         deadline = time.monotonic() + timeout_s
@@ -271,7 +270,7 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
             done = _dial_until_done(report, dialer, demo, deadline)
         if done:
             done = _wait(lambda: _crm_stored(demo.crm) >= len(report.qualified), demo, deadline)
-        _summary(report, dialer, submitter, demo.crm, fed, accepted, done)
+        _summary(report, dialer, submitter, demo.crm, fed, len(direct), done)
         _say(f"▶ dashboard {console.url}/dashboard")
         if not done:
             return 1
@@ -407,11 +406,12 @@ def _dial_until_done(report: Report, dialer: DialerClient, demo: Demo, deadline:
 
 
 def _summary(report: Report, dialer: DialerClient, submitter: Submitter, crm: LocalCrm | None,
-             fed: Counter[str], accepted: int, done: bool) -> None:
+             fed: Counter[str], direct: int, done: bool) -> None:
     _say("")
     _say("══ summary " + "═" * 60)
     _say(f"posted:         {fed[LEAD_CAPTURED]} leads, {fed['opt-out']} opt-outs, "
-         f"{fed['consent-changed']} consent changes to the gateway; {len(GARBAGE)} garbage records to Kafka")
+         f"{fed['consent-changed']} consent changes to the gateway; {len(GARBAGE)} garbage records and "
+         f"{direct} lead straight to Kafka")
     _say(f"gateway:        {_counts(submitter.counts())} (202 = stored, acknowledged by the broker)")
     for error in submitter.errors()[:5]:
         _say(f"    refused: {error[:140]}")
