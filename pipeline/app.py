@@ -46,7 +46,14 @@ from pipeline.config import Settings
 from pipeline.core.campaigns import CampaignBook, default_campaigns, load_campaigns
 from pipeline.core.consents import ConsentLedger
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
-from pipeline.core.email_stage import EmailLeads, email_route, email_stage, email_table_key
+from pipeline.core.email_stage import (
+    EmailLeads,
+    email_route,
+    email_stage,
+    email_table_key,
+    erasure_emails,
+    forget_number,
+)
 from pipeline.core.erasure import Erasure, erasure_key
 from pipeline.core.intake import Invalid, Rejected, Routed, intake
 from pipeline.core.leads import NumberLeads
@@ -353,6 +360,11 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                                      qualification=qualification)
                 new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
                 write_back(key, state, new_state)
+                if new_state.erasure is not None and state.erasure is None and settings.dedupe_by_email:
+                    # The email stage keeps this number under its leads' emails: it must forget it too.
+                    for email in erasure_emails(state.leads):
+                        await send(email_events_name, email_table_key(email, erasure_secret),
+                                   codec.encode(NUMBER_EVENT_SCHEMA, _event_branch_named(decoded.record)))
                 if msg.timestamp and _is_opt_out_add(decoded.record):
                     optout_latency.observe(max(0.0, time.time() - msg.timestamp))  # wall clock, not the decision clock
                 await send_emits(emits)
@@ -370,8 +382,13 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                 continue
             try:
                 number_event: Any = decoded.record
-                window = campaigns.policy_for(number_event["event"]["campaign_id"]).duplicate_window
                 state = _load(EmailLeads, emails_table.get(key))
+                if number_event["input_topic"] == OPT_OUT:  # an erasure forwarded by the number's writer
+                    forgotten = forget_number(state, number_event["phone"]["phone_e164"])
+                    if forgotten is not state:
+                        emails_table[key] = _dump(forgotten)
+                    continue
+                window = campaigns.policy_for(number_event["event"]["campaign_id"]).duplicate_window
                 new_state, phone_key, onward = email_stage(state, number_event, window)
                 if new_state is not state:
                     emails_table[key] = _dump(new_state)

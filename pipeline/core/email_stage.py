@@ -18,6 +18,10 @@ and calls :func:`email_stage`, which says where the lead goes next on ``<app>-nu
 Replays are harmless: a lead id already remembered goes where it went the first time. Leads without
 an email, or with one that fails the syntax check, and every other event skip the stage.
 
+Erasure: when a number's personal data is erased, the number's writer forwards the erasure to the
+email stage under every email its leads had (``erasure_emails``), and :func:`forget_number` drops that
+number's entries there, so no email row keeps the erased number or its lead ids.
+
 Ordering: the extra hop can only make a lead reach its number *later* than events sent after it
 (an opt-out, a consent change), so it is decided on newer state — the conservative direction. An
 opt-out is never overtaken by a lead sent after it.
@@ -35,6 +39,7 @@ from typing import cast
 from pipeline import topics
 from pipeline.core import state_json as js
 from pipeline.core.email import email_key
+from pipeline.core.leads import NumberLeads
 from pipeline.events import LeadCaptured, NumberEvent
 
 MAX_ENTRIES = 32
@@ -108,3 +113,16 @@ def email_stage(state: EmailLeads, event: NumberEvent,
         return state, earlier.phone_e164, {**event, "duplicate_of": earlier.lead_id}
     entry = EmailLead(lead["lead_id"], lead["campaign_id"], own, lead["occurred_at"])
     return replace(state, leads=(*state.leads, entry)[-MAX_ENTRIES:]), own, event
+
+
+def erasure_emails(leads: NumberLeads) -> tuple[str, ...]:
+    """The email identities (``email_key``) of a number's leads, each once: where its erasure must go."""
+    keys = (email_key(lead.email) for lead in leads.leads)
+    return tuple(dict.fromkeys(key for key in keys if key is not None))
+
+
+def forget_number(state: EmailLeads, phone_e164: str) -> EmailLeads:
+    """``state`` without the entries of ``phone_e164`` (its personal data was erased); the same object
+    when it had none, so a replayed erasure writes nothing."""
+    kept = tuple(lead for lead in state.leads if lead.phone_e164 != phone_e164)
+    return state if len(kept) == len(state.leads) else replace(state, leads=kept)

@@ -9,7 +9,15 @@ from core_builders import T0, context, lead, number_event, opt_out, phone_info
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.core.email_stage import EmailLeads, email_route, email_stage, email_table_key
+from pipeline.core.email_stage import (
+    EmailLeads,
+    email_route,
+    email_stage,
+    email_table_key,
+    erasure_emails,
+    forget_number,
+)
+from pipeline.core.leads import LeadRecord, NumberLeads
 from pipeline.core.number import NumberState, process
 from pipeline.events import NumberEvent
 from pipeline.topics import NUMBER_EVENTS
@@ -108,3 +116,25 @@ def test_one_person_on_several_numbers_is_offered_once_whatever_the_order(order:
     for d in decisions:
         if d["outcome"] == "DUPLICATE":
             assert kept in d["reasons"][0]["detail"]  # type: ignore[index]
+
+
+def test_an_erased_number_is_forgotten_by_the_email_stage() -> None:
+    state, _, _ = email_stage(EmailLeads(), lead_event("L1", A), WINDOW)
+    state, _, _ = email_stage(state, lead_event("L2", B, campaign="insurance-renewals"), WINDOW)
+    forgotten = forget_number(state, A)
+    assert [(e.lead_id, e.phone_e164) for e in forgotten.leads] == [("L2", B)]
+    assert forget_number(forgotten, A) is forgotten  # a replayed erasure changes nothing
+    # With A forgotten, the same person on B in A's campaign is no longer a duplicate of A's lead.
+    _, key, onward = email_stage(forgotten, lead_event("L3", B, at=timedelta(days=1)), WINDOW)
+    assert key == B and onward["duplicate_of"] is None
+
+
+def test_an_erasure_goes_to_every_email_the_number_s_leads_had_once() -> None:
+    leads = NumberLeads(leads=(
+        LeadRecord("L1", "solar-q4", "web", "NEW", T0, email=" Ana@Example.com"),
+        LeadRecord("L2", "solar-q4", "web", "NEW", T0, email="ana@example.com"),
+        LeadRecord("L3", "solar-q4", "web", "NEW", T0, email="bo@example.org"),
+        LeadRecord("L4", "solar-q4", "web", "NEW", T0, email=None),
+        LeadRecord("L5", "solar-q4", "web", "NEW", T0, email="not-an-email"),
+    ))
+    assert erasure_emails(leads) == ("ana@example.com", "bo@example.org")

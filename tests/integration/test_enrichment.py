@@ -14,9 +14,9 @@ from typing import Any
 
 import phonenumbers
 import pytest
-from conftest import Pipeline, lead, new_id
+from conftest import Pipeline, lead, new_id, opt_out
 
-from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION
+from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +131,22 @@ def test_a_line_type_file_makes_a_texas_landline_callable(pipeline: Pipeline, tm
         assert wireless and "line type is unknown" in wireless[0]["detail"]
     finally:
         pipeline.restart_worker(kill=False)
+
+
+def test_an_erased_number_is_forgotten_by_the_email_stage_too(
+        pipeline: Pipeline, us_number: Callable[[], str]) -> None:
+    email = f"erase.me.{new_id()[:8]}@example.com"
+    first = lead(us_number(), email=email)
+    pipeline.send(LEAD_CAPTURED, first)
+    assert decision_of(pipeline, first["lead_id"])["outcome"] == "CALL_READY"
+
+    pipeline.send(OPT_OUT, opt_out(first["phone"], action="ERASE", source="privacy-portal", reason="Art. 17"))
+    pipeline.wait(CALL_READY, lead_id=first["lead_id"], action="WITHDRAW")
+
+    # Had the email stage kept the erased number under this email, the same person on another
+    # number would be called a duplicate of the erased lead (and sent to the erased number).
+    second = lead(us_number(), email=email)
+    pipeline.send(LEAD_CAPTURED, second)
+    decision = decision_of(pipeline, second["lead_id"])
+    assert decision["outcome"] == "CALL_READY", decision["reasons"]
+    assert decision["phone_e164"] == second["phone"]
