@@ -54,6 +54,9 @@ from pipeline.topics import CALL_OUTCOME, CALL_READY
 
 log = logging.getLogger(__name__)
 
+SEEN_IDS_KEPT = 100_000
+"""call-ready event ids a dialer remembers to ignore redeliveries (a few MB)."""
+
 Offer = dict[str, Any]
 """A decoded ``call-ready`` record (schemas/call-ready.avsc)."""
 
@@ -353,10 +356,19 @@ class DialerClient:
         self._talk_time_s = talk_time_s
         self._campaigns = frozenset(campaigns)
         self._retry_after_s = retry_after_s
-        self._seen: set[str] = set()  # event ids; a long-running dialer would age these out
+        # Event ids of the last SEEN_IDS_KEPT records: redeliveries come within seconds of the
+        # original (the reader re-reads only after a reconnect), so a window bounds memory safely.
+        self._seen: set[str] = set()
+        self._seen_order: deque[str] = deque()
         self._calls: list[_Call] = []
         self._unsent: deque[CallOutcome] = deque()
         self._next_dial = 0.0
+
+    def _remember(self, event_id: str) -> None:
+        self._seen.add(event_id)
+        self._seen_order.append(event_id)
+        if len(self._seen_order) > SEEN_IDS_KEPT:
+            self._seen.discard(self._seen_order.popleft())
 
     def handle(self, record: Offer | None) -> None:
         """Take one ``call-ready`` record (None: it did not decode)."""
@@ -366,7 +378,7 @@ class DialerClient:
         if record["event_id"] in self._seen:
             self.stats.redelivered += 1
             return
-        self._seen.add(record["event_id"])
+        self._remember(record["event_id"])
         if self._campaigns and record["campaign_id"] not in self._campaigns:
             self.stats.other_campaigns += 1
             return

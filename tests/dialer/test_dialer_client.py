@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from dialer_builders import NOW, ready, withdraw
 
+import connectors.dialer as dialer_module
 from connectors.dialer import (
     DialCheckAnswer,
     DialCheckClient,
@@ -211,3 +213,15 @@ def test_stopping_finishes_calls_in_progress_without_dialing_more() -> None:
     dialer.run(Feed(), lambda: True)  # type: ignore[arg-type]  # a stand-in feed with poll() only
 
     assert dialer.stats.dialed == 1 and len(sink.sent) == 1 and len(dialer.hopper) == 2
+
+
+def test_the_redelivery_guard_keeps_a_bounded_window_of_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dialer_module, "SEEN_IDS_KEPT", 3)
+    dialer = client(Checker(), Sink(), Clock())
+    offers = [ready(f"+130555501{i:02d}") for i in range(5)]
+    for offer in offers:
+        dialer.handle(offer)
+    dialer.handle(dict(offers[-1]))  # a redelivery inside the window is ignored
+    assert dialer.stats.redelivered == 1
+    dialer.handle(dict(offers[0]))  # aged out of the window: taken as an offer again (the hopper dedupes by lead)
+    assert dialer.stats.redelivered == 1
