@@ -140,7 +140,8 @@ def test_an_erased_number_is_forgotten_by_the_email_stage_too(
     pipeline.send(LEAD_CAPTURED, first)
     assert decision_of(pipeline, first["lead_id"])["outcome"] == "CALL_READY"
 
-    pipeline.send(OPT_OUT, opt_out(first["phone"], action="ERASE", source="privacy-portal", reason="Art. 17"))
+    pipeline.send(OPT_OUT, opt_out(first["phone"], action="ERASE", source="privacy-portal", reason="Art. 17"),
+                  key=first["phone"])
     pipeline.wait(CALL_READY, lead_id=first["lead_id"], action="WITHDRAW")
 
     # Had the email stage kept the erased number under this email, the same person on another
