@@ -33,7 +33,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,6 @@ from pipeline.core.email_stage import (
     email_route,
     email_stage,
     email_table_key,
-    erasure_emails,
     forget_number,
 )
 from pipeline.core.erasure import Erasure, erasure_key
@@ -72,7 +71,10 @@ from pipeline.registry.store import open_registries
 from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram
 from pipeline.topics import (
     DEAD_LETTER,
+    EMAIL_EVENTS,
     INPUT_TOPICS,
+    NUMBER_EVENT_SCHEMA,
+    NUMBER_EVENTS,
     OPT_OUT,
     RELEASE_SCHEDULER,
     TABLE_CONSENTS,
@@ -83,14 +85,14 @@ from pipeline.topics import (
     email_events_topic,
     number_events_topic,
 )
-from pipeline.topics import NUMBER_EVENTS as NUMBER_EVENTS_EMIT
 from pipeline.transport import LeadpipeApp
 
 log = logging.getLogger("leadpipe")
 
-NUMBER_EVENT_SCHEMA = "internal/number-event"
 
 Clock = Callable[[], datetime]
+Handler = Callable[["faust.types.EventT[bytes]", Decoded], Awaitable[None]]
+"""What an agent does with one decoded record (see ``each_record`` in :func:`create_app`)."""
 
 
 def system_clock() -> datetime:
@@ -280,11 +282,15 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
 
     async def send_emits(emits: tuple[Emit, ...]) -> None:
         for emit in emits:
-            if emit.topic == NUMBER_EVENTS_EMIT:  # a lead the core sends on to its own number
+            if emit.topic == NUMBER_EVENTS:  # a lead the core sends on to its own number
                 await send(number_events_name, emit.key.encode(),
                            codec.encode(NUMBER_EVENT_SCHEMA, _event_branch_named(emit.record)))
-                continue
-            await send(emit.topic, emit.key.encode(), codec.encode(emit.schema, emit.record))
+            elif emit.topic == EMAIL_EVENTS:  # an erasure the email stage must apply too
+                if settings.dedupe_by_email:  # off: the stage keeps nothing to forget
+                    await send(email_events_name, email_table_key(emit.key, erasure_secret),
+                               codec.encode(NUMBER_EVENT_SCHEMA, _event_branch_named(emit.record)))
+            else:
+                await send(emit.topic, emit.key.encode(), codec.encode(emit.schema, emit.record))
 
     async def decode(event: faust.types.EventT[bytes]) -> Decoded | None:
         """The record in ``event``, or None after dead-lettering bytes that are not one."""
@@ -318,85 +324,80 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             else:
                 deferred_numbers.discard(key)
 
-    @app.agent(inputs, concurrency=1)
-    async def intake_agent(stream: faust.StreamT[bytes]) -> None:
+    async def each_record(stream: faust.StreamT[bytes], stage: str, handle: Handler) -> None:
+        """Decode every record of ``stream`` and hand it to ``handle``. Undecodable bytes, and any bug
+        in ``handle``, go to dead-letter with the original bytes; the partition keeps flowing."""
         async for event in stream.events():
             msg = event.message
             if (decoded := await decode(event)) is None:
                 continue
             try:
-                result = intake(msg.topic, decoded.schema, decoded.record, partition=msg.partition,
-                                offset=msg.offset, default_region=settings.default_region, now=clock(),
-                                rule_pack_version=rule_pack.version, line_types=line_types)
-                email = email_route(result.number_event) if isinstance(result, Routed) else None
-                if isinstance(result, Routed) and email is not None and settings.dedupe_by_email:
-                    await send(email_events_name, email_table_key(email, erasure_secret),
-                               codec.encode(NUMBER_EVENT_SCHEMA, _branch_named(result)))
-                elif isinstance(result, Routed):
-                    # The re-keyed record keeps the input's Kafka timestamp: decide measures
-                    # opt-out-to-blocked latency from it.
-                    await send(number_events_name, result.key.encode(),
-                               codec.encode(NUMBER_EVENT_SCHEMA, _branch_named(result)), msg.timestamp)
-                elif isinstance(result, Rejected):
-                    await send_emits(result.emits)
-                elif isinstance(result, Invalid):
-                    await send_dead_letter(event, result.stage, result.error)
+                await handle(event, decoded)
             except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
-                log.exception("intake failed on %s/%s@%s", msg.topic, msg.partition, msg.offset)
-                await send_dead_letter(event, "intake", exc)
+                log.exception("%s failed on %s/%s@%s", stage, msg.topic, msg.partition, msg.offset)
+                await send_dead_letter(event, stage, exc)
+
+    async def take_input(event: faust.types.EventT[bytes], decoded: Decoded) -> None:
+        msg = event.message
+        result = intake(msg.topic, decoded.schema, decoded.record, partition=msg.partition,
+                        offset=msg.offset, default_region=settings.default_region, now=clock(),
+                        rule_pack_version=rule_pack.version, line_types=line_types)
+        email = email_route(result.number_event) if isinstance(result, Routed) else None
+        if isinstance(result, Routed) and email is not None and settings.dedupe_by_email:
+            await send(email_events_name, email_table_key(email, erasure_secret),
+                       codec.encode(NUMBER_EVENT_SCHEMA, _branch_named(result)))
+        elif isinstance(result, Routed):
+            # The re-keyed record keeps the input's Kafka timestamp: decide measures
+            # opt-out-to-blocked latency from it.
+            await send(number_events_name, result.key.encode(),
+                       codec.encode(NUMBER_EVENT_SCHEMA, _branch_named(result)), msg.timestamp)
+        elif isinstance(result, Rejected):
+            await send_emits(result.emits)
+        elif isinstance(result, Invalid):
+            await send_dead_letter(event, result.stage, result.error)
+
+    async def decide_number(event: faust.types.EventT[bytes], decoded: Decoded) -> None:
+        msg = event.message
+        if msg.key is None:  # intake and the email stage always key by the number: a bug if reached
+            raise ValueError("a number event without a key")
+        state = number_state(msg.key)
+        ctx = ProcessContext(now=clock(), rule_pack_version=rule_pack.version, campaigns=campaigns,
+                             scoring_rules=scoring_rules, rule_pack=rule_pack, registries=registries,
+                             scoring_model=scoring_model, lifecycle=lifecycle, qualification=qualification)
+        new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
+        write_back(msg.key, state, new_state)
+        if msg.timestamp and _is_opt_out_add(decoded.record):
+            optout_latency.observe(max(0.0, time.time() - msg.timestamp))  # wall clock, not the decision clock
+        await send_emits(emits)
+
+    async def pass_email_stage(event: faust.types.EventT[bytes], decoded: Decoded) -> None:
+        """One writer per email: finds a lead whose email was seen in its campaign on another number."""
+        key = event.message.key
+        number_event: Any = decoded.record
+        state = _load(EmailLeads, emails_table.get(key))
+        if number_event["input_topic"] == OPT_OUT:  # an erasure forwarded by the number's writer
+            forgotten = forget_number(state, number_event["phone"]["phone_e164"])
+            if forgotten is not state:
+                emails_table[key] = _dump(forgotten)
+            return
+        window = campaigns.policy_for(number_event["event"]["campaign_id"]).duplicate_window
+        new_state, phone_key, onward = email_stage(state, number_event, window)
+        if new_state is not state:
+            emails_table[key] = _dump(new_state)
+        await send(number_events_name, phone_key.encode(),
+                   codec.encode(NUMBER_EVENT_SCHEMA, _event_branch_named(onward)))
+
+    @app.agent(inputs, concurrency=1)
+    async def intake_agent(stream: faust.StreamT[bytes]) -> None:
+        await each_record(stream, "intake", take_input)
 
     @app.agent(number_events, concurrency=1)
     async def decide_agent(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            msg = event.message
-            key = msg.key
-            if (decoded := await decode(event)) is None:
-                continue
-            try:
-                state = number_state(key)
-                ctx = ProcessContext(now=clock(), rule_pack_version=rule_pack.version, campaigns=campaigns,
-                                     scoring_rules=scoring_rules, rule_pack=rule_pack, registries=registries,
-                                     scoring_model=scoring_model, lifecycle=lifecycle,
-                                     qualification=qualification)
-                new_state, emits = process(state, decoded.record, ctx)  # type: ignore[arg-type]
-                write_back(key, state, new_state)
-                if new_state.erasure is not None and state.erasure is None and settings.dedupe_by_email:
-                    # The email stage keeps this number under its leads' emails: it must forget it too.
-                    for email in erasure_emails(state.leads):
-                        await send(email_events_name, email_table_key(email, erasure_secret),
-                                   codec.encode(NUMBER_EVENT_SCHEMA, _event_branch_named(decoded.record)))
-                if msg.timestamp and _is_opt_out_add(decoded.record):
-                    optout_latency.observe(max(0.0, time.time() - msg.timestamp))  # wall clock, not the decision clock
-                await send_emits(emits)
-            except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
-                log.exception("decide failed on %s/%s@%s", msg.topic, msg.partition, msg.offset)
-                await send_dead_letter(event, "decide", exc)
+        await each_record(stream, "decide", decide_number)
 
     @app.agent(email_events, concurrency=1)
     async def email_agent(stream: faust.StreamT[bytes]) -> None:
-        """One writer per email: finds a lead whose email was seen in its campaign on another number."""
-        async for event in stream.events():
-            msg = event.message
-            key = msg.key
-            if (decoded := await decode(event)) is None:
-                continue
-            try:
-                number_event: Any = decoded.record
-                state = _load(EmailLeads, emails_table.get(key))
-                if number_event["input_topic"] == OPT_OUT:  # an erasure forwarded by the number's writer
-                    forgotten = forget_number(state, number_event["phone"]["phone_e164"])
-                    if forgotten is not state:
-                        emails_table[key] = _dump(forgotten)
-                    continue
-                window = campaigns.policy_for(number_event["event"]["campaign_id"]).duplicate_window
-                new_state, phone_key, onward = email_stage(state, number_event, window)
-                if new_state is not state:
-                    emails_table[key] = _dump(new_state)
-                await send(number_events_name, phone_key.encode(),
-                           codec.encode(NUMBER_EVENT_SCHEMA, _event_branch_named(onward)))
-            except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
-                log.exception("email stage failed on %s/%s@%s", msg.topic, msg.partition, msg.offset)
-                await send_dead_letter(event, "email", exc)
+        await each_record(stream, "email", pass_email_stage)
 
     def number_state(key: bytes) -> NumberState:
         marker = erasures_table.get(erasure_key(key.decode(), erasure_secret))

@@ -49,6 +49,9 @@ TABLES = (TABLE_SUPPRESSIONS, TABLE_CONSENTS, TABLE_LEADS, TABLE_ERASURES)
 # --- enrichment: the email stage (pipeline.core.email_stage) ---------------------------------------
 NUMBER_EVENTS = "number-events"
 """Logical name of ``number_events_topic(app_id)`` in a core ``Emit`` (the core knows no app id)."""
+EMAIL_EVENTS = "email-events"
+"""Logical name of ``email_events_topic(app_id)`` in a core ``Emit``; its key is the email identity,
+which the app turns into the keyed hash the topic is keyed by."""
 NUMBER_EVENT_SCHEMA = "internal/number-event"
 TABLE_EMAILS = "emails"  # keyed by a keyed hash of the email; its own topic, not a number's row
 

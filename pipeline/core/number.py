@@ -52,6 +52,7 @@ from pipeline.core.consents import ConsentLedger, apply_consent_change, consent_
 from pipeline.core.decision import Decision, compliance_reasons, decide, duplicate, withdrawn
 from pipeline.core.ebr import active_ebr
 from pipeline.core.email import check_email
+from pipeline.core.email_stage import erasure_emails
 from pipeline.core.erasure import RULE_ERASURE, Erasure
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
 from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy, Transition, default_lifecycle, transition
@@ -200,11 +201,14 @@ def process(
 
 def _erase(state: NumberState, event: NumberEvent, request: OptOut,
            ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
-    """Withdraw what is offered, then keep nothing but the erasure marker."""
+    """Withdraw what is offered, tell the email stage to forget the number under every email its
+    leads had, then keep nothing but the erasure marker."""
     erasure = Erasure(request["occurred_at"], request["event_id"], request["source"])
     marked = replace(state, erasure=erasure)
     _, withdrawals = _withdraw_blocked(marked, event, ctx, extra=(erasure.reason(),))
-    return NumberState(erasure=erasure), withdrawals
+    forget = tuple(Emit(topics.EMAIL_EVENTS, email, topics.NUMBER_EVENT_SCHEMA, event)
+                   for email in erasure_emails(state.leads))
+    return NumberState(erasure=erasure), (*withdrawals, *forget)
 
 
 def _after_erasure(erasure: Erasure, event: NumberEvent, ctx: ProcessContext) -> tuple[Emit, ...]:

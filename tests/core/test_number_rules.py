@@ -135,6 +135,9 @@ def test_erasure_withdraws_offers_keeps_only_the_marker_and_suppresses_later_lea
     assert state.leads == NumberState.empty().leads  # no names, no lead ids, no event ids kept
     assert state.consents == NumberState.empty().consents
     assert state.suppressions == NumberState.empty().suppressions
+    # The email stage keeps the number under the lead's email: the erasure goes there too.
+    [forget] = [r for r in records if r["_topic"] == "email-events"]
+    assert forget["event"]["event_id"] == "erase-1"  # type: ignore[index]
 
     later, records = step(state, lead("lead-2", "L2"))
     [decision] = decisions(records)
