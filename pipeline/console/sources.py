@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
@@ -28,7 +28,27 @@ log = logging.getLogger("leadpipe.console")
 KafkaConfig = Mapping[str, str | int | float | bool]
 
 
-class ReportTail:
+class _Background:
+    """A daemon thread running ``_run`` until :meth:`stop`; ``_stop`` is set when it should end."""
+
+    def __init__(self, thread_name: str) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class ReportTail(_Background):
     """Reads every report topic from the beginning (assign, no group) into an :class:`Aggregator`.
 
     Ready once it has read up to the high-water marks that existed when it first found all topics
@@ -42,22 +62,12 @@ class ReportTail:
         self._consumer = reader_consumer(kafka_config, "leadpipe-console", fetch_wait_ms=50)
         self._aggregator = Aggregator()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="report-tail", daemon=True)
+        super().__init__("report-tail")
         self._start_marks: dict[tuple[str, int], int] = {}
         self._positions: dict[tuple[str, int], int] = {}
         self._ready = False
         self.records_read = 0
         self.error: str | None = None
-
-    def start(self) -> ReportTail:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
 
     @property
     def ready(self) -> bool:
@@ -125,7 +135,7 @@ class ReportTail:
             self._consumer.close()
 
 
-class LagProbe:
+class LagProbe(_Background):
     """Consumer lag of the worker group: high-water mark minus committed offset per partition of the
     topics the group consumes. Reads offsets only: it never joins the group."""
 
@@ -136,19 +146,9 @@ class LagProbe:
         self._group = group
         self._topics = list(topics)
         self._interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lag-probe", daemon=True)
+        super().__init__("lag-probe")
         self.rows: list[dict[str, Any]] = []
         self.error: str | None = None
-
-    def start(self) -> LagProbe:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
 
     def _run(self) -> None:
         consumer = Consumer(self._config)
@@ -179,25 +179,15 @@ class LagProbe:
         return rows
 
 
-class WorkerScrape:
+class WorkerScrape(_Background):
     """Fetches each worker's /metrics and sums their opt-out-to-blocked latency histograms."""
 
     def __init__(self, urls: Sequence[str], *, interval_s: float = 2.0) -> None:
         self._urls = list(urls)
         self._interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="worker-scrape", daemon=True)
+        super().__init__("worker-scrape")
         self.latency = Histogram()
         self.workers: dict[str, dict[str, Any]] = {}
-
-    def start(self) -> WorkerScrape:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
 
     def scrape_once(self) -> None:
         total = Histogram()
