@@ -262,7 +262,8 @@ def _on_lead(
         state = _merge(state, original, lead_id)
         return state, (_lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id, flags),)
 
-    lead_score = scoring.capture_score(scoring.lead_facts(lead, phone), ctx.scoring_rules, ctx.scoring_model)
+    facts = scoring.lead_facts(lead, phone)
+    lead_score = scoring.capture_score(facts, ctx.scoring_rules, ctx.scoring_model)
     address = lead["address"]
     consent = lead["consent"]
     record = LeadRecord(
@@ -280,12 +281,14 @@ def _on_lead(
         address_region=address["region"] if address else None,
     )
     country = address["country"] if address else None
-    return _evaluate(state, event, record, country, decision_id, ctx)
+    return _evaluate(state, event, record, country, decision_id, ctx, flags=scoring.quality_flags_of(facts))
 
 
 def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, address_country: str | None,
-              decision_id: str, ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
-    """Decide ``record`` now (a new lead, or a deferred one being released) and offer it when callable."""
+              decision_id: str, ctx: ProcessContext, *,
+              flags: tuple[str, ...] | None = None) -> tuple[NumberState, tuple[Emit, ...]]:
+    """Decide ``record`` now (a new lead, or a deferred one being released) and offer it when callable.
+    ``flags``: its data-quality flags when already known (a new lead's were computed for scoring)."""
     phone = event["phone"]
     lead_id, campaign_id = record.lead_id, record.campaign_id
     input_event_id = event["event"]["event_id"]
@@ -301,7 +304,8 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
     )
     window = checks.verdict.window
     status = _status_after_decision(record.status, decision.outcome)
-    flags = _quality_flags(record.first_name, record.last_name, record.email, phone)
+    if flags is None:
+        flags = _quality_flags(record.first_name, record.last_name, record.email, phone)
     emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id, flags,
                             lead_status=status, attempts=record.attempts)]
     offered = decision.outcome == "CALL_READY"

@@ -169,6 +169,12 @@ def score(facts: Mapping[str, object], rules: Sequence[ScoringRule]) -> Score:
     return Score(total=math.fsum(item["points"] for item in breakdown), breakdown=breakdown)
 
 
+def quality_flags_of(facts: Mapping[str, object]) -> tuple[str, ...]:
+    """The data-quality flags :func:`lead_facts` found (``quality.flags``)."""
+    flags = facts.get("quality.flags", ())
+    return tuple(str(flag) for flag in flags) if isinstance(flags, tuple) else ()
+
+
 def lead_facts(lead: LeadCaptured, phone: PhoneInfo) -> dict[str, object]:
     """The facts scoring rules can reference (see the module docstring); missing values are left out."""
     email = check_email(lead["email"])
