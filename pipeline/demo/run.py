@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from connectors.crm_local import LocalCrm, start_local_crm
 from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, HttpOutcomeSink
@@ -39,6 +39,7 @@ from pipeline.codec import make_codec
 from pipeline.config import Settings
 from pipeline.console.process import ConsoleProcess
 from pipeline.core.outcomes import QUALIFYING
+from pipeline.core.qualification import Verdict
 from pipeline.demo.sample import LEAD_SOURCES, sample_events
 from pipeline.errors import LeadpipeError
 from pipeline.processes import GatewayProcess, ServiceProcess, WorkerProcess
@@ -55,8 +56,8 @@ CRM_FAULTS = ("--failure-rate", "0.15", "--fail-after-store-rate", "0.1", "--see
 """The local CRM fails some requests, some after storing: the connector's retries and idempotency
 key are at work in every demo."""
 
-_VERDICTS = frozenset({"QUALIFIED", "NOT_READY", "NO_FIT"})
-"""Reason codes of the qualification framework's verdict on a qualifying call (pipeline.core.qualification)."""
+_VERDICTS = frozenset(get_args(Verdict))
+"""The qualification framework's verdicts: the reason code of the decision on a qualifying call."""
 
 GARBAGE = (b"\x00\x00\x00\x00\x01not avro at all", b'{"lead_id": "json is not our wire format"}')
 
