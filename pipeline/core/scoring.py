@@ -254,11 +254,6 @@ def default_scoring_rules() -> tuple[ScoringRule, ...]:
     return default_scoring()[0]
 
 
-def default_scoring_model() -> ScoringModel:
-    """The decision-time model shipped in ``pipeline/data/scoring-rules.json``."""
-    return default_scoring()[1]
-
-
 @functools.cache
 def default_scoring() -> tuple[tuple[ScoringRule, ...], ScoringModel]:
     text = resources.files("pipeline").joinpath(DEFAULT_RULES_RESOURCE).read_text(encoding="utf-8")

@@ -32,7 +32,6 @@ import phonenumbers
 from pipeline.registry.store import (
     REGISTRY_KINDS,
     US_DNC_REGIONS,
-    RegistryKind,
     RegistrySet,
 )
 
@@ -198,9 +197,3 @@ def registry_metrics(registries: RegistrySet, now: datetime) -> str:
         lines.append(f"# TYPE {name} gauge")
         lines.extend(f'{name}{{registry="{registry}"}} {value!r}' for registry, value in values[name])
     return "\n".join(lines) + "\n"
-
-
-def kinds_covering(phone_e164: str) -> tuple[RegistryKind, ...]:
-    """Every registry leadpipe knows that would cover ``phone_e164``, loaded or not."""
-    country = registry_country(phone_e164)
-    return tuple(kind for kind in REGISTRY_KINDS.values() if kind.country == country)

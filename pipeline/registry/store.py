@@ -336,10 +336,6 @@ class UkRegistry:
 NationalRegistry = UsRegistry | UkRegistry
 
 
-def new_store(kind: RegistryKind) -> NationalRegistry:
-    return UsRegistry.empty() if kind.layout == "us" else UkRegistry.empty()
-
-
 # --- metadata -----------------------------------------------------------------------------------
 
 
