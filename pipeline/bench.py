@@ -33,15 +33,15 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 
 from connectors.kafka import PARTITIONER, EventProducer, TopicTail
 from pipeline.admin import ensure_topics
-from pipeline.app import load_policies, load_rule_pack, load_scoring_config
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.core.intake import Routed, intake
-from pipeline.core.number import NumberState, ProcessContext, process
+from pipeline.core.number import NumberState, process
 from pipeline.events import LeadCaptured
 from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, LEAD_CAPTURED
+from pipeline.worker.policies import load_policies
 
 BENCH_NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 New York: every US lead is callable
 
@@ -124,11 +124,9 @@ def _produce(producer: Producer, topic: str, key: bytes | None, value: bytes) ->
 
 def bench_core(settings: Settings, codec: Codec, n: int, *, with_codec: bool) -> float:
     """leads/s through intake + process on empty state (each lead a new number), no broker."""
-    campaigns, _ = load_policies(settings)
-    rules, scoring_model = load_scoring_config(settings)
-    pack = load_rule_pack(settings)
-    ctx = ProcessContext(now=BENCH_NOW, rule_pack_version=pack.version, campaigns=campaigns,
-                         scoring_rules=rules, rule_pack=pack, scoring_model=scoring_model)
+    policies = load_policies(settings, with_registries=False)
+    pack = policies.rule_pack
+    ctx = policies.context(BENCH_NOW)
     run, base = next_run()
     leads = [bench_lead(i, run, base) for i in range(n)]
     raw = [codec.encode(LEAD_CAPTURED, r) for r in leads] if with_codec else []

@@ -34,7 +34,6 @@ from datetime import timedelta
 import aiohttp
 
 from connectors.kafka import EventProducer, TopicTail
-from pipeline.app import load_policies, load_rule_pack
 from pipeline.bench import BENCH_NOW, bench_lead, bench_site, next_run
 from pipeline.codec import Codec
 from pipeline.config import Settings
@@ -42,11 +41,12 @@ from pipeline.core.consents import ConsentLedger
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.intake import Routed, intake
 from pipeline.core.leads import NumberLeads
-from pipeline.core.number import NumberState, ProcessContext, process
+from pipeline.core.number import NumberState, process
 from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import LeadpipeError
 from pipeline.events import OptOut
 from pipeline.topics import CALL_READY, LEAD_CAPTURED, OPT_OUT
+from pipeline.worker.policies import load_policies
 
 CAMPAIGN = "solar-q4"  # requires consent: an allowed answer proves the lead's consent was found
 COMMERCIAL_MS = (400.0, 600.0)
@@ -91,10 +91,9 @@ def check_url(base: str, phone: str) -> str:
 
 def bench_in_process(settings: Settings, calls: int) -> tuple[float, float]:
     """Median µs per call of dial_check() alone, and of the handler's whole pure work."""
-    campaigns, rules = load_policies(settings)
-    pack = load_rule_pack(settings)
-    ctx = ProcessContext(now=BENCH_NOW, rule_pack_version=pack.version, campaigns=campaigns,
-                         scoring_rules=rules, rule_pack=pack)
+    policies = load_policies(settings, with_registries=False)
+    campaigns, pack = policies.campaigns, policies.rule_pack
+    ctx = policies.context(BENCH_NOW)
     run, base = next_run()
     record = bench_lead(0, run, base)
     routed = intake(LEAD_CAPTURED, LEAD_CAPTURED, record, partition=0, offset=0,
@@ -108,7 +107,7 @@ def bench_in_process(settings: Settings, calls: int) -> tuple[float, float]:
         raise LeadpipeError(f"bench request invalid: {request}")
     if not dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW).allowed:
         raise LeadpipeError("the bench number is not callable: the figures would time the wrong path")
-    # The table values as the worker stores them (JSON bytes, see pipeline.app).
+    # The table values as the worker stores them (JSON bytes, see pipeline.worker.state).
     rows = [json.dumps(part.to_json(), separators=(",", ":")).encode()
             for part in (state.suppressions, state.consents, state.leads)]
 

@@ -15,7 +15,6 @@ Settings come from ``LEADPIPE_*`` environment variables (see ``pipeline.config``
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import signal
@@ -66,29 +65,9 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from faust.worker import Worker
+    from pipeline.worker.main import run_worker
 
-    from pipeline.admin import ensure_topics
-    from pipeline.app import create_app
-
-    settings = _settings()
-    broker = None
-    if settings.embedded:
-        from pipeline.broker import EmbeddedBroker
-
-        broker = EmbeddedBroker()
-        settings = dataclasses.replace(settings.with_bootstrap(broker.start()), recovery_consistency_check=False)
-        print(f"embedded broker on {settings.bootstrap_servers}", flush=True)
-    try:
-        # Idempotent; a worker must never let Faust or Tansu auto-create a topic.
-        ensure_topics(settings)
-        app = create_app(settings)
-        worker = Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
-        worker.execute_from_commandline()  # returns via SystemExit on SIGINT/SIGTERM
-    finally:
-        if broker is not None:
-            broker.stop()
-    return 0
+    return run_worker(_settings())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

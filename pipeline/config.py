@@ -147,6 +147,10 @@ class Settings:
     """How often deferred leads are checked for release (their window opened or cap freed up)."""
     fetch_max_wait_ms: int = 10
     """Longest a consumer fetch waits for data (Faust's own 1500 ms adds that much latency per hop)."""
+    batch_max: int = 500
+    """Most records the decide agent takes in one batch (decided, sent and written together)."""
+    batch_wait_ms: int = 5
+    """Longest the decide agent waits to fill a batch before deciding what it has."""
     store: str = "memory://"
     """Faust table store: memory:// (recovers from changelogs) or rocksdb:// for large tables."""
     data_dir: Path = Path("leadpipe-data")
@@ -307,6 +311,10 @@ class Settings:
             kw["release_interval_s"] = _float("RELEASE_INTERVAL_S", raw, minimum=0.1)
         if (raw := get("FETCH_MAX_WAIT_MS")) is not None:
             kw["fetch_max_wait_ms"] = _int("FETCH_MAX_WAIT_MS", raw, minimum=1)
+        if (raw := get("BATCH_MAX")) is not None:
+            kw["batch_max"] = _int("BATCH_MAX", raw, minimum=1)
+        if (raw := get("BATCH_WAIT_MS")) is not None:
+            kw["batch_wait_ms"] = _int("BATCH_WAIT_MS", raw, minimum=1)
         if (raw := get("SESSION_TIMEOUT_S")) is not None:
             kw["session_timeout_s"] = _float("SESSION_TIMEOUT_S", raw, minimum=1.0)
         if (raw := get("HEARTBEAT_INTERVAL_S")) is not None:

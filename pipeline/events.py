@@ -8,7 +8,7 @@ exactly its schema's fields, so the schemas stay the source of truth.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 ConsentChannel = Literal["ANY", "VOICE", "AUTODIALED_VOICE", "SMS"]
 SuppressionScope = Literal["ALL_CHANNELS", "VOICE", "SMS", "CAMPAIGN"]
@@ -219,6 +219,9 @@ class DeadLetter(TypedDict):
     stage: str
     error_type: str
     error: str
+    value_size: NotRequired[int | None]
+    value_sha256: NotRequired[str | None]
+    value_truncated: NotRequired[bool]
 
 
 class PhoneInfo(TypedDict):

@@ -103,7 +103,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "dead-letter": {
         "event_id": "ev-dl-1", "occurred_at": T0, "topic": "lead-captured", "partition": 3, "offset": 2**40,
         "key": b"\x00\xffkey", "value": b"\xc3\x01not avro", "stage": "decode", "error_type": "DecodeError",
-        "error": "unknown framing",
+        "error": "unknown framing", "value_size": 10, "value_sha256": "ab" * 32, "value_truncated": False,
     },
     "internal/number-event": {
         "phone": {"phone_e164": "+13055550142", "region": "US", "number_type": "MOBILE",
@@ -302,9 +302,10 @@ def test_record_written_with_a_released_schema_decodes_into_the_current_one(tmp_
     assert decoded == Decoded("lead-captured", {**old_record, "email": None, "attributes": {}})
 
 
-CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out", "lead-decision", "qualified-lead"}
+CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out", "lead-decision", "qualified-lead", "dead-letter"}
 # number-event: ReleaseDue branch, line type, area-code location, duplicate_of; opt-out: ERASE action;
-# lead-decision: quality_flags, CLOSED, lead_status, attempts; qualified-lead: CRM context (lifecycle)
+# lead-decision: quality_flags, CLOSED, lead_status, attempts; qualified-lead: CRM context (lifecycle);
+# dead-letter: value_size, value_sha256, value_truncated (originals too big to copy, by reference)
 
 
 def test_unchanged_release_shares_the_current_fingerprint() -> None:

@@ -378,8 +378,18 @@ def due_releases(leads: NumberLeads, now: datetime) -> tuple[ReleaseDue, ...]:
         {"event_id": record_id(_release_key(r.deferred_until, r.attempts), "release", r.lead_id),
          "occurred_at": now, "lead_id": r.lead_id, "due_at": r.deferred_until}
         for r in leads.leads
-        if r.status in WAITING_STATUSES and not r.offered and r.deferred_until is not None and r.deferred_until <= now
+        if r.deferred_until is not None and r.deferred_until <= now and _waits(r)
     )
+
+
+def next_release_at(leads: NumberLeads) -> datetime | None:
+    """The earliest instant one of the number's leads waits for (what ``due_releases`` would release
+    first), or None when none waits: the release scheduler's index, so it never scans rows."""
+    return min((r.deferred_until for r in leads.leads if r.deferred_until is not None and _waits(r)), default=None)
+
+
+def _waits(record: LeadRecord) -> bool:
+    return record.status in WAITING_STATUSES and not record.offered
 
 
 def _release_key(due: datetime, attempts: int) -> str:

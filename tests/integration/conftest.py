@@ -11,13 +11,18 @@ puts it back at NOW afterwards.
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 import pytest
@@ -29,6 +34,7 @@ from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_DECISION, QUALIFIED_LEAD, number_events_topic
+from pipeline.worker.app import partitioner
 
 NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 in New York: inside every US window
 
@@ -75,20 +81,32 @@ class Pipeline:
         found = self.tail.wait_for(topic, lambda r: _matches(r, match), timeout_s=timeout_s, count=count)
         return [r.record for r in found if r.record is not None]
 
-    def wait_routed(self, event_id: str, *, timeout_s: float = 30.0) -> int:
-        """Wait until intake has re-keyed input ``event_id`` onto the internal topic; return its partition.
+    def partition_of(self, phone: str) -> int:
+        """The partition a number's events and table rows live on (Kafka's murmur2 of the E.164 key)."""
+        return int(partitioner(self.settings.partitions)(phone.encode()))
 
-        From that point on every later event for the number is processed after it: per-number
-        order starts at the re-key (two inputs on different topics may be re-keyed in either order).
-        """
-        [routed] = self.tail.wait_for(self.internal_topic,
-                                      lambda r: r.record is not None and r.record["event"]["event_id"] == event_id,
-                                      timeout_s=timeout_s)
-        return routed.partition
+    def dial_check(self, phone: str, **query: str) -> dict[str, Any]:
+        """The worker's dial-time check for ``phone`` (any status: a 4xx body is returned too)."""
+        url = (f"{self.worker.url}/v1/dial-check/{urllib.parse.quote(phone)}?"
+               f"{urllib.parse.urlencode({'campaign_id': 'solar-q4', **query})}")
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback
+                return cast(dict[str, Any], json.loads(resp.read()))
+        except urllib.error.HTTPError as exc:
+            return cast(dict[str, Any], json.loads(exc.read()))
 
-    @property
-    def internal_topic(self) -> str:
-        return number_events_topic(self.settings.app_id)
+    def wait_blocked(self, phone: str, code: str = "DNC_OPT_OUT", *, timeout_s: float = 30.0) -> dict[str, Any]:
+        """Wait until the worker's dial-check blocks ``phone`` with ``code``: proof that the event
+        behind it (an opt-out, a revocation...) was applied, so later events for the number are
+        decided after it. Returns that answer."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            answer = self.dial_check(phone)
+            if not answer.get("allowed", True) and any(r["code"] == code for r in answer.get("reasons", [])):
+                return answer
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dial-check of {phone} never blocked with {code}: last answer {answer}")
+            time.sleep(0.05)
 
     def restart_worker(self, *, kill: bool, clock: datetime = NOW, extra_env: dict[str, str] | None = None) -> None:
         """Stop the worker (kill -9 or SIGTERM) and start a new one, with its clock frozen at

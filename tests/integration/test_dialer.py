@@ -15,7 +15,7 @@ from conftest import NOW, Pipeline, lead, opt_out
 from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, KafkaOutcomeSink
 from connectors.kafka import EventProducer, TopicTail
 from connectors.outcome_model import OutcomeModel
-from pipeline.topics import CALL_OUTCOME, CALL_READY, LEAD_CAPTURED, OPT_OUT
+from pipeline.topics import CALL_OUTCOME, CALL_READY, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +75,8 @@ def test_a_dialed_offer_reports_its_outcome_on_call_outcome_and_the_worker_takes
     assert outcome is not None
     assert (outcome["lead_id"], outcome["campaign_id"], outcome["occurred_at"]) == (offer["lead_id"], "solar-q4", NOW)
     assert dialer.stats.outcomes == {outcome["outcome"]: 1}
-    pipeline.wait_routed(outcome["event_id"])  # intake accepted it: valid, normalized, on the number's partition
+    # The worker took it: its lifecycle step is on lead-decision.
+    pipeline.wait(LEAD_DECISION, input_event_id=outcome["event_id"])
 
 
 def test_the_client_reads_call_ready_itself_dropping_withdrawn_offers(

@@ -36,8 +36,8 @@ def test_valid_lead_becomes_call_ready(pipeline: Pipeline, us_number: Callable[[
 def test_opt_out_then_lead_is_suppressed_with_reason(pipeline: Pipeline, us_number: Callable[[], str]) -> None:
     phone = us_number()
     stop = opt_out(phone)
-    pipeline.send(OPT_OUT, stop, key=phone)
-    pipeline.wait_routed(stop["event_id"])  # per-number order holds from the re-key on
+    pipeline.send(OPT_OUT, stop, key=phone)  # keyed by its number: decided at once, no hop
+    pipeline.wait_blocked(phone)  # applied: a lead sent now is decided after it
     record = lead(phone)
     pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
 

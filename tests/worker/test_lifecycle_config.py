@@ -8,11 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.app import load_lifecycle_policies, make_clock
 from pipeline.config import Settings
-from pipeline.core.lifecycle import default_lifecycle
-from pipeline.core.qualification import default_framework
+from pipeline.core.lifecycle import LifecyclePolicy, default_lifecycle
+from pipeline.core.qualification import Framework, default_framework
 from pipeline.errors import ConfigError
+from pipeline.worker.clock import make_clock
+from pipeline.worker.policies import Policies, load_policies
+
+
+def load_lifecycle_policies(settings: Settings) -> tuple[LifecyclePolicy, Framework]:
+    policies: Policies = load_policies(settings, with_registries=False)
+    return policies.lifecycle, policies.qualification
 
 
 def test_without_files_the_packaged_policies_are_used() -> None:

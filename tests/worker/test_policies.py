@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.app import load_rule_pack
 from pipeline.config import Settings
 from pipeline.core.rulepack import default_rule_pack, jurisdictions, legal_window
 from pipeline.errors import ConfigError
 from pipeline.events import PhoneInfo
+from pipeline.worker.policies import load_rule_pack
 
 FLORIDA: PhoneInfo = {"phone_e164": "+13052094411", "region": "US", "number_type": "FIXED_LINE_OR_MOBILE",
                       "time_zones": ["America/New_York"], "area_code_region": "FL", "carrier": None,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.app import load_line_types, load_scoring_config
 from pipeline.config import Settings
 from pipeline.core.scoring import ScoringModel, default_scoring
 from pipeline.errors import ConfigError
+from pipeline.worker.policies import load_line_types, load_scoring_config
 
 
 def test_the_email_stage_is_on_by_default_and_can_be_switched_off() -> None:

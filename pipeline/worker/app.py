@@ -1,0 +1,275 @@
+"""The Faust app: one agent, four tables, the release scheduler and the worker's pages.
+
+::
+
+    lead-captured ┐  keyed by their E.164 number (the gateway, importer and connectors do):
+    opt-out       ├─ decided at once by the number's writer ─────────────────┐
+    consent-changed                                                          │
+    call-outcome  ┘  keyed otherwise, or a lead whose email was seen on      │
+                     another number: re-keyed first ──► <app>-number-events ─┤
+                                   release scheduler ──►        (by E.164)   │
+                                                                             ▼
+                 decide (one agent, concurrency 1, batches) ─► call-ready, lead-decision, qualified-lead,
+                 tables: suppressions · consents · leads · erasures          dead-letter, email index rows
+
+One agent, ``decide``, reads the input topics and ``<app>-number-events`` (co-partitioned: the same
+partition of every topic and table belongs to one worker) in batches and hands each batch to
+:class:`~pipeline.worker.decide.Decider`; it sends the plan's outputs, waits for the broker's
+acknowledgement, then writes the rows (see :mod:`pipeline.worker.decide` for why in that order).
+``concurrency=1``: faust-streaming #606 can commit past an in-flight message when it is higher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import faust
+from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]  # aiokafka ships no types
+from faust.streams import _current_event
+
+from pipeline.codec import Codec, make_codec
+from pipeline.config import Settings
+from pipeline.reporting.prometheus import Histogram
+from pipeline.topics import (
+    INPUT_TOPICS,
+    NUMBER_EVENT_SCHEMA,
+    TABLE_CONSENTS,
+    TABLE_EMAILS,
+    TABLE_ERASURES,
+    TABLE_LEADS,
+    TABLE_SUPPRESSIONS,
+    changelog_topic,
+    email_events_topic,
+    number_events_topic,
+)
+from pipeline.transport import LeadpipeApp
+from pipeline.worker.clock import Clock, make_clock
+from pipeline.worker.decide import Decider, Incoming, Plan
+from pipeline.worker.email_index import ReplicatedEmailIndex
+from pipeline.worker.policies import Policies, load_policies
+from pipeline.worker.releases import ReleaseIndex, phone_of
+from pipeline.worker.state import NumberTables
+from pipeline.worker.web import Health, register_pages
+from pipeline.worker.wire import Outgoing, branch_named
+
+log = logging.getLogger("leadpipe")
+
+
+def faust_broker_urls(bootstrap: str) -> list[str]:
+    return [f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip()]
+
+
+def partitioner(partitions: int) -> Any:
+    """Kafka's default partitioner (murmur2), as Faust's producer and ours use: the partition a key lives on."""
+
+    def partition_of(key: bytes) -> int:
+        return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+    return partition_of
+
+
+@contextmanager
+def acting_for(event: faust.types.EventT[bytes]) -> Iterator[None]:
+    """Make ``event`` Faust's current event: a table write goes to the changelog partition (and, with
+    RocksDB, the local partition store) of the current event, so a batch writes each number's rows as
+    one of that number's own events."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class Outbox:
+    """Sends a plan's outputs and waits until the broker acknowledged every one of them; while it
+    cannot, it keeps trying (the batch is not acknowledged either) and says so on /healthz."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+        self.waiting_since: float | None = None
+        self.last_error: str | None = None
+
+    async def deliver(self, outputs: Sequence[Outgoing]) -> None:
+        if not outputs:
+            return
+        delay = 0.2
+        self.waiting_since = time.monotonic()
+        try:
+            while True:
+                try:
+                    producer = self.app.producer
+                    pending = [await producer.send(o.topic, o.key, o.value, None, o.timestamp, None) for o in outputs]
+                    await asyncio.gather(*pending)
+                    self.last_error = None
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # an outage, not bad input: every output is re-sent (same ids)
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("sending %d outputs failed (%s); retrying in %.1f s", len(outputs),
+                                self.last_error, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        finally:
+            self.waiting_since = None
+
+    def problem(self) -> str | None:
+        """Why outputs are not getting out, once they have waited more than 10 s for the broker."""
+        if self.waiting_since is not None and time.monotonic() - self.waiting_since > 10:
+            return f"waiting {time.monotonic() - self.waiting_since:.0f} s for the broker to acknowledge outputs" + (
+                f" ({self.last_error})" if self.last_error else "")
+        return None
+
+
+class Counters:
+    def __init__(self) -> None:
+        self.batches = self.records = self.decided = self.dead_letters = 0
+
+    def add(self, records: int, plan: Plan) -> None:
+        self.batches += 1
+        self.records += records
+        self.decided += plan.decided
+        self.dead_letters += plan.dead_letters
+
+    def render(self) -> str:
+        rows = [("leadpipe_decide_batches_total", "batches decided", self.batches),
+                ("leadpipe_decide_records_total", "records taken by the decide agent", self.records),
+                ("leadpipe_decide_events_total", "events applied to a number's state", self.decided),
+                ("leadpipe_dead_letters_total", "records dead-lettered by this worker", self.dead_letters)]
+        text = "".join(f"# HELP {name} {help_}\n# TYPE {name} counter\n{name} {value}\n"
+                       for name, help_, value in rows)
+        # Faust's spinner once set the root logger to DEBUG (see pipeline.worker.main): shown, and tested.
+        return text + ("# HELP leadpipe_worker_root_log_level numeric level of the root logger (10 = DEBUG)\n"
+                       "# TYPE leadpipe_worker_root_log_level gauge\n"
+                       f"leadpipe_worker_root_log_level {logging.getLogger().level}\n")
+
+
+def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock | None = None,
+               policies: Policies | None = None) -> faust.App:
+    """Build the Faust app for ``settings`` (whose bootstrap servers must be set)."""
+    if settings.bootstrap_servers is None:
+        raise ValueError("create_app needs bootstrap servers; start the embedded broker first")
+    codec = codec or make_codec(settings)
+    clock = clock or make_clock(settings)
+    policies = policies or load_policies(settings)
+    if policies.line_types is not None:
+        log.info("line types: %d numbers or prefixes from %s", len(policies.line_types), policies.line_types.origin)
+    log.info("settings (secrets hidden):\n%s", settings.describe())
+    log.info("rule pack %s", policies.rule_pack.version)
+    credentials = None
+    if settings.sasl_username is not None:
+        credentials = faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
+                                            mechanism=settings.sasl_mechanism or "PLAIN")
+
+    app = LeadpipeApp(
+        settings.app_id,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        broker=faust_broker_urls(settings.bootstrap_servers),
+        broker_credentials=credentials,
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=False,  # every topic comes from pipeline.topics, created before start
+        topic_disable_leader=True,  # no leader topic: nothing here needs a leader
+        key_serializer="raw",
+        value_serializer="raw",  # we decode Avro ourselves so a bad record becomes a dead letter
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger=0.005,
+        processing_guarantee="at_least_once",  # exactly_once needs transactions Tansu lacks
+        recovery_consistency_check=settings.recovery_consistency_check,
+        web_enabled=settings.web_enabled,
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        # Where other workers send dial-checks for numbers this worker owns.
+        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+    )
+
+    number_events = number_events_topic(settings.app_id)
+    legacy_email_events = email_events_topic(settings.app_id)  # read until drained after an upgrade
+    source = app.topic(*INPUT_TOPICS, number_events, legacy_email_events)
+
+    def table(name: str) -> Any:
+        # Raw bytes in and out (JSON made by the state types): the app's serializers are raw.
+        return app.Table(name, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+
+    secret = settings.erasure_key.encode()
+    tables = NumberTables(table(TABLE_SUPPRESSIONS), table(TABLE_CONSENTS), table(TABLE_LEADS),
+                          table(TABLE_ERASURES), secret)
+    index_topic = changelog_topic(settings.app_id, TABLE_EMAILS)
+    index = (ReplicatedEmailIndex(settings.kafka_client_config(), index_topic, settings.partitions)
+             if settings.dedupe_by_email else None)
+    decider = Decider(policies=policies, codec=codec, tables=tables, index=index,
+                      number_events_topic=number_events, email_index_topic=index_topic,
+                      legacy_email_topic=legacy_email_events, partition_of=partitioner(settings.partitions),
+                      default_region=settings.default_region, erasure_secret=secret)
+    outbox = Outbox(app)
+    releases = ReleaseIndex()
+    optout_latency = Histogram()  # opt-out input's Kafka timestamp → its suppression written (per process)
+    counters = Counters()
+    health = Health(problem=outbox.problem)
+    if index is not None:
+        health.checks.append(("loading the email index", index.ready.is_set))
+
+    @app.task  # type: ignore[untyped-decorator]  # Faust is untyped here
+    async def start_email_index() -> None:
+        if index is not None:
+            index.start()
+
+    @app.agent(source, concurrency=1)
+    async def decide(stream: faust.StreamT[bytes]) -> None:
+        while index is not None and not index.ready.is_set():  # decide nothing without the email index
+            await asyncio.sleep(0.05)
+        batches = stream.take_events(settings.batch_max, settings.batch_wait_ms / 1000)  # type: ignore[attr-defined]
+        async for events in batches:  # StreamT does not declare take_events; Stream has it
+            incoming = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,
+                                 e.message.value, e.message.timestamp) for e in events]
+            plan = decider.plan(incoming, clock())
+            await outbox.deliver(plan.outputs)
+            act_as = {e.message.partition: e for e in events}
+            for row in plan.rows.values():
+                with acting_for(act_as[plan.row_partition[row.number]]):
+                    tables.write(row)
+            releases.note(plan.next_release)
+            wall = time.time()
+            for ts in plan.opt_out_timestamps:
+                optout_latency.observe(max(0.0, wall - ts))  # wall clock, not the decision clock
+            counters.add(len(events), plan)
+
+    scan = {"needed": True}
+
+    @app.timer(interval=settings.release_interval_s)  # type: ignore[untyped-decorator]  # Faust is untyped here
+    async def release_scheduler() -> None:
+        """Send a release for every waiting lead whose time came (see :mod:`pipeline.worker.releases`)."""
+        recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager, typed as its interface
+        if app.rebalancing or not recovery.completed.is_set():
+            scan["needed"] = True  # tables are incomplete: release nothing yet, re-index once ready
+            return
+        if scan["needed"]:
+            releases.rebuild(list(tables.leads.items()))
+            scan["needed"] = False
+        now = clock()
+        out = []
+        for key in releases.due(now):
+            phone = phone_of(key, settings.default_region, policies.line_types)
+            if phone is None:  # keys are E.164 numbers made by intake: a bug if reached
+                log.error("a leads table key is not a phone number")
+                continue
+            for _, event in releases.releases(key, tables.leads.get(key), now, phone):
+                out.append(Outgoing(number_events, key, codec.encode(NUMBER_EVENT_SCHEMA, branch_named(event))))
+        await outbox.deliver(out)
+
+    register_pages(app, settings=settings, policies=policies, tables=tables, clock=clock, health=health,
+                   optout_latency=optout_latency, counters=counters.render)
+    return app

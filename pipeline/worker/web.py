@@ -1,0 +1,86 @@
+"""The worker's HTTP pages: the dial-time check, Prometheus metrics and readiness.
+
+``GET /v1/dial-check/{phone}`` answers from the tables of the worker that owns the number (another
+worker's request is proxied there by Faust's router); ``/metrics`` and ``/healthz`` describe this
+worker only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from faust.exceptions import SameNode
+
+from pipeline.config import Settings
+from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
+from pipeline.core.linetype import with_line_type
+from pipeline.registry.check import registry_metrics
+from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram
+from pipeline.worker.clock import Clock
+from pipeline.worker.policies import Policies
+from pipeline.worker.state import NumberTables
+
+
+@dataclasses.dataclass
+class Health:
+    """What readiness depends on besides Faust's own recovery; ``reason`` says why not ready."""
+
+    checks: list[tuple[str, Callable[[], bool]]] = dataclasses.field(default_factory=list)
+    problem: Callable[[], str | None] = lambda: None
+
+    def not_ready(self) -> str | None:
+        for name, ok in self.checks:
+            if not ok():
+                return name
+        return self.problem()
+
+
+def register_pages(app: faust.App, *, settings: Settings, policies: Policies, tables: NumberTables,
+                   clock: Clock, health: Health, optout_latency: Histogram,
+                   counters: Callable[[], str]) -> None:
+    """Add the worker's pages to ``app``'s web server."""
+
+    @app.page("/v1/dial-check/{phone}")
+    async def dial_check_view(web: Any, request: Any, phone: str) -> Any:
+        """Allowed or not, why, and seconds left — from the tables of the worker owning the number."""
+        parsed = parse_request(phone, request.query, settings.default_region)
+        if not isinstance(parsed, DialCheckRequest):
+            return web.json({"error": "invalid request", "fields": parsed}, status=400)
+        parsed = dataclasses.replace(parsed, phone=with_line_type(parsed.phone, policies.line_types))
+        key = parsed.phone["phone_e164"].encode()
+        try:  # another worker owns the number's partition: it answers (Faust proxies the request)
+            return await app.router.route_req(tables.suppressions.name, key, web, request)  # type: ignore[attr-defined]
+        except SameNode:
+            pass
+        result = dial_check(parsed, tables.read(key), campaigns=policies.campaigns, pack=policies.rule_pack,
+                            now=clock(), registries=policies.registries)
+        return web.json(result.to_json())
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        """Prometheus text: registry age and staleness, opt-out → blocked latency, batch counters."""
+        latency = optout_latency.render(OPTOUT_LATENCY,
+                                        "opt-out Kafka timestamp to its suppression written by this worker")
+        text = registry_metrics(policies.registries, clock()) + latency + counters()
+        return web.text(text, content_type="text/plain; version=0.0.4")
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        # Ready once partitions are assigned, tables recovered and the email index loaded: only then
+        # are decisions made from complete state.
+        recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager, typed as its interface
+        reason = None
+        if not recovery.completed.is_set():
+            reason = "recovering tables"
+        elif app.rebalancing:
+            reason = "rebalancing"
+        else:
+            reason = health.not_ready()
+        body = {"status": "ok" if reason is None else "starting", "ready": reason is None,
+                "app_id": settings.app_id}
+        if reason is not None:
+            body["reason"] = reason
+        return web.json(body, status=200 if reason is None else 503)
