@@ -156,7 +156,8 @@ def bench_pipeline_throughput(settings: Settings, codec: Codec, n: int) -> float
         producer = EventProducer(settings.kafka_client_config(), codec)
         start = time.monotonic()
         for i in range(n):
-            producer.send(LEAD_CAPTURED, bench_lead(i, run, base), key=f"B{run}-{i}")
+            record = bench_lead(i, run, base)
+            producer.send(LEAD_CAPTURED, record, key=record["phone"])  # by E.164, as the gateway keys it
         producer.flush(120)
         arrivals = tail.wait_for(CALL_READY, lambda r: r.record is not None and
                                  r.record["lead_id"].startswith(f"B{run}-"), count=n, timeout_s=600)
@@ -180,7 +181,8 @@ def bench_pipeline_latency(settings: Settings, codec: Codec, rate: int, seconds:
                 time.sleep(min(due - now, 0.001))
             lead_id = f"B{run}-{i}"
             sent_at[lead_id] = time.monotonic()
-            producer.send(LEAD_CAPTURED, bench_lead(i, run, base), key=lead_id)
+            record = bench_lead(i, run, base)
+            producer.send(LEAD_CAPTURED, record, key=record["phone"])
         producer.flush(60)
         arrivals = tail.wait_for(CALL_READY, lambda r: r.record is not None and
                                  r.record["lead_id"] in sent_at, count=n, timeout_s=300)

@@ -50,6 +50,10 @@ campaign scopes."""
 MAX_REMOVALS = 32
 """Removals kept in the table value. The opt-out topic is the full, permanent record; the table
 keeps only the recent audit a dial-check or trace needs."""
+STATE_TEXT_MAX = 500
+"""Characters of a request's free text (evidence, reason) kept in the suppression: the row stays
+small whatever a caller wrote, and the original stays on the input topic and in the audit trail.
+An opt-out is never refused for its text."""
 
 # A voice suppression stops manual and autodialed calls alike. Asked about ANY (a campaign that may
 # use every channel), a suppression on any one channel blocks it.
@@ -230,8 +234,8 @@ def apply_opt_out(state: SuppressionState, opt_out: OptOut) -> SuppressionState:
             campaign_id=opt_out["campaign_id"],
             source="OPT_OUT",
             added_by=opt_out["source"],
-            evidence=opt_out["evidence"],
-            reason=opt_out["reason"],
+            evidence=_kept(opt_out["evidence"]),
+            reason=_kept(opt_out["reason"]),
             created_at=opt_out["occurred_at"],
             expires_at=opt_out["expires_at"] if temporary else None,
         ))
@@ -253,6 +257,13 @@ def apply_opt_out(state: SuppressionState, opt_out: OptOut) -> SuppressionState:
         active=tuple(s for s in state.active if s.suppression_id not in lifted_ids),
         removals=(*state.removals, removal)[-MAX_REMOVALS:],
     )
+
+
+def _kept(text: str | None) -> str | None:
+    """``text`` as a suppression keeps it: at most ``STATE_TEXT_MAX`` characters, marked when cut."""
+    if text is None or len(text) <= STATE_TEXT_MAX:
+        return text
+    return text[: STATE_TEXT_MAX - 1] + "…"
 
 
 def suppression_from_outcome(
@@ -285,8 +296,8 @@ def suppression_from_outcome(
         campaign_id=outcome["campaign_id"],
         source="CALL_OUTCOME",
         added_by=outcome["agent_id"] or "dialer",
-        evidence=f"call-outcome {outcome['event_id']} for lead {outcome['lead_id']}",
-        reason=outcome["notes"],
+        evidence=_kept(f"call-outcome {outcome['event_id']} for lead {outcome['lead_id']}"),
+        reason=_kept(outcome["notes"]),
         created_at=outcome["occurred_at"],
         expires_at=expires_at,
     )

@@ -321,6 +321,8 @@ class Mapped:
 
     record: dict[str, Any] | None
     errors: dict[str, str]
+    key: str | None = None
+    """The record's number in E.164: its Kafka key, so the number's writer decides it without a hop."""
 
 
 class EventMapper:
@@ -408,11 +410,14 @@ class EventMapper:
             if name not in errors:
                 errors[name] = why
         phone, country = record.get("phone"), record.get("country")
+        key = None
         if "phone" not in errors and isinstance(phone, str) and (country is None or isinstance(country, str)):
             normalized = normalize_phone(phone, country, self.default_region)
             if isinstance(normalized, PhoneError):
                 errors["phone"] = f"{normalized.code}: {normalized.detail}"
-        return Mapped(None, errors) if errors else Mapped(record, {})
+            else:
+                key = normalized["phone_e164"]
+        return Mapped(None, errors) if errors else Mapped(record, {}, key)
 
 
 def _is_object(t: AvroType) -> bool:

@@ -110,7 +110,8 @@ class Gateway:
             log.error("encode failed after validation: %s", exc)
             return _error(500, "could not encode the event", detail=str(exc))
         try:
-            await self.producer.send(mapper.kind, value, record["phone"].encode())
+            # Keyed by the E.164 number (murmur2, as Faust partitions): decided without a hop.
+            await self.producer.send(mapper.kind, value, (mapped.key or record["phone"]).encode())
         except BrokerUnavailable as exc:
             return _error(503, "broker unavailable", detail=str(exc), event_id=record["event_id"])
         answer = {"event_id": record["event_id"], "topic": mapper.kind}

@@ -39,7 +39,7 @@ from pipeline.events import NumberEvent, OptOut
 from pipeline.worker.email_index import EmailIndex
 from pipeline.worker.policies import Policies
 from pipeline.worker.state import NumberTables, RowTooLarge, RowWrite
-from pipeline.worker.wire import Outgoing, RecordTooLarge, branch_named, checked, dead_letter
+from pipeline.worker.wire import MAX_INPUT_BYTES, Outgoing, RecordTooLarge, branch_named, checked, dead_letter
 
 log = logging.getLogger("leadpipe.decide")
 
@@ -126,6 +126,10 @@ class Decider:
              effects: _Effects) -> None:
         if record.value is None:
             raise _Invalid("decode", "record without a value (a tombstone): nothing to decode")
+        if record.topic != self.number_events_topic:  # the worker's own records are bounded already
+            size = len(record.value) + len(record.key or b"")
+            if size > MAX_INPUT_BYTES:
+                raise _Invalid("size", f"a record of {size} bytes is over the {MAX_INPUT_BYTES}-byte input limit")
         decoded = self.codec.decode(record.value)
         if record.topic == self.number_events_topic:
             if record.key is None:  # the worker always keys these by the number: a bug if reached

@@ -18,6 +18,9 @@ from typing import Any
 
 from pipeline.events import DeadLetter
 
+MAX_INPUT_BYTES = 64 * 1024
+"""Largest input record (key + value) the worker decides: the gateway's body limit. A bigger one
+(possible only when written straight to Kafka) is dead-lettered by reference, undecoded."""
 MAX_RECORD_BYTES = 900 * 1024
 """Largest record (key + value) the worker sends; over it the input that caused it is dead-lettered."""
 DEAD_LETTER_COPY_BYTES = 64 * 1024

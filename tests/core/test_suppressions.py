@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pipeline.core.suppressions import (
     MAX_ACTIVE,
+    STATE_TEXT_MAX,
     NOT_NOW_DEFAULT,
     Removal,
     Suppression,
@@ -59,6 +60,17 @@ def test_an_add_opt_out_becomes_a_suppression_keyed_by_its_event() -> None:
     assert (only.scope, only.category, only.source) == ("VOICE", "CHANNEL_LIMITED", "OPT_OUT")
     assert (only.added_by, only.evidence, only.reason) == ("sms-stop-handler", "sms-msg-42", "replied STOP")
     assert only.created_at == T0
+
+
+def test_an_opt_out_is_kept_whatever_its_free_text_but_the_text_is_bounded() -> None:
+    long = opt_out("ev-long", evidence="é" * 30_000, reason="x" * (STATE_TEXT_MAX + 1))
+    (only,) = apply_opt_out(SuppressionState(), long).active
+    assert only.suppression_id == "ev-long"  # applied: the number is blocked
+    assert only.evidence is not None and only.reason is not None
+    assert len(only.evidence) == len(only.reason) == STATE_TEXT_MAX
+    assert only.evidence.endswith("…") and only.evidence.startswith("é" * 100)
+    short = apply_opt_out(SuppressionState(), opt_out("ev-short", reason="x" * STATE_TEXT_MAX)).active[0]
+    assert short.reason == "x" * STATE_TEXT_MAX  # at the bound: kept whole
 
 
 def test_applying_the_same_add_twice_changes_nothing() -> None:
