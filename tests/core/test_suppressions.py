@@ -63,13 +63,13 @@ def test_an_add_opt_out_becomes_a_suppression_keyed_by_its_event() -> None:
 
 
 def test_an_opt_out_is_kept_whatever_its_free_text_but_the_text_is_bounded() -> None:
-    long = opt_out("ev-long", evidence="é" * 30_000, reason="x" * (STATE_TEXT_MAX + 1))
-    (only,) = apply_opt_out(SuppressionState(), long).active
+    long = {**opt_out("ev-long"), "evidence": "é" * 30_000, "reason": "x" * (STATE_TEXT_MAX + 1)}
+    (only,) = apply_opt_out(SuppressionState(), long).active  # type: ignore[arg-type]
     assert only.suppression_id == "ev-long"  # applied: the number is blocked
     assert only.evidence is not None and only.reason is not None
     assert len(only.evidence) == len(only.reason) == STATE_TEXT_MAX
     assert only.evidence.endswith("…") and only.evidence.startswith("é" * 100)
-    short = apply_opt_out(SuppressionState(), opt_out("ev-short", reason="x" * STATE_TEXT_MAX)).active[0]
+    short = apply_opt_out(SuppressionState(), {**opt_out("ev-short"), "reason": "x" * STATE_TEXT_MAX}).active[0]
     assert short.reason == "x" * STATE_TEXT_MAX  # at the bound: kept whole
 
 
