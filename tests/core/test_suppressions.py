@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from pipeline.core.suppressions import (
     MAX_ACTIVE,
-    STATE_TEXT_MAX,
     NOT_NOW_DEFAULT,
+    STATE_TEXT_MAX,
     Removal,
     Suppression,
     SuppressionSource,
