@@ -5,6 +5,7 @@
     leadpipe topics    create (or list) every topic of the registry
     leadpipe worker    run a Faust worker (starts the embedded broker when none is configured)
     leadpipe bench     measure the I/O ceiling, the compute floor and the full pipeline
+    leadpipe torture   a mixed stream under kill -9, checked for lost, standing and replayed state
     leadpipe gateway   run the HTTP ingest gateway (leads, opt-outs, consents, call outcomes)
     leadpipe crm       deliver qualified leads to a CRM over HTTP (crm-sink: a local CRM stand-in)
     leadpipe import    bulk-import lead files (CSV) onto lead-captured
@@ -90,6 +91,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate or 2000)
 
 
+def cmd_torture(args: argparse.Namespace) -> int:
+    from pipeline.torture import run_torture
+
+    return run_torture(_settings(), workers=args.workers, events=args.events, kills=args.kills, runs=args.runs,
+                       seed=args.seed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leadpipe", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -147,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gateway", action="store_true",
                    help="benchmark the HTTP ingest gateway with wrk instead of the pipeline")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("torture", help="a mixed stream under kill -9: prove nothing accepted is lost")
+    p.add_argument("--workers", type=int, default=1, choices=(1, 2), help="workers sharing the partitions")
+    p.add_argument("--events", type=int, default=20000, help="inputs per run")
+    p.add_argument("--kills", type=int, default=5, help="kill -9s per run, at random moments")
+    p.add_argument("--runs", type=int, default=5, help="runs, each on a fresh broker")
+    p.add_argument("--seed", type=int, default=20261206, help="seed of the first run's stream and kills")
+    p.set_defaults(func=cmd_torture)
     return parser
 
 

@@ -1,0 +1,340 @@
+"""``leadpipe torture``: a mixed stream under kill -9, then proof that nothing accepted was lost.
+
+Each run starts a broker, creates the topics and starts one or two workers; writes a stream of
+leads, opt-outs and consent changes for a few thousand numbers, interleaved, keyed as the gateway
+keys them (by E.164) and, for a share of the leads, as a vendor does (by lead id, so they take the
+re-key hop); and meanwhile kills a random worker with SIGKILL at random moments, starting a new one
+at once. Then it waits for the pipeline to settle and checks, with a plain Kafka consumer reading
+the real Avro outputs:
+
+- **lost**: leads without a decision on ``lead-decision`` (must be 0);
+- **standing**: numbers with a READY on ``call-ready`` left standing after their opt-out, without
+  a WITHDRAW after it (must be 0);
+- **replay**: numbers whose live dial-check answer differs from the answer computed by replaying
+  the number's inputs through the pure core (must be 0): what the tables hold after the kills is
+  what the inputs say;
+- **duplicates**: decisions written more than once (same ``event_id``) — at-least-once replays
+  after a kill; counted, not failed, unless ``--exactly-once`` is expected.
+
+Each number follows one story, chosen so that its final state does not depend on the order in which
+events on different topics reach its writer: offered, offered then opted out, opted out first,
+consent revoked after the offer, or no consent and a consent granted later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from connectors.kafka import EventProducer, TopicTail
+from pipeline.admin import ensure_topics
+from pipeline.broker import EmbeddedBroker
+from pipeline.codec import make_codec
+from pipeline.config import Settings
+from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
+from pipeline.core.intake import Routed, intake
+from pipeline.core.number import NumberState, process
+from pipeline.processes import WorkerProcess
+from pipeline.topics import CALL_READY, CONSENT_CHANGED, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
+from pipeline.worker.policies import Policies, load_policies
+
+NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 in New York: every US window is open
+CAMPAIGN = "solar-q4"  # requires consent
+AREAS = ("212", "305", "415", "617")  # NY, FL, CA, MA: no state forbids autodialing them
+STORIES = ("offered", "offered-then-stopped", "stopped-first", "revoked", "granted-later")
+
+Input = tuple[str, dict[str, Any], str]  # (topic, record, key)
+
+
+@dataclass(frozen=True)
+class Stream:
+    inputs: list[Input]
+    story_of: dict[str, str]
+    """Each number's story."""
+
+    @property
+    def numbers(self) -> list[str]:
+        return list(self.story_of)
+
+    @property
+    def leads(self) -> list[dict[str, Any]]:
+        return [record for topic, record, _ in self.inputs if topic == LEAD_CAPTURED]
+
+
+def make_stream(events: int, seed: int, run: str) -> Stream:
+    """About ``events`` inputs over ``events // 4`` numbers, shuffled, reproducible from ``seed``."""
+    rng = random.Random(seed)
+    inputs: list[Input] = []
+    story_of: dict[str, str] = {}
+    n = 0
+    while len(inputs) < events:
+        phone = f"+1{AREAS[n % 4]}{2_000_000 + (seed * 7919 + n) % 7_000_000:07d}"
+        n += 1
+        if phone in story_of:
+            continue
+        story = rng.choice(STORIES)
+        story_of[phone] = story
+        t = NOW - timedelta(minutes=30)
+        for i in range(rng.randint(1, 3)):
+            inputs.append(_lead(phone, run, rng, t + timedelta(seconds=i), consent=story != "granted-later"))
+        if story in ("offered-then-stopped", "stopped-first"):
+            at = t - timedelta(minutes=1) if story == "stopped-first" else t + timedelta(minutes=5)
+            inputs.append(_opt_out(phone, at))
+        if story == "revoked":
+            inputs.append(_consent(phone, "REVOKE", t + timedelta(minutes=5)))
+        if story == "granted-later":
+            inputs.append(_consent(phone, "GRANT", t + timedelta(minutes=5)))
+    rng.shuffle(inputs)
+    return Stream(inputs, story_of)
+
+
+def _lead(phone: str, run: str, rng: random.Random, at: datetime, *, consent: bool) -> Input:
+    lead_id = f"T{run}-{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}"
+    record = {
+        "event_id": str(uuid.UUID(int=rng.getrandbits(128))), "occurred_at": at, "lead_id": lead_id,
+        "source": "web-form:torture", "campaign_id": CAMPAIGN, "phone": phone, "country": "US",
+        "first_name": "Tor", "last_name": "Ture", "email": f"{lead_id.lower()}@example.com", "address": None,
+        "consent": {"purpose": "marketing", "channel": "ANY", "granted_at": at - timedelta(minutes=1),
+                    "form_url": "https://example.com/t", "consent_text": "I agree to be called.",
+                    "certificate_id": f"cert-{lead_id}", "ip": "203.0.113.9", "expires_at": None} if consent else None,
+        "attributes": {},
+    }
+    # Most as the gateway keys them (by number: no hop); a quarter as a vendor does (re-keyed).
+    key = lead_id if rng.random() < 0.25 else phone
+    return LEAD_CAPTURED, record, key
+
+
+def _opt_out(phone: str, at: datetime) -> Input:
+    record = {"event_id": str(uuid.uuid4()), "occurred_at": at, "phone": phone, "country": "US", "action": "ADD",
+              "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None, "expires_at": None,
+              "source": "sms-keyword:STOP", "reason": "replied STOP", "evidence": "torture"}
+    return OPT_OUT, record, phone
+
+
+def _consent(phone: str, action: str, at: datetime) -> Input:
+    record = {"event_id": str(uuid.uuid4()), "occurred_at": at, "phone": phone, "country": "US", "action": action,
+              "purpose": "marketing", "channel": "ANY", "channel_specific": False, "source": "preference-center",
+              "proof": None if action == "REVOKE" else {
+                  "purpose": "marketing", "channel": "ANY", "granted_at": at, "form_url": "https://example.com/p",
+                  "consent_text": "Yes, call me.", "certificate_id": None, "ip": None, "expires_at": None}}
+    return CONSENT_CHANGED, record, phone
+
+
+# --- replay: the pure core over each number's inputs ----------------------------------------------
+
+
+def replay_answers(stream: Stream, policies: Policies, default_region: str) -> dict[str, dict[str, Any]]:
+    """The dial-check answer of every number after its inputs went through intake and ``process`` in
+    the order they were generated (a number's final state does not depend on that order)."""
+    ctx = policies.context(NOW)
+    states: dict[str, NumberState] = defaultdict(NumberState)
+    order = sorted(stream.inputs, key=lambda i: i[1]["occurred_at"])
+    for offset, (topic, record, _) in enumerate(order):
+        routed = intake(topic, topic, record, partition=0, offset=offset, default_region=default_region, now=NOW,
+                        rule_pack_version=policies.rule_pack.version, line_types=policies.line_types)
+        if not isinstance(routed, Routed):
+            raise ValueError(f"torture input not routed: {routed}")
+        states[routed.key], _ = process(states[routed.key], routed.number_event, ctx)
+    answers = {}
+    for phone in stream.numbers:
+        request = parse_request(phone, {"campaign_id": CAMPAIGN}, default_region)
+        assert isinstance(request, DialCheckRequest)  # generated numbers are valid
+        answers[phone] = comparable(dial_check(request, states[phone], campaigns=policies.campaigns,
+                                               pack=policies.rule_pack, now=NOW,
+                                               registries=policies.registries).to_json())
+    return answers
+
+
+def comparable(answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: answer.get(k) for k in ("allowed", "reasons", "rules_fired", "callable_until")}
+
+
+# --- a run ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    events: int
+    numbers: int
+    kills: int
+    seconds: float
+    lost: int = 0
+    standing: int = 0
+    replay_mismatches: int = 0
+    duplicate_decisions: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.lost == 0 and self.standing == 0 and self.replay_mismatches == 0
+
+    def line(self) -> str:
+        return (f"{self.events} events, {self.numbers} numbers, {self.kills} kills, {self.seconds:.0f} s: "
+                f"lost {self.lost}, standing after opt-out {self.standing}, replay mismatches "
+                f"{self.replay_mismatches}, duplicate decisions {self.duplicate_decisions}")
+
+
+class Workers:
+    """N worker processes; ``kill_one`` kills a random one with SIGKILL and starts a new one at once."""
+
+    def __init__(self, count: int, settings: Settings, env: dict[str, str], log_dir: Path) -> None:
+        self.settings, self.env, self.log_dir = settings, env, log_dir
+        self.started = 0
+        self.procs = [self._new() for _ in range(count)]
+
+    def _new(self) -> WorkerProcess:
+        self.started += 1
+        proc = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=self.env,
+                             log_path=self.log_dir / f"worker-{self.started}.log",
+                             embedded=self.settings.recovery_consistency_check is False)
+        proc.start()
+        return proc
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        for proc in self.procs:
+            proc.wait_ready(timeout_s=timeout_s)
+
+    def kill_one(self, rng: random.Random) -> None:
+        i = rng.randrange(len(self.procs))
+        self.procs[i].kill()
+        self.procs[i] = self._new()
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+
+    def dial_check(self, phone: str) -> dict[str, Any]:
+        url = f"{self.procs[0].url}/v1/dial-check/{urllib.parse.quote(phone)}?campaign_id={CAMPAIGN}"
+        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - our own worker on loopback
+            return comparable(json.loads(resp.read()))
+
+
+def torture_run(settings: Settings, *, workers: int, events: int, kills: int, seed: int, log_dir: Path,
+                rate: float = 2000.0, say: Callable[[str], None] = print) -> RunResult:
+    """One run on the broker ``settings`` points at (topics created here, empty or not)."""
+    rng = random.Random(seed)
+    run = uuid.uuid4().hex[:6]
+    stream = make_stream(events, seed, run)
+    codec = make_codec(settings)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+    env.update({"LEADPIPE_FIXED_CLOCK": NOW.isoformat(), "LEADPIPE_APP_ID": settings.app_id,
+                "LEADPIPE_PARTITIONS": str(settings.partitions), "LEADPIPE_LOG_LEVEL": "warning",
+                "LEADPIPE_ERASURE_KEY": settings.erasure_key})
+    tail = TopicTail(settings.kafka_client_config(), codec, [CALL_READY, LEAD_DECISION]).start()
+    pool = Workers(workers, settings, env, log_dir)
+    started = time.monotonic()
+    try:
+        pool.wait_ready()
+        producer = EventProducer(settings.kafka_client_config(), codec)
+        sending_s = len(stream.inputs) / rate
+        # Kills happen from this thread: a child dies with the thread that started it (PR_SET_PDEATHSIG).
+        kill_at = sorted(started + rng.uniform(0.1, 1.2) * sending_s for _ in range(kills))
+        for i, (topic, record, key) in enumerate(stream.inputs):
+            due = started + i / rate
+            if (wait := due - time.monotonic()) > 0:
+                time.sleep(wait)
+            while kill_at and time.monotonic() >= kill_at[0]:
+                kill_at.pop(0)
+                pool.kill_one(rng)
+            producer.send(topic, record, key=key)
+        producer.flush(120)
+        for moment in kill_at:  # the kills due after the last input was written
+            if (wait := moment - time.monotonic()) > 0:
+                time.sleep(wait)
+            pool.kill_one(rng)
+        pool.wait_ready()
+        lead_ids = {r["event_id"] for r in stream.leads}
+        with contextlib.suppress(TimeoutError):  # counted below: a lead without a decision is the finding
+            tail.wait_for(LEAD_DECISION, lambda r: r.record is not None and r.record["input_event_id"] in lead_ids,
+                          count=len(lead_ids), timeout_s=300)
+        result = RunResult(len(stream.inputs), len(stream.numbers), kills, time.monotonic() - started)
+        _check(result, stream, tail, pool, settings, say)
+        return result
+    finally:
+        pool.stop()
+        tail.stop()
+
+
+def _check(result: RunResult, stream: Stream, tail: TopicTail, pool: Workers, settings: Settings,
+           say: Callable[[str], None]) -> None:
+    decisions = [r for r in tail.records(LEAD_DECISION) if r.record is not None]
+    ours = set(stream.numbers)
+    decided = {r.record["input_event_id"] for r in decisions if r.record is not None}
+    missing = [r for r in stream.leads if r["event_id"] not in decided]
+    result.lost = len(missing)
+    result.examples += [f"no decision for lead {r['lead_id']} ({r['phone']})" for r in missing[:3]]
+    ids = Counter(r.record["event_id"] for r in decisions if r.record is not None and r.record["phone_e164"] in ours)
+    result.duplicate_decisions = sum(n - 1 for n in ids.values() if n > 1)
+    # READY standing after an opt-out: in each number's call-ready order (one key, one partition).
+    offers: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for r in tail.records(CALL_READY):
+        if r.record is not None and r.record["phone_e164"] in ours:
+            offers[r.record["phone_e164"]].append((r.offset, r.record))
+    for phone, story in stream.story_of.items():
+        if story not in ("offered-then-stopped", "stopped-first", "revoked"):
+            continue
+        standing: set[str] = set()
+        for _, offer in sorted(offers.get(phone, []), key=lambda o: o[0]):
+            (standing.add if offer["action"] == "READY" else standing.discard)(offer["lead_id"])
+        if standing:
+            result.standing += 1
+            result.examples.append(f"{phone} ({story}): READY standing for {sorted(standing)}")
+    # Live dial-check = replay.
+    policies = load_policies(settings)
+    expected = replay_answers(stream, policies, settings.default_region)
+    for phone in stream.numbers:
+        live = pool.dial_check(phone)
+        if live != expected[phone]:
+            result.replay_mismatches += 1
+            if len(result.examples) < 10:
+                result.examples.append(f"{phone} ({stream.story_of[phone]}): live {live} != replay {expected[phone]}")
+
+
+@contextmanager
+def torture_site(settings: Settings) -> Iterator[tuple[Settings, Path]]:
+    """The embedded broker (unless a cluster is configured) and a work dir, removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix="leadpipe-torture-"))
+    broker = EmbeddedBroker(log_path=workdir / "broker.log") if settings.embedded else None
+    try:
+        if broker is not None:
+            settings = dataclasses.replace(settings.with_bootstrap(broker.start()), recovery_consistency_check=False)
+        yield settings, workdir
+    finally:
+        if broker is not None:
+            broker.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_torture(settings: Settings, *, workers: int, events: int, kills: int, runs: int, seed: int) -> int:
+    """``runs`` runs, each on a fresh broker (or, with a cluster configured, a fresh app id)."""
+    say: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
+    failures = 0
+    say(f"leadpipe torture: {runs} runs x {events} events, {kills} kill -9s, {workers} worker(s), "
+        f"broker {'embedded Tansu' if settings.embedded else settings.bootstrap_servers}")
+    for n in range(runs):
+        with torture_site(settings) as (site, workdir):
+            run_settings = dataclasses.replace(site, app_id=f"torture{n}-{uuid.uuid4().hex[:6]}")
+            ensure_topics(run_settings)
+            result = torture_run(run_settings, workers=workers, events=events, kills=kills, seed=seed + n,
+                                 log_dir=workdir, say=say)
+        say(f"run {n + 1}: {'OK  ' if result.ok else 'FAIL'} {result.line()}")
+        for example in result.examples:
+            say(f"      {example}")
+        failures += not result.ok
+    return 1 if failures else 0
