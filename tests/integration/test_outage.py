@@ -1,0 +1,68 @@
+"""Broker outages: the worker recovers by itself, within 30 s, every time.
+
+The embedded broker keeps its data in memory, so an outage here is the broker frozen (SIGSTOP) and
+thawed (SIGCONT) — what a network partition or a stalled broker looks like to a client, data kept.
+Half the outages outlast the consumer session timeout, so the group expires and is rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import NOW, lead
+
+from connectors.kafka import EventProducer, TopicTail
+from pipeline.admin import ensure_topics
+from pipeline.broker import EmbeddedBroker
+from pipeline.codec import make_codec
+from pipeline.config import Settings
+from pipeline.processes import WorkerProcess
+from pipeline.topics import CALL_READY, LEAD_CAPTURED
+
+pytestmark = pytest.mark.integration
+
+OUTAGES = 10
+
+
+def test_the_worker_recovers_from_ten_broker_outages_within_30_s(tmp_path: Path,
+                                                                   us_number: Callable[[], str]) -> None:
+    broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
+    worker = tail = None
+    try:
+        settings = Settings(fixed_clock=NOW).with_bootstrap(broker.start())
+        ensure_topics(settings)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+        env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
+        worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
+                               log_path=tmp_path / "worker.log").start()
+        worker.wait_ready(timeout_s=90)
+        codec = make_codec(settings)
+        tail = TopicTail(settings.kafka_client_config(), codec, [CALL_READY]).start()
+        producer = EventProducer(settings.kafka_client_config(), codec)
+        recoveries = []
+        for n in range(OUTAGES):
+            assert broker.pid is not None
+            os.kill(broker.pid, signal.SIGSTOP)
+            time.sleep(8.0 if n % 2 else 3.0)  # the outage itself: its length is the point, not a wait
+            os.kill(broker.pid, signal.SIGCONT)
+            thawed = time.monotonic()
+            phone = us_number()
+            record = lead(phone)
+            producer.send(LEAD_CAPTURED, record, key=phone)
+            producer.flush(30)
+            tail.wait_for(CALL_READY, lambda r, lead_id=record["lead_id"]: r.record is not None
+                          and r.record["lead_id"] == lead_id, timeout_s=60)
+            recoveries.append(time.monotonic() - thawed)
+        print(f"\nrecovery after each outage (s): {', '.join(f'{r:.1f}' for r in recoveries)}")
+        assert max(recoveries) <= 30.0, recoveries
+    finally:
+        if tail is not None:
+            tail.stop()
+        if worker is not None:
+            worker.stop()
+        broker.stop()
