@@ -29,6 +29,7 @@ from typing import IO, TextIO
 from pipeline.config import Settings
 from pipeline.errors import BrokerError, ConfigError, LeadpipeError
 from pipeline.imports.commands import BAD_ROWS_SHOWN
+from pipeline.imports.decisions import DecisionWaiter, write_decisions
 from pipeline.imports.leads import (
     ColumnPlan,
     ImportDefaults,
@@ -96,14 +97,18 @@ class LeadImportResult:
     delivery_error: str | None
     elapsed_s: float
     dry_run: bool
+    decided: int | None = None
+    """Rows whose decision arrived (with ``--decisions``), else None."""
 
 
 def import_leads(path: Path, *, settings: Settings, defaults: ImportDefaults, overrides: dict[str, str],
                  unmapped_as_attributes: bool = True, errors_path: Path | None = None, dry_run: bool = False,
                  encoding: str = "utf-8", delimiter: str = ",", progress: TextIO | None = None,
-                 now: datetime | None = None, keep_bad: int = BAD_ROWS_SHOWN) -> LeadImportResult:
+                 now: datetime | None = None, keep_bad: int = BAD_ROWS_SHOWN, decisions_path: Path | None = None,
+                 decision_idle_timeout_s: float = 60.0) -> LeadImportResult:
     """Read ``path``, send every good row to ``lead-captured`` (unless ``dry_run``), write every bad
-    row to ``errors_path`` (line, reason, original cells) and return the counts."""
+    row to ``errors_path`` (line, reason, original cells) and return the counts. With
+    ``decisions_path``, wait for every sent row's decision and write each row with it there."""
     started = time.monotonic()
     now = now or datetime.now(UTC)
     try:
@@ -112,15 +117,20 @@ def import_leads(path: Path, *, settings: Settings, defaults: ImportDefaults, ov
     except OSError as exc:
         raise LeadImportError(f"{path}: cannot read: {exc}") from exc
     producer = None
+    waiter: DecisionWaiter | None = None
     if not dry_run:
         from connectors.kafka import EventProducer
         from pipeline.admin import ensure_topics
         from pipeline.codec import make_codec
 
         ensure_topics(settings)  # never let the broker auto-create lead-captured with another partition count
-        producer = EventProducer(settings.kafka_client_config(), make_codec(settings), linger_ms=20)
+        codec = make_codec(settings)
+        producer = EventProducer(settings.kafka_client_config(), codec, linger_ms=20)
+        if decisions_path is not None:
+            waiter = DecisionWaiter(settings.kafka_client_config(), codec).start()
     counted = _ByteCount()
     tally = ImportTally(keep=keep_bad)
+    refused: dict[int, str] = {}
     blank = 0
     bar = ProgressLine(progress) if progress is not None else None
     errors_file = errors_writer = None
@@ -153,6 +163,7 @@ def import_leads(path: Path, *, settings: Settings, defaults: ImportDefaults, ov
                 unreadable = RowError(line_before + 1, f"row: not CSV ({exc})", ())
                 line_before = reader.line_num
                 tally.add(unreadable)
+                refused[unreadable.line_number] = unreadable.reason
                 if errors_writer is not None:
                     errors_writer.writerow([unreadable.line_number, unreadable.reason])
                 continue
@@ -163,9 +174,12 @@ def import_leads(path: Path, *, settings: Settings, defaults: ImportDefaults, ov
             result = row_to_lead(plan, cells, line_number, defaults, now)
             tally.add(result)
             if isinstance(result, RowError):
+                refused[result.line_number] = result.reason
                 if errors_writer is not None:
                     errors_writer.writerow([result.line_number, result.reason, *result.cells])
             elif producer is not None:
+                if waiter is not None:
+                    waiter.expect(result.record["event_id"], line_number)
                 producer.send(LEAD_CAPTURED, result.record, key=result.key)
             if bar is not None:
                 bar.update(lambda: progress_text(done_bytes=counted.n, total_bytes=total, count=tally.rows,
@@ -177,19 +191,66 @@ def import_leads(path: Path, *, settings: Settings, defaults: ImportDefaults, ov
                 producer.flush(60)
             except BrokerError as exc:
                 delivery_error = str(exc)
+        undecided = 0
+        if waiter is not None and decisions_path is not None:
+            if bar is not None:
+                bar.finish(progress_text(done_bytes=counted.n, total_bytes=total, count=tally.rows, unit="rows",
+                                         elapsed_s=time.monotonic() - started, bad=tally.rejected))
+            sent_rows = tally.accepted
+
+            def decided_progress() -> None:
+                if bar is not None:
+                    done = sent_rows - waiter.waiting
+                    bar.update(lambda: "decisions " + progress_text(
+                        done_bytes=done, total_bytes=sent_rows, count=done, unit="decided",
+                        elapsed_s=time.monotonic() - started))
+
+            undecided = waiter.wait(idle_timeout_s=decision_idle_timeout_s, on_progress=decided_progress)
+            waiter.stop()
+            if waiter.error is not None:
+                raise LeadImportError(f"reading lead-decision failed: {waiter.error}") from waiter.error
+            write_decisions(decisions_path, header, _reread(path, encoding, delimiter, refused), waiter.decided)
     finally:
         stream.close()
         if errors_file is not None:
             errors_file.close()
+        if waiter is not None:
+            waiter.stop()
     if bar is not None:
-        bar.finish(progress_text(done_bytes=counted.n, total_bytes=total, count=tally.rows, unit="rows",
-                                 elapsed_s=time.monotonic() - started, bad=tally.rejected))
+        label = "decided " if decisions_path is not None and not dry_run else ""
+        count = tally.accepted - undecided if label else tally.rows
+        bar.finish(label + progress_text(done_bytes=counted.n, total_bytes=total, count=count,
+                                         unit="rows", elapsed_s=time.monotonic() - started, bad=tally.rejected))
     acknowledged = producer.delivered if producer is not None else 0
     return LeadImportResult(
         path=path, plan=plan, tally=tally, blank_lines=blank, sent=tally.accepted if producer else 0,
         acknowledged=acknowledged, delivery_failures=(tally.accepted - acknowledged) if producer else 0,
         delivery_error=delivery_error, elapsed_s=time.monotonic() - started, dry_run=dry_run,
+        decided=(tally.accepted - undecided) if waiter is not None else None,
     )
+
+
+def _reread(path: Path, encoding: str, delimiter: str,
+            refused: dict[int, str]) -> Iterator[tuple[int, list[str], str | None]]:
+    """The data rows of ``path`` again — (line number, cells, why it was not sent or None) — numbered
+    exactly as the import numbered them; blank lines are left out as the import left them out."""
+    with path.open("rb") as stream:
+        reader = csv.reader(_text_lines(stream, encoding, _ByteCount()), delimiter=delimiter)
+        next(reader, None)  # the header
+        line_before = reader.line_num
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                line_number, line_before = line_before + 1, reader.line_num
+                yield line_number, [], refused.get(line_number, "row: not CSV")
+                continue
+            line_number, line_before = line_before + 1, reader.line_num
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            yield line_number, cells, refused.get(line_number)
 
 
 def print_summary(result: LeadImportResult, out: TextIO, errors_path: Path | None) -> None:
@@ -205,6 +266,9 @@ def print_summary(result: LeadImportResult, out: TextIO, errors_path: Path | Non
         if result.delivery_failures:
             print(f"  FAILED     {result.delivery_failures:,} valid rows not acknowledged: {result.delivery_error}",
                   file=out)
+    if result.decided is not None:
+        waiting = result.acknowledged - result.decided
+        print(f"  decided    {result.decided:,}" + (f" ({waiting:,} without a decision)" if waiting else ""), file=out)
     print(f"  rejected   {tally.rejected:,}", file=out)
     for reason, count in sorted(tally.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"    {count:>9,}  {reason}", file=out)
@@ -231,10 +295,12 @@ def cmd_import_leads(args: argparse.Namespace) -> int:
     result = import_leads(args.file, settings=settings, defaults=defaults, overrides=overrides,
                           unmapped_as_attributes=not args.no_attributes, errors_path=args.errors,
                           dry_run=args.dry_run, encoding=args.encoding, delimiter=args.delimiter,
-                          progress=sys.stderr, keep_bad=args.show_bad)
+                          progress=sys.stderr, keep_bad=args.show_bad, decisions_path=args.decisions)
     if args.show_mapping:
         print("column mapping:")
         for line in result.plan.describe():
             print(f"  {line}")
     print_summary(result, sys.stdout, args.errors)
+    if args.decisions is not None and not args.dry_run:
+        print(f"  decisions  every row with its decision (outcome, reasons, window): {args.decisions}")
     return 1 if result.delivery_failures else 0

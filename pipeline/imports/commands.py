@@ -44,6 +44,8 @@ def add_import_commands(subparsers: Any) -> None:
                                                                  "them as attributes")
     p.add_argument("--errors", type=Path, default=None, help="write every bad row (line, reason, cells) here as CSV")
     p.add_argument("--dry-run", action="store_true", help="check the file; send nothing")
+    p.add_argument("--decisions", type=Path, default=None,
+                   help="wait for every row's decision and write each row with it (outcome, reasons, window) here")
     p.add_argument("--encoding", default="utf-8", help="an ASCII-compatible encoding (default utf-8)")
     p.add_argument("--delimiter", default=",", help="cell separator (default ,)")
     p.add_argument("--show-bad", type=int, default=BAD_ROWS_SHOWN, help="bad rows listed in the summary")
