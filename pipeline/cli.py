@@ -88,7 +88,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return run_dialcheck_bench(_settings(), rate=args.rate or 1000, seconds=args.seconds, runs=args.runs)
     from pipeline.bench import run_bench
 
-    return run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate or 2000)
+    return run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate or 1000)
 
 
 def cmd_torture(args: argparse.Namespace) -> int:
@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; medians are reported")
     p.add_argument("--rate", type=int, default=None,
-                   help="offered leads/s for the latency run (default 2000), or dial-checks/s (default 1000)")
+                   help="offered leads/s for the latency run (default 1000), or dial-checks/s (default 1000)")
     p.add_argument("--dial-check", action="store_true",
                    help="benchmark the dial-time check and opt-out → blocked instead of the pipeline")
     p.add_argument("--seconds", type=float, default=10.0, help="dial-check (or gateway) load duration per run (s)")

@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 from pipeline.broker import _die_with_parent, free_port
 from pipeline.errors import LeadpipeError
@@ -48,7 +48,7 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
-    def start(self) -> ServiceProcess:
+    def start(self) -> Self:
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")
