@@ -99,6 +99,11 @@ class OutcomeModel:
             "dnc_scope": None,
             "answers": {},
             "tags": [],
+            "contact_name": None,
+            "contact_role": None,
+            "title": None,
+            "best_time_to_call": None,
+            "callback_notes": None,
         }
         zone = _zone(offer.get("time_zones") or ())
         if code == "CALLBACK_REQUESTED":

@@ -16,9 +16,10 @@ from datetime import datetime
 
 from pipeline.core.campaigns import CampaignBook
 from pipeline.core.decision import compliance_reasons
-from pipeline.core.number import NumberState, rule_checks
+from pipeline.core.number import NumberState, migrated, rule_checks
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.rulepack import RulePack, jurisdictions
+from pipeline.core.snooze import active_snooze
 from pipeline.events import ConsentChannel, PhoneInfo, Reason
 from pipeline.registry.store import RegistrySet
 
@@ -94,6 +95,7 @@ def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: Camp
     """Whether the number may be dialed at ``request.at`` (default ``now``), with every reason."""
     at = request.at or now
     registries = registries or RegistrySet()
+    state = migrated(state, now)  # rows written before snoozes: read a NOT_NOW as the snooze it is
     policy = campaigns.policy_for(request.campaign_id)
     policy = replace(policy, channel=request.channel or policy.channel,
                      consent_purpose=request.purpose or policy.consent_purpose)
@@ -103,6 +105,9 @@ def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: Camp
                                        consents=state.consents, policy=policy, now=at))
     if state.erasure is not None:
         blockers.insert(0, state.erasure.reason())
+    snooze = active_snooze(state.leads.snoozes, request.campaign_id, at)
+    if snooze is not None:
+        blockers.append(snooze.reason())
     blockers.extend(checks.restrictions)
     if checks.cap is not None:
         blockers.append(checks.cap[0])
