@@ -84,16 +84,17 @@ class OutcomeModel:
         self._weights = [weight for _, weight in mix]
 
     def outcome(self, offer: Mapping[str, Any], *, ended_at: datetime, attempt: int = 1,
-                agent_id: str | None = None) -> CallOutcome:
+                agent_id: str | None = None, code: CallOutcomeCode | None = None) -> CallOutcome:
         """The outcome of dialing ``offer`` (a READY record), reported at ``ended_at`` by ``agent_id``
-        (the model's own when None).
+        (the model's own when None); ``code`` is what happened, drawn from the mix when None.
 
         The same seed, offer ``event_id`` and ``attempt`` always give the same outcome and event id.
         """
         if ended_at.tzinfo is None:
             raise ValueError("ended_at must be timezone-aware")
         rng = random.Random(f"{self.seed}:{offer['event_id']}:{attempt}")
-        code: CallOutcomeCode = rng.choices(self._codes, self._weights)[0]
+        drawn: CallOutcomeCode = rng.choices(self._codes, self._weights)[0]
+        code = code or drawn
         outcome: CallOutcome = {
             "event_id": str(uuid.uuid5(_IDS, f"{offer['event_id']}:{attempt}")),
             "occurred_at": ended_at,
