@@ -250,24 +250,34 @@ def left_behind(system: System) -> None:
     """A READY from yesterday whose window closed 20 hours ago with nothing after it, and a lead the
     worker closed STALE two hours ago (both as the worker writes them)."""
     phone, stale_phone = fresh_number(), fresh_number()
-    decision_id = new_id()
+    offered_at, closes = NOW - timedelta(hours=28), NOW - timedelta(hours=20)
+    stranded = {"lead_id": "L-stranded-" + new_id()[:8], "decision_id": new_id()}
+    system.send(LEAD_DECISION, decision_record(phone, **stranded, input_topic="release-scheduler", at=offered_at,
+                                               outcome="CALL_READY", status="IN_PROGRESS", until=closes,
+                                               reason=("CALLABLE", "decision.callable")), phone)
     system.send(CALL_READY, {
-        "event_id": new_id(), "occurred_at": NOW - timedelta(hours=28), "action": "READY", "phone_e164": phone,
-        "lead_id": "L-stranded-" + new_id()[:8], "campaign_id": "solar-q4", "priority": 40, "score": 40.0,
-        "score_breakdown": [], "callable_from": NOW - timedelta(hours=28), "callable_until": NOW - timedelta(hours=20),
-        "seconds_left": 8 * 3600, "time_zones": ["America/New_York"], "reasons": [], "decision_id": decision_id,
-        "rule_pack_version": "2026.11.2", "callback": None}, phone)
-    at = NOW - timedelta(hours=2)
-    system.send(LEAD_DECISION, {
-        "event_id": new_id(), "occurred_at": at, "decision_id": new_id(), "input_event_id": new_id(),
-        "input_topic": "release-scheduler", "lead_id": "L-stale-" + new_id()[:8], "campaign_id": "solar-q4",
-        "source": "web-form:quote", "phone": stale_phone, "phone_e164": stale_phone, "region": "US",
-        "number_type": "FIXED_LINE_OR_MOBILE", "time_zones": ["America/New_York"], "outcome": "CLOSED",
-        "reasons": [{"code": "OFFER_STALE", "rule_id": "lifecycle.stale.unworked", "detail": "offered 3 times"}],
-        "rules_fired": ["lifecycle.stale.unworked"], "score": 40.0, "score_breakdown": [], "callable_from": None,
-        "callable_until": None, "rule_pack_version": "2026.11.2", "decided_at": at, "lead_status": "STALE",
-        "attempts": 0, "quality_flags": []}, stale_phone)
+        "event_id": new_id(), "occurred_at": offered_at, "action": "READY", "phone_e164": phone,
+        "campaign_id": "solar-q4", "priority": 40, "score": 40.0, "score_breakdown": [], "callable_from": offered_at,
+        "callable_until": closes, "seconds_left": 8 * 3600, "time_zones": ["America/New_York"], "reasons": [],
+        "rule_pack_version": "2026.11.2", "callback": None, **stranded}, phone)
+    system.send(LEAD_DECISION, decision_record(
+        stale_phone, lead_id="L-stale-" + new_id()[:8], decision_id=new_id(), input_topic="release-scheduler",
+        at=NOW - timedelta(hours=2), outcome="CLOSED", status="STALE", until=None,
+        reason=("OFFER_STALE", "lifecycle.stale.unworked")), stale_phone)
     system.producer.flush()
+
+
+def decision_record(phone: str, *, lead_id: str, decision_id: str, input_topic: str, at: datetime, outcome: str,
+                    status: str, until: datetime | None, reason: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "event_id": new_id(), "occurred_at": at, "decision_id": decision_id, "input_event_id": new_id(),
+        "input_topic": input_topic, "lead_id": lead_id, "campaign_id": "solar-q4", "source": "web-form:quote",
+        "phone": phone, "phone_e164": phone, "region": "US", "number_type": "FIXED_LINE_OR_MOBILE",
+        "time_zones": ["America/New_York"], "outcome": outcome,
+        "reasons": [{"code": reason[0], "rule_id": reason[1], "detail": "written by the test as the worker would"}],
+        "rules_fired": [reason[1]], "score": 40.0, "score_breakdown": [], "callable_from": None,
+        "callable_until": until, "rule_pack_version": "2026.11.2", "decided_at": at, "lead_status": status,
+        "attempts": 0, "quality_flags": []}
 
 
 def test_dashboard_shows_the_topics_and_updates_live(system: System) -> None:
