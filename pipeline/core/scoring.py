@@ -543,7 +543,7 @@ def at_decision(captured: Score, model: ScoringModel, *, now: datetime, captured
         left = max(0, model.max_attempts - attempts)
         added.append(ScoreContribution(
             rule_id="contactability.attempts", points=left * model.points_per_attempt_left,
-            detail=f"{attempts} attempts made so far, {left} of {model.max_attempts} left"))
+            detail=f"attempts made so far: {attempts}; {left} of {model.max_attempts} left"))
     if line_type in model.line_type_points:
         added.append(ScoreContribution(
             rule_id="contactability.line_type", points=model.line_type_points[line_type],

@@ -729,4 +729,4 @@ def test_attempt_counts_and_scores_agree_with_the_lead_history(history: list[tup
         assert q["attempts"] == closing["attempts"]
         assert q["score"] == q["score_history"][-1]["score"] == closing["score"]
         [made] = [c["detail"] for c in q["score_breakdown"] if c["rule_id"] == "contactability.attempts"]
-        assert made.startswith(f"{q['attempts']} attempts made so far")
+        assert made.startswith(f"attempts made so far: {q['attempts']};")
