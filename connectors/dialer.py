@@ -12,10 +12,11 @@ Copy this when you integrate a dialer. It does five things, each in a few lines:
    ignored.
 3. **Drops withdrawn offers**: a WITHDRAW drops the number's offer for its ``lead_id`` (every offer
    of the number when ``lead_id`` is empty). Never dials after ``callable_until``.
-4. **Asks the dial-time check right before dialing** (:class:`DialCheckClient`). The answer is
-   the state of the number at that moment, so an opt-out that landed after the READY (and whose
-   WITHDRAW the dialer has not read yet) still stops the call: the offer is dropped and counted
-   with its reason. When no worker answers, nothing is dialed (fail closed).
+4. **Asks the dial-time check right before dialing** (:class:`DialCheckClient`), for the number,
+   the campaign and the offer's lead. The answer is the state at that moment, so an opt-out that
+   landed after the READY (and whose WITHDRAW the dialer has not read yet), or a lead closed since,
+   still stops the call: the offer is dropped and counted with its reason. When no worker answers,
+   nothing is dialed (fail closed).
 5. **Reports every call** through an :class:`OutcomeSink`: the gateway's ``POST /v1/call-outcomes``
    (:class:`HttpOutcomeSink`) or straight to the ``call-outcome`` topic (:class:`KafkaOutcomeSink`).
    An outcome that could not be delivered is kept and sent again: a lost DO_NOT_CALL is a lost
@@ -199,9 +200,10 @@ class DialCheckClient:
         self._urls = [u.rstrip("/") for u in urls]
         self._timeout_s = timeout_s
 
-    def check(self, phone_e164: str, campaign_id: str) -> DialCheckAnswer:
-        """May ``phone_e164`` be dialed for ``campaign_id`` now? Raises :class:`DialCheckUnavailable`."""
-        query = urllib.parse.urlencode({"campaign_id": campaign_id})
+    def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None) -> DialCheckAnswer:
+        """May ``phone_e164`` be dialed for ``campaign_id`` (and ``lead_id``: is that lead still to be
+        called?) now? Raises :class:`DialCheckUnavailable`."""
+        query = urllib.parse.urlencode({"campaign_id": campaign_id, **({"lead_id": lead_id} if lead_id else {})})
         path = f"/v1/dial-check/{urllib.parse.quote(phone_e164, safe='')}?{query}"
         problems = []
         for base in self._urls:
@@ -451,7 +453,7 @@ class DialerClient:
             if offer is None:
                 return bool(expired)
             try:
-                answer = self._checker.check(offer["phone_e164"], offer["campaign_id"])
+                answer = self._checker.check(offer["phone_e164"], offer["campaign_id"], offer["lead_id"])
             except DialCheckUnavailable as exc:
                 log.warning("not dialing %s: %s", offer["phone_e164"], exc)
                 self.stats.check_unavailable += 1

@@ -32,9 +32,11 @@ class Checker(DialCheckClient):
         self.blocked: dict[str, tuple[dict[str, str], ...]] = {}
         self.down = False
         self.asked: list[tuple[str, str]] = []
+        self.leads: list[str | None] = []
 
-    def check(self, phone_e164: str, campaign_id: str) -> DialCheckAnswer:
+    def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None) -> DialCheckAnswer:
         self.asked.append((phone_e164, campaign_id))
+        self.leads.append(lead_id)
         if self.down:
             raise DialCheckUnavailable("no worker answered")
         reasons = self.blocked.get(phone_e164)
@@ -83,6 +85,7 @@ def test_an_opt_out_after_the_offer_is_caught_by_the_dial_time_check() -> None:
     dialer.step()
 
     assert checker.asked == [("+13055550101", "solar-q4"), ("+13055550102", "solar-q4")]
+    assert checker.leads == ["stale", "fine"]  # the lead is asked about too
     assert [o["lead_id"] for o in sink.sent] == ["fine"]
     assert (dialer.stats.blocked, dict(dialer.stats.blocked_reasons)) == (1, {"DNC_OPT_OUT": 1})
     assert dialer.stats.dialed == 1 and dialer.pending() == 0
