@@ -9,7 +9,6 @@ in New York. The release scheduler ticks every 0.5 s in the test worker.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,8 +22,6 @@ from pipeline.topics import CALL_OUTCOME, CALL_READY, LEAD_CAPTURED, LEAD_DECISI
 pytestmark = pytest.mark.integration
 
 NEW_YORK = ZoneInfo("America/New_York")
-QUIET_S = 2.0
-"""How long a "nothing happens" check waits: four release-scheduler ticks."""
 
 
 def ny(day: int, hour: int, minute: int = 0) -> datetime:
@@ -53,7 +50,8 @@ class Dialer:
         return outcome
 
     def decision_after(self, outcome: dict[str, Any]) -> dict[str, Any]:
-        [decision] = self.pipeline.wait(LEAD_DECISION, input_event_id=outcome["event_id"])
+        # The outcome's own lead: the same input may also withdraw other leads of the number (a cap reached).
+        [decision] = self.pipeline.wait(LEAD_DECISION, input_event_id=outcome["event_id"], lead_id=outcome["lead_id"])
         return decision
 
 
@@ -61,6 +59,10 @@ def test_callbacks_retries_and_qualification_over_several_days(pipeline: Pipelin
                                                                us_number: Callable[[], str]) -> None:
     names = ("callback", "late-callback", "no-answer", "qualified")
     records = {name: lead(us_number()) for name in names}
+    # A second lead on the callback's number, another campaign: called back a minute earlier, its
+    # re-offer proves the scheduler looked at that number at 10:29 and found the callback not due.
+    records["sentinel"] = lead(records["callback"]["phone"], campaign_id="insurance-renewals")
+    names += ("sentinel",)
     ids = {name: r["lead_id"] for name, r in records.items()}
     dialer = Dialer(pipeline, {r["lead_id"]: r["phone"] for r in records.values()})
     with pipeline.clock_moved() as set_clock:
@@ -72,8 +74,11 @@ def test_callbacks_retries_and_qualification_over_several_days(pipeline: Pipelin
             dialer.take_call(ids[name], 1)
 
         callback_at = ny(25, 10, 30)  # "call me tomorrow at 10:30"
+        sentinel_due = callback_at - timedelta(minutes=1)
         asked = dialer.report(ids["callback"], "CALLBACK_REQUESTED", NOW, callback_at=callback_at, agent_id="agent-3",
                               callback_notes="call me at 10:30, ask for Ana")
+        sentinel = dialer.report(ids["sentinel"], "CALLBACK_REQUESTED", NOW, callback_at=sentinel_due)
+        assert dialer.decision_after(sentinel)["callable_from"] == sentinel_due
         decision = dialer.decision_after(asked)
         assert (decision["outcome"], decision["lead_status"], decision["callable_from"]) == (
             "DEFERRED", "CALLBACK", callback_at)
@@ -117,8 +122,10 @@ def test_callbacks_retries_and_qualification_over_several_days(pipeline: Pipelin
         assert dialer.decision_after(second_try)["lead_status"] == "IN_PROGRESS"
 
         # --- Wednesday 10:29: not yet -----------------------------------------------------------------
-        set_clock(callback_at - timedelta(minutes=1))
-        time.sleep(QUIET_S)
+        # The sentinel's release comes from the same scan of the number's row as a wrong release of the
+        # callback would, and after it (a row keeps its leads in the order they were last touched).
+        set_clock(sentinel_due)
+        assert dialer.take_call(ids["sentinel"], 2)["occurred_at"] == sentinel_due
         assert len(dialer.readies(ids["callback"])) == 1
 
         # --- Wednesday 10:30: the callback comes back at the time asked -------------------------------
@@ -143,9 +150,18 @@ def test_callbacks_retries_and_qualification_over_several_days(pipeline: Pipelin
         assert decision["reasons"][0]["rule_id"] == "lifecycle.inactive.failed_days"
 
         # --- Friday and Saturday noon: the inactive lead is never offered again -----------------------
-        for day in (27, 28):
+        # Sentinel: a lead on the same number captured Thursday 21:00, offered Friday noon; its offer,
+        # not worked, comes back Saturday noon. Each of its READYs comes from a scan of the number's
+        # row in which the inactive lead (touched before it) would have been released first.
+        late_lead = lead(records["no-answer"]["phone"], campaign_id="default", occurred_at=ny(26, 21, 0))
+        dialer.phones[late_lead["lead_id"]] = late_lead["phone"]
+        set_clock(ny(26, 21, 0))
+        pipeline.send(LEAD_CAPTURED, late_lead, key=late_lead["lead_id"])
+        [deferred] = pipeline.wait(LEAD_DECISION, lead_id=late_lead["lead_id"])
+        assert deferred["callable_from"] == ny(27, 8, 0)
+        for n, day in enumerate((27, 28), start=1):
             set_clock(ny(day, 12, 0))
-            time.sleep(QUIET_S)
+            assert dialer.take_call(late_lead["lead_id"], n)["occurred_at"] == ny(day, 12, 0)
         assert len(dialer.readies(ids["no-answer"])) == 3
 
     # Each qualified lead reached CRMs exactly once, with what sales needs. A marker on each number,
