@@ -464,7 +464,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         except SameNode:
             pass
         result = dial_check(parsed, number_state(key), campaigns=campaigns, pack=rule_pack, now=clock(),
-                            registries=registries)
+                            registries=registries, lifecycle=lifecycle)
         return web.json(result.to_json())
 
     @app.page("/metrics")
