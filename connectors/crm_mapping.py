@@ -11,6 +11,7 @@ A mapping is JSON::
         "firstname": ["contact_first_name", "first_name"],      # the first one present wins
         "company": {"source": "answers.company", "default": "[not provided]"},
         "lead_source": {"const": "leadpipe"},
+        "stage": {"source": "lead_status", "values": {"QUALIFIED": "sql", "NURTURE": "nurture"}, "default": "sql"},
         "description": {"template": "{outcome} by {agent_id}: {notes}"},
         "leadpipe_answers": {"source": "answers", "format": "json"}
       }
@@ -22,6 +23,8 @@ leaves the target out unless it has a ``default``: the same mapping works on eve
 record, older ones included. Formats: ``auto`` (default: times become ISO-8601 text, maps and lists
 stay JSON structures), ``text``, ``json`` (the value as JSON text), ``epoch_ms``, ``date``
 (``YYYY-MM-DD``). A template's placeholders are source paths; a missing one renders empty.
+``values`` translates a source's value into the CRM's vocabulary (a value it does not list counts as
+missing): a NURTURE lead is not a sales-qualified one in any CRM.
 
 Pure: :func:`load_mapping` checks a mapping and raises :class:`MappingError` naming the problem;
 :func:`map_record` never raises on a record's content.
@@ -62,6 +65,8 @@ class FieldRule:
     template: str | None = None
     default: object = None
     format: Format = "auto"
+    values: Mapping[str, object] | None = None
+    """Source value (as text) → target value; None: the value as it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +95,7 @@ def _rule(target: str, spec: object) -> FieldRule:
         return FieldRule(target, sources=_sources(target, spec))
     if not isinstance(spec, dict):
         raise MappingError(f"fields.{target}: expected a source path or an object")
-    unknown = set(spec) - {"source", "const", "template", "default", "format"}
+    unknown = set(spec) - {"source", "const", "template", "default", "format", "values"}
     if unknown:
         raise MappingError(f"fields.{target}: unknown keys {sorted(unknown)}")
     kinds = [k for k in ("source", "const", "template") if k in spec]
@@ -99,6 +104,10 @@ def _rule(target: str, spec: object) -> FieldRule:
     fmt = spec.get("format", "auto")
     if fmt not in FORMATS:
         raise MappingError(f"fields.{target}.format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    values = spec.get("values")
+    if values is not None and (not isinstance(values, dict) or not values or "source" not in spec):
+        raise MappingError(f"fields.{target}.values: expected a non-empty object of source value -> target value, "
+                           "with a source")
     template = spec.get("template")
     if template is not None:
         if not isinstance(template, str):
@@ -113,6 +122,7 @@ def _rule(target: str, spec: object) -> FieldRule:
         template=template,
         default=spec.get("default"),
         format=fmt,
+        values=values,
     )
 
 
@@ -226,7 +236,7 @@ def _value(rule: FieldRule, record: Mapping[str, Any]) -> object:
         for path in rule.sources:
             value = lookup(record, path)
             if not _missing(value):
-                return value
+                return value if rule.values is None else rule.values.get(str(value))
         return None
     return rule.const
 

@@ -12,14 +12,18 @@ Copy this when you integrate a dialer. It does five things, each in a few lines:
    ignored.
 3. **Drops withdrawn offers**: a WITHDRAW drops the number's offer for its ``lead_id`` (every offer
    of the number when ``lead_id`` is empty). Never dials after ``callable_until``.
-4. **Asks the dial-time check right before dialing** (:class:`DialCheckClient`). The answer is
-   the state of the number at that moment, so an opt-out that landed after the READY (and whose
-   WITHDRAW the dialer has not read yet) still stops the call: the offer is dropped and counted
-   with its reason. When no worker answers, nothing is dialed (fail closed).
+4. **Asks the dial-time check right before dialing** (:class:`DialCheckClient`), for the number,
+   the campaign and the offer's lead. The answer is the state at that moment, so an opt-out that
+   landed after the READY (and whose WITHDRAW the dialer has not read yet), or a lead closed since,
+   still stops the call: the offer is dropped and counted with its reason. When no worker answers,
+   nothing is dialed (fail closed).
 5. **Reports every call** through an :class:`OutcomeSink`: the gateway's ``POST /v1/call-outcomes``
    (:class:`HttpOutcomeSink`) or straight to the ``call-outcome`` topic (:class:`KafkaOutcomeSink`).
    An outcome that could not be delivered is kept and sent again: a lost DO_NOT_CALL is a lost
    opt-out.
+6. **Keeps callback promises**: a READY with a ``callback`` goes to the agent who promised it when
+   that agent is logged in (it waits for them while they are on another call), to any agent
+   otherwise — and says which, with what was promised.
 
 The calls themselves are simulated (:mod:`connectors.outcome_model`); pacing is a number of
 calls per second and a talk time, against an injectable clock.
@@ -101,11 +105,13 @@ class Hopper:
             self._by_lead.pop(key).live = False
         return len(keys)
 
-    def pop(self, now: datetime, *, skip_phones: Collection[str] = ()) -> tuple[Offer | None, list[Offer]]:
+    def pop(self, now: datetime, *, skip_phones: Collection[str] = (),
+            busy_agents: Collection[str] = ()) -> tuple[Offer | None, list[Offer]]:
         """The best offer that may be dialed at ``now``, and the offers that expired on the way.
 
-        An offer past ``callable_until`` is expired and dropped; one before ``callable_from`` or
-        for a number in ``skip_phones`` (already on a call) stays queued in its place.
+        An offer past ``callable_until`` is expired and dropped; one before ``callable_from``, for
+        a number in ``skip_phones`` (already on a call), or a callback promised by an agent in
+        ``busy_agents`` (it waits for them) stays queued in its place.
         """
         expired: list[Offer] = []
         waiting: list[_Entry] = []
@@ -119,7 +125,8 @@ class Hopper:
             if window == "closed":
                 self._forget(entry)
                 expired.append(offer)
-            elif window == "not yet" or offer["phone_e164"] in skip_phones:
+            elif (window == "not yet" or offer["phone_e164"] in skip_phones
+                  or promised_by(offer) in busy_agents):
                 waiting.append(entry)
             else:
                 self._forget(entry)
@@ -146,6 +153,12 @@ class Hopper:
         key = (entry.offer["phone_e164"], entry.offer["lead_id"])
         if self._by_lead.get(key) is entry:
             del self._by_lead[key]
+
+
+def promised_by(offer: Offer) -> str | None:
+    """The agent who promised the callback this offer brings back, if it is one."""
+    promise = offer.get("callback")
+    return promise.get("promised_by_agent") if isinstance(promise, Mapping) else None
 
 
 def _window(offer: Offer, now: datetime) -> Literal["open", "not yet", "closed"]:
@@ -187,9 +200,10 @@ class DialCheckClient:
         self._urls = [u.rstrip("/") for u in urls]
         self._timeout_s = timeout_s
 
-    def check(self, phone_e164: str, campaign_id: str) -> DialCheckAnswer:
-        """May ``phone_e164`` be dialed for ``campaign_id`` now? Raises :class:`DialCheckUnavailable`."""
-        query = urllib.parse.urlencode({"campaign_id": campaign_id})
+    def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None) -> DialCheckAnswer:
+        """May ``phone_e164`` be dialed for ``campaign_id`` (and ``lead_id``: is that lead still to be
+        called?) now? Raises :class:`DialCheckUnavailable`."""
+        query = urllib.parse.urlencode({"campaign_id": campaign_id, **({"lead_id": lead_id} if lead_id else {})})
         path = f"/v1/dial-check/{urllib.parse.quote(phone_e164, safe='')}?{query}"
         problems = []
         for base in self._urls:
@@ -321,6 +335,10 @@ class DialerStats:
     outcomes: Counter[str] = field(default_factory=Counter)
     outcomes_rejected: int = 0
     """Outcomes the gateway refused (logged with the reason)."""
+    callbacks_to_promiser: int = 0
+    """Callbacks dialed by the agent who promised them."""
+    callbacks_to_another: int = 0
+    """Callbacks dialed by another agent: the one who promised it was not logged in."""
 
     def records_seen(self) -> int:
         return self.offers + self.redelivered + self.withdrawals + self.other_campaigns + self.undecodable
@@ -330,21 +348,29 @@ class DialerStats:
 class _Call:
     ends_at: float
     offer: Offer
+    agent: str
 
 
 class DialerClient:
     """Takes ``call-ready`` records with :meth:`handle` and works them with :meth:`step`.
 
     ``clock`` is the wall clock (windows, outcome times); ``monotonic`` paces the calls. Both are
-    injectable, so a test can hold time still or move it.
+    injectable, so a test can hold time still or move it. ``agents`` are the agents logged in, one
+    call each at a time; none: calls are made by the model's own agent id on as many lines as
+    needed. ``announce`` hears where each callback went (the log by default).
     """
 
     def __init__(self, *, checker: DialCheckClient, sink: OutcomeSink, model: OutcomeModel,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  monotonic: Callable[[], float] = time.monotonic, calls_per_second: float = 2.0,
-                 talk_time_s: float = 0.0, campaigns: Collection[str] = (), retry_after_s: float = 1.0) -> None:
+                 talk_time_s: float = 0.0, campaigns: Collection[str] = (), retry_after_s: float = 1.0,
+                 agents: Sequence[str] = (), announce: Callable[[str], None] = log.info) -> None:
         if calls_per_second <= 0:
             raise ValueError("calls_per_second must be positive")
+        if len(set(agents)) != len(agents) or not all(agents):
+            raise ValueError(f"agents must be distinct, non-empty ids, got {list(agents)}")
+        self.agents = tuple(agents)
+        self._announce = announce
         self.hopper = Hopper()
         self.stats = DialerStats()
         self._checker = checker
@@ -417,14 +443,17 @@ class DialerClient:
 
     def _dial_one(self) -> bool:
         busy = {call.offer["phone_e164"] for call in self._calls}
+        busy_agents = {call.agent for call in self._calls} if self.agents else set()
+        if self.agents and len(busy_agents) == len(self.agents):
+            return False  # every agent is on a call
         while True:
             now = self._clock()
-            offer, expired = self.hopper.pop(now, skip_phones=busy)
+            offer, expired = self.hopper.pop(now, skip_phones=busy, busy_agents=busy_agents)
             self.stats.expired += len(expired)
             if offer is None:
                 return bool(expired)
             try:
-                answer = self._checker.check(offer["phone_e164"], offer["campaign_id"])
+                answer = self._checker.check(offer["phone_e164"], offer["campaign_id"], offer["lead_id"])
             except DialCheckUnavailable as exc:
                 log.warning("not dialing %s: %s", offer["phone_e164"], exc)
                 self.stats.check_unavailable += 1
@@ -437,9 +466,27 @@ class DialerClient:
                 continue
             self.stats.dialed += 1
             started = self._monotonic()
-            self._calls.append(_Call(started + self._talk_time_s, offer))
+            self._calls.append(_Call(started + self._talk_time_s, offer, self._agent_for(offer, busy_agents)))
             self._next_dial = started + self._interval
             return True
+
+    def _agent_for(self, offer: Offer, busy_agents: Collection[str]) -> str:
+        """Who makes the call: the agent who promised a callback when logged in (``pop`` kept the
+        offer waiting while they were busy), else the first free agent (or the model's id)."""
+        promiser = promised_by(offer)
+        free = [agent for agent in self.agents if agent not in busy_agents]
+        if promiser is not None and promiser in self.agents:
+            self.stats.callbacks_to_promiser += 1
+            self._announce(f"callback for lead {offer['lead_id']} ({offer['phone_e164']}) routed to {promiser}, "
+                           f"who promised it{_promise_text(offer)}")
+            return promiser
+        agent = free[0] if free else self._model.agent_id
+        if offer.get("callback") is not None:
+            self.stats.callbacks_to_another += 1
+            self._announce(f"callback for lead {offer['lead_id']} ({offer['phone_e164']}) promised by "
+                           f"{promiser or 'nobody named'}, who is not logged in: routed to {agent}"
+                           f"{_promise_text(offer)}")
+        return agent
 
     def _end_calls(self) -> bool:
         now = self._monotonic()
@@ -448,7 +495,7 @@ class DialerClient:
             return False
         self._calls = [call for call in self._calls if call.ends_at > now]
         for call in done:
-            outcome = self._model.outcome(call.offer, ended_at=self._clock())
+            outcome = self._model.outcome(call.offer, ended_at=self._clock(), agent_id=call.agent)
             self.stats.outcomes[outcome["outcome"]] += 1
             self._unsent.append(outcome)
         return True
@@ -468,6 +515,14 @@ class DialerClient:
             self._unsent.popleft()
             sent = True
         return sent
+
+
+def _promise_text(offer: Offer) -> str:
+    promise = offer.get("callback") or {}
+    at = promise.get("requested_at")
+    when = f" for {at:%H:%M}Z" if isinstance(at, datetime) else ""
+    notes = promise.get("notes")
+    return when + (f": {notes!r}" if notes else "")
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -520,7 +575,8 @@ def cmd_dialer(args: argparse.Namespace) -> int:
         checker=DialCheckClient(settings.dial_check_urls), sink=sink, model=OutcomeModel(seed=settings.dialer_seed),
         clock=(lambda: fixed) if fixed else (lambda: datetime.now(UTC)),
         calls_per_second=settings.dialer_calls_per_second, talk_time_s=settings.dialer_talk_time_s,
-        campaigns=settings.dialer_campaigns,
+        campaigns=settings.dialer_campaigns, agents=settings.dialer_agents,
+        announce=lambda line: print(f"dialer: {line}", flush=True),
     )
     feed = CallReadyFeed(settings.kafka_client_config(), codec, from_beginning=args.start == "beginning").start()
     stop = False
@@ -532,8 +588,9 @@ def cmd_dialer(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     campaigns = ", ".join(settings.dialer_campaigns) or "every campaign"
-    print(f"dialer: {campaigns}; dial-check {', '.join(settings.dial_check_urls)}; outcomes to {where}; "
-          f"{settings.dialer_calls_per_second} calls/s; Ctrl-C to stop", flush=True)
+    agents = ", ".join(settings.dialer_agents) or "no named agents"
+    print(f"dialer: {campaigns}; agents logged in: {agents}; dial-check {', '.join(settings.dial_check_urls)}; "
+          f"outcomes to {where}; {settings.dialer_calls_per_second} calls/s; Ctrl-C to stop", flush=True)
     try:
         client.run(feed, lambda: stop)
     finally:
@@ -542,6 +599,7 @@ def cmd_dialer(args: argparse.Namespace) -> int:
             producer.flush()
         s = client.stats
         print(f"dialer: {s.offers} offers, {s.withdrawn} withdrawn, {s.blocked} blocked by the dial-check "
-              f"{dict(s.blocked_reasons)}, {s.dialed} dialed, {s.expired} expired, outcomes {dict(s.outcomes)}",
+              f"{dict(s.blocked_reasons)}, {s.dialed} dialed, {s.expired} expired, outcomes {dict(s.outcomes)}; "
+              f"callbacks to the promising agent {s.callbacks_to_promiser}, to another {s.callbacks_to_another}",
               flush=True)
     return 0

@@ -93,6 +93,11 @@ def _client_settings(get: Callable[[str], str | None]) -> dict[str, object]:
         kw["dialer_campaigns"] = tuple(c.strip() for c in raw.split(",") if c.strip())
     if (raw := get("DIALER_SEED")) is not None:
         kw["dialer_seed"] = _int("DIALER_SEED", raw, minimum=0)
+    if (raw := get("DIALER_AGENTS")) is not None:
+        agents = tuple(a.strip() for a in raw.split(",") if a.strip())
+        if len(set(agents)) != len(agents):
+            raise ConfigError(f"{ENV_PREFIX}DIALER_AGENTS={raw!r}: an agent is named twice")
+        kw["dialer_agents"] = agents
     return kw
 
 
@@ -205,6 +210,9 @@ class Settings:
     """Campaigns the dialer works; empty: every campaign."""
     dialer_seed: int = 11
     """Seed of the simulated call outcomes (same seed, same outcome for the same offer)."""
+    dialer_agents: tuple[str, ...] = ()
+    """Agents logged in to the dialer, one call each at a time; a callback goes to the agent who
+    promised it. Empty: calls are made by one simulated agent on as many lines as needed."""
     # --- CRM delivery connector (connectors/crm.py) ---
     crm_url: str | None = None
     """Where the CRM connector POSTs each qualified lead (http(s)://); required by ``leadpipe crm``."""

@@ -20,7 +20,9 @@ CallOutcomeCode = Literal[
     "GATEKEEPER", "CALLBACK_REQUESTED", "DO_NOT_CALL", "NOT_NOW", "QUALIFIED", "APPOINTMENT_SET", "SALE",
 ]
 CallReadyAction = Literal["READY", "WITHDRAW"]
-DecisionOutcome = Literal["CALL_READY", "DEFERRED", "SUPPRESSED", "REJECTED", "DUPLICATE", "WITHDRAWN", "CLOSED"]
+DecisionOutcome = Literal[
+    "CALL_READY", "DEFERRED", "SUPPRESSED", "REJECTED", "DUPLICATE", "WITHDRAWN", "CLOSED", "IGNORED_CLOSED",
+]
 
 
 class ConsentProof(TypedDict):
@@ -100,6 +102,12 @@ class CallOutcome(TypedDict):
     dnc_scope: SuppressionScope | None
     answers: dict[str, str]
     tags: list[str]
+    # who was reached, what was promised (all optional)
+    contact_name: str | None
+    contact_role: str | None
+    title: str | None
+    best_time_to_call: str | None
+    callback_notes: str | None
 
 
 class ScoreContribution(TypedDict):
@@ -128,6 +136,12 @@ class QualificationCheck(TypedDict):
     result: str
 
 
+class CallbackPromise(TypedDict):
+    requested_at: datetime
+    promised_by_agent: str | None
+    notes: str | None
+
+
 class CallReady(TypedDict):
     event_id: str
     occurred_at: datetime
@@ -145,6 +159,7 @@ class CallReady(TypedDict):
     reasons: list[Reason]
     decision_id: str
     rule_pack_version: str
+    callback: CallbackPromise | None
 
 
 class LeadDecision(TypedDict):
@@ -206,6 +221,9 @@ class QualifiedLead(TypedDict):
     consent_text: str | None
     consent_granted_at: datetime | None
     attempts: int
+    title: str | None
+    best_time_to_call: str | None
+    lead_status: str
 
 
 class DeadLetter(TypedDict):

@@ -49,6 +49,10 @@ def read_dashboard(browser: webdriver.Chrome, stages: Sequence[str] = FUNNEL) ->
         for (const row of document.querySelectorAll('#sources-body tr[data-source]'))
             out.by_source[row.getAttribute('data-source')] = row.querySelector('td[data-field=captured]').textContent;
         out.contact_rate = value(document.getElementById('health-contact_rate'));
+        out.stranded = [value(document.getElementById('offers-stranded')),
+                        value(document.getElementById('offers-stranded-oldest'))];
+        out.stale = [value(document.getElementById('leads-stale')),
+                     value(document.getElementById('leads-stale-oldest'))];
         out.opt_outs = value(document.getElementById('opt-outs'));
         return out;
     """, list(stages))
@@ -57,4 +61,6 @@ def read_dashboard(browser: webdriver.Chrome, stages: Sequence[str] = FUNNEL) ->
             "reasons": {k: int(v or -1) for k, v in page["reasons"].items()},
             "by_source": {k: int(v) for k, v in page["by_source"].items()},
             "contact_rate": round(float(rate), 9) if rate else None,
-            "opt_outs": int(page["opt_outs"] or -1)}
+            "opt_outs": int(page["opt_outs"] or -1),
+            "stranded_offers": (int(page["stranded"][0] or -1), page["stranded"][1] or None),
+            "stale_leads": (int(page["stale"][0] or -1), page["stale"][1] or None)}

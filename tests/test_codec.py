@@ -63,6 +63,8 @@ CALL_OUTCOME = {
     "campaign_id": "solar-fl", "outcome": "CALLBACK_REQUESTED", "agent_id": "agent-7",
     "notes": "call after 6", "callback_at": T0 + timedelta(hours=4), "dnc_scope": None,
     "answers": {"budget": "200"}, "tags": ["evening"],
+    "contact_name": "Ana López", "contact_role": "owner", "title": None, "best_time_to_call": "after 6 pm",
+    "callback_notes": "call after 6, ask for Ana",
 }
 SAMPLES: dict[str, dict[str, Any]] = {
     "lead-captured": LEAD,
@@ -76,6 +78,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "seconds_left": 21600,
         "time_zones": ["America/New_York"], "reasons": REASONS, "decision_id": "dec-1",
         "rule_pack_version": "2024.05",
+        "callback": {"requested_at": T0, "promised_by_agent": "agent-7", "notes": "call after 6"},
     },
     "lead-decision": {
         "event_id": "ev-dec-1", "occurred_at": T0, "decision_id": "dec-1", "input_event_id": "ev-lead-1",
@@ -99,6 +102,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "score_history": [{"decided_at": T0, "score": 25.5, "decision_id": "dec-1", "outcome": "CALL_READY"}],
         "consent_form_url": "https://example.com/quote", "consent_text": "I agree.",
         "consent_granted_at": T0 - timedelta(days=1), "attempts": 3,
+        "title": "Head of facilities", "best_time_to_call": "weekday mornings", "lead_status": "QUALIFIED",
     },
     "dead-letter": {
         "event_id": "ev-dl-1", "occurred_at": T0, "topic": "lead-captured", "partition": 3, "offset": 2**40,
@@ -302,10 +306,13 @@ def test_record_written_with_a_released_schema_decodes_into_the_current_one(tmp_
     assert decoded == Decoded("lead-captured", {**old_record, "email": None, "attributes": {}})
 
 
-CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out", "lead-decision", "qualified-lead", "dead-letter"}
-# number-event: ReleaseDue branch, line type, area-code location, duplicate_of; opt-out: ERASE action;
-# lead-decision: quality_flags, CLOSED, lead_status, attempts; qualified-lead: CRM context (lifecycle);
-# dead-letter: value_size, value_sha256, value_truncated (originals too big to copy, by reference)
+CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out", "lead-decision", "qualified-lead", "call-outcome",
+                       "call-ready", "dead-letter"}
+# number-event: ReleaseDue branch, line type, area-code location, duplicate_of, call-outcome's fields;
+# opt-out: ERASE action; lead-decision: quality_flags, CLOSED, IGNORED_CLOSED, lead_status, attempts;
+# qualified-lead: CRM context (lifecycle), title, best_time_to_call, lead_status; call-outcome: contact
+# name, role, title, best time to call, callback notes; call-ready: the callback promise; dead-letter:
+# value_size, value_sha256, value_truncated (originals too big to copy, by reference)
 
 
 def test_unchanged_release_shares_the_current_fingerprint() -> None:

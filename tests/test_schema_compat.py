@@ -116,3 +116,65 @@ def test_checker_rejects_a_removed_enum_symbol() -> None:
     new = copy.deepcopy(old)
     next(f for f in new["fields"] if f["name"] == "action")["type"]["symbols"].remove("WITHDRAW")
     assert _problems(_parse(new), _parse(old)) is not None
+
+
+# What consumers still reading with an old release's schema see in data written now. New fields with
+# defaults are invisible to them (ignored). A new enum symbol is not: Avro resolves enums by name, and
+# a reader whose enum has no default fails on a symbol it lacks — 0.1.0 declares no enum defaults, and
+# one added now would only help readers of later releases. So every symbol added since a release is
+# listed here, with the records it appears on: consumers upgrade their reader schema before a writer
+# emits them (docs/lifecycle.md). Internal topics are read only by leadpipe's own workers.
+
+FORWARD_BREAKS: dict[tuple[str, str], frozenset[str]] = {
+    # lead-decision outcome: CLOSED (the lifecycle ended a lead), IGNORED_CLOSED (an outcome after close)
+    ("0.1.0", "lead-decision"): frozenset({"CLOSED", "IGNORED_CLOSED"}),
+    # opt-out action: ERASE (GDPR erasure)
+    ("0.1.0", "opt-out"): frozenset({"ERASE"}),
+}
+PUBLIC_PAIRS = [(version, stem) for version, stem in PAIRS if stem not in WRAPPERS]
+
+
+def _without_symbols(schema: Any, symbols: frozenset[str]) -> Any:
+    """``schema`` (parsed JSON) with ``symbols`` removed from every enum in it."""
+    if isinstance(schema, list):
+        return [_without_symbols(item, symbols) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    stripped = {key: _without_symbols(value, symbols) for key, value in schema.items()}
+    if schema.get("type") == "enum":
+        stripped["symbols"] = [s for s in schema["symbols"] if s not in symbols]
+    return stripped
+
+
+@pytest.mark.parametrize(("version", "stem"), PUBLIC_PAIRS, ids=[f"{v}:{s}" for v, s in PUBLIC_PAIRS])
+def test_a_reader_of_a_release_reads_current_data_but_for_the_listed_new_symbols(version: str, stem: str) -> None:
+    old_reader = _parse(RELEASES[version][stem].read_text(encoding="utf-8"))
+    current = json.loads(CURRENT[stem].read_text(encoding="utf-8"))
+    new_symbols = FORWARD_BREAKS.get((version, stem), frozenset())
+    assert _problems(old_reader, _parse(_without_symbols(current, new_symbols))) is None, (
+        f"a {version} reader of {stem} cannot read current data even without {sorted(new_symbols)}")
+    if new_symbols:  # the list is exact: each listed symbol does break an old reader
+        for symbol in new_symbols:
+            assert _problems(old_reader, _parse(_without_symbols(current, new_symbols - {symbol}))) is not None
+
+
+def test_new_enum_symbols_are_appended_so_each_release_keeps_its_symbol_order() -> None:
+    # Order is not what resolution uses (names are), but an appended symbol keeps every old symbol's
+    # index: writers and readers on either version encode old symbols to the same bytes.
+    def enums(schema: Any, found: dict[str, list[str]]) -> dict[str, list[str]]:
+        if isinstance(schema, list):
+            for item in schema:
+                enums(item, found)
+        elif isinstance(schema, dict):
+            if schema.get("type") == "enum":
+                found[schema["name"]] = schema["symbols"]
+            for value in schema.values():
+                enums(value, found)
+        return found
+
+    for version, stems in RELEASES.items():
+        for stem, path in stems.items():
+            old = enums(json.loads(path.read_text(encoding="utf-8")), {})
+            new = enums(json.loads(CURRENT[stem].read_text(encoding="utf-8")), {})
+            for name, symbols in old.items():
+                assert new[name][:len(symbols)] == symbols, f"{version}:{stem} enum {name} reordered"

@@ -47,7 +47,8 @@ class Console:
             raise ConfigError("leadpipe console needs LEADPIPE_BOOTSTRAP_SERVERS (the cluster to report on)")
         kafka = settings.kafka_client_config()
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(UTC))
+        fixed = settings.fixed_clock  # a frozen system (demo, tests) is reported at its own instant
+        self.clock = clock or ((lambda: fixed) if fixed is not None else (lambda: datetime.now(UTC)))
         self.tail = ReportTail(kafka, make_codec(settings))
         self.lag = LagProbe(kafka, settings.app_id, [*INPUT_TOPICS, number_events_topic(settings.app_id)])
         self.scrape = WorkerScrape(settings.worker_urls)

@@ -12,10 +12,12 @@ from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 from pipeline.core import state_json as js
-from pipeline.events import CallOutcomeCode, ScoreContribution, ScoreHistoryEntry
+from pipeline.core.snooze import Snooze
+from pipeline.events import CallbackPromise, CallOutcomeCode, ScoreContribution, ScoreHistoryEntry
 
 LeadStatus = Literal[
-    "NEW", "IN_PROGRESS", "CALLBACK", "QUALIFIED", "REFUSED", "INACTIVE", "SUPPRESSED", "REJECTED", "DISQUALIFIED"
+    "NEW", "IN_PROGRESS", "CALLBACK", "QUALIFIED", "REFUSED", "INACTIVE", "SUPPRESSED", "REJECTED", "DISQUALIFIED",
+    "NURTURE", "STALE",
 ]
 
 _STATUSES: tuple[LeadStatus, ...] = get_args(LeadStatus)
@@ -64,7 +66,8 @@ class LeadRecord:
     """event_id of the call outcome that qualified the lead: a qualified-lead is sent once."""
     deferred_until: datetime | None = None
     """A waiting lead waits for this instant (its window opening, its cap freeing up, its retry or
-    callback); the release scheduler re-decides it then. None when it is not waiting."""
+    callback); an offered lead's offer expires then (its window's end plus the lifecycle's
+    ``offer_grace``). The release scheduler re-decides the lead then. None otherwise."""
     address_region: str | None = None
     """State/province of the lead's address: a jurisdiction when the lead is re-decided."""
     # --- lifecycle (pipeline.core.lifecycle) ---
@@ -72,6 +75,13 @@ class LeadRecord:
     """Callee-local ISO dates with a failed (NO_CONTACT) attempt since the last contact."""
     score_history: tuple[ScoreHistoryEntry, ...] = ()
     """The score at each decision about the lead, oldest first (the last ``MAX_SCORE_HISTORY``)."""
+    expired_offers: int = 0
+    """Offers of this lead in a row whose window closed with no call outcome (reset by an outcome)."""
+    callback: CallbackPromise | None = None
+    """The callback the person asked for, while the lead waits for it or is offered for it; its
+    re-offer carries it. Cleared by the next call outcome."""
+    callbacks: int = 0
+    """CALLBACK_REQUESTED outcomes so far: engagement, for closing as NURTURE rather than INACTIVE."""
 
     def with_score_mark(self, entry: ScoreHistoryEntry) -> LeadRecord:
         """This record with ``entry`` appended to its score history (bounded)."""
@@ -110,6 +120,9 @@ class LeadRecord:
             "failed_days": list(self.failed_days) or None,
             "score_history": [_mark_to_json(m) for m in self.score_history] or None,
             "merged": list(self.merged) or None,
+            "expired_offers": self.expired_offers or None,
+            "callback": _promise_to_json(self.callback) if self.callback is not None else None,
+            "callbacks": self.callbacks or None,
         })
 
     @classmethod
@@ -137,6 +150,10 @@ class LeadRecord:
             score_history=tuple(_mark_from_json(m) for m in js.objects(data, "score_history"))
             if "score_history" in data else (),
             merged=js.texts(data, "merged"),
+            # Absent in rows written before offers expired and callbacks carried their promise.
+            expired_offers=js.whole(data, "expired_offers") if "expired_offers" in data else 0,
+            callback=_promise_from_json(_object(data, "callback")) if "callback" in data else None,
+            callbacks=js.whole(data, "callbacks") if "callbacks" in data else 0,
         )
 
 
@@ -151,6 +168,23 @@ def _mark_to_json(mark: ScoreHistoryEntry) -> dict[str, object]:
 def _mark_from_json(data: Mapping[str, object]) -> ScoreHistoryEntry:
     return {"decided_at": js.instant(data, "decided_at"), "score": js.number_or_none(data, "score"),
             "decision_id": js.text(data, "decision_id"), "outcome": js.text(data, "outcome")}
+
+
+def _promise_to_json(promise: CallbackPromise) -> dict[str, object]:
+    return js.compact({"requested_at": js.iso(promise["requested_at"]),
+                       "promised_by_agent": promise["promised_by_agent"], "notes": promise["notes"]})
+
+
+def _promise_from_json(data: Mapping[str, object]) -> CallbackPromise:
+    return {"requested_at": js.instant(data, "requested_at"),
+            "promised_by_agent": js.text_or_none(data, "promised_by_agent"), "notes": js.text_or_none(data, "notes")}
+
+
+def _object(data: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = data[key]
+    if not isinstance(value, Mapping):
+        raise ValueError(f"table value key {key!r}: expected an object, got {value!r}")
+    return value
 
 
 def stub(lead_id: str, campaign_id: str) -> LeadRecord:
@@ -173,6 +207,9 @@ class NumberLeads:
     a later call reaches someone (``pipeline.core.lifecycle``)."""
     non_working_evidence: str | None = None
     """event_id of the call outcome that marked the number non-working."""
+    snoozes: tuple[Snooze, ...] = ()
+    """The "not now" snoozes of this number's campaigns (``pipeline.core.snooze``); ended ones linger
+    until the next one is added."""
 
     def called(self, at: datetime) -> NumberLeads:
         """Record one call attempt at ``at``, keeping the attempts of the last ``ATTEMPT_HISTORY``."""
@@ -229,6 +266,8 @@ class NumberLeads:
             data["calls"] = [js.iso(t) for t in self.call_attempts]
         if self.non_working_until is not None:
             data["non_working"] = {"until": js.iso(self.non_working_until), "evidence": self.non_working_evidence}
+        if self.snoozes:
+            data["snoozes"] = [s.to_json() for s in self.snoozes]
         return data
 
     @classmethod
@@ -238,13 +277,8 @@ class NumberLeads:
             seen_event_ids=js.texts(data, "seen"),
             # Absent in values written before caps were counted: no attempts known.
             call_attempts=tuple(datetime.fromisoformat(t) for t in js.texts(data, "calls")) if "calls" in data else (),
-            non_working_until=js.instant(_non_working(data), "until") if "non_working" in data else None,
-            non_working_evidence=js.text_or_none(_non_working(data), "evidence") if "non_working" in data else None,
+            non_working_until=js.instant(_object(data, "non_working"), "until") if "non_working" in data else None,
+            non_working_evidence=js.text_or_none(_object(data, "non_working"), "evidence")
+            if "non_working" in data else None,
+            snoozes=tuple(Snooze.from_json(item) for item in js.objects(data, "snoozes")),
         )
-
-
-def _non_working(data: Mapping[str, object]) -> Mapping[str, object]:
-    value = data["non_working"]
-    if not isinstance(value, Mapping):
-        raise ValueError(f"table value key 'non_working': expected an object, got {value!r}")
-    return value

@@ -21,19 +21,28 @@ What each input does:
 - **call-outcome**: the attempt is counted on its lead (a stub when the lead is unknown) and the
   offer is over (the dialer worked it). The lead moves through the lifecycle
   (``pipeline.core.lifecycle.transition``, answers judged by ``pipeline.core.qualification``): a
-  retry or callback is scheduled (``deferred_until``) with a lead-decision DEFERRED, or the lead is
-  closed (QUALIFIED, REFUSED, DISQUALIFIED, INACTIVE) with a lead-decision CLOSED; an outcome for
-  a closed lead only counts. DO_NOT_CALL / NOT_NOW add a suppression and withdraw other offers;
+  retry or callback is scheduled (``deferred_until``; a callback keeps its promise — when, which
+  agent, what was said — for its re-offer) with a lead-decision DEFERRED, or the lead is closed
+  (QUALIFIED, REFUSED, DISQUALIFIED, INACTIVE, NURTURE) with a lead-decision CLOSED. Every outcome
+  leaves a lead-decision: one for a closed lead, or a lead never captured here, is IGNORED_CLOSED
+  (counted, nothing else moves). DO_NOT_CALL adds a suppression; NOT_NOW snoozes the lead's
+  campaign for the number (``pipeline.core.snooze``); both withdraw the offers they cover.
   DISCONNECTED marks the number non-working (no offers until a call reaches someone or the recheck
-  period ends); a lead reaching QUALIFIED sends one qualified-lead, ever.
+  period ends); a lead reaching QUALIFIED (or NURTURE) sends one qualified-lead, ever.
 - **release** (from the app's release scheduler): a waiting lead whose ``deferred_until`` came —
-  window opening, cap freed, retry or callback due — is decided again like a new lead, every
-  compliance check included (a callback outside the legal window is DEFERRED to its opening).
+  window opening, cap freed, snooze over, retry or callback due — is decided again like a new
+  lead, every compliance check included (a callback outside the legal window is DEFERRED to its
+  opening). An offered lead's ``deferred_until`` is its window's end plus ``offer_grace``: if no
+  outcome came by then the offer expired unworked, and the lead is re-offered at the next window
+  (no attempt counted) or, after ``max_expired_offers`` re-offers in a row, closed STALE.
 
 Lead statuses: NEW (not called; DEFERRED keeps it NEW) → IN_PROGRESS (offered, or waiting for a
-retry) → CALLBACK (waiting for a callback) → closed: QUALIFIED, REFUSED, DISQUALIFIED, INACTIVE.
-SUPPRESSED: a decision or withdrawal found it may not be called. A waiting lead keeps its status
-while DEFERRED by the window or cap.
+retry) → CALLBACK (waiting for a callback) → closed: QUALIFIED, REFUSED, DISQUALIFIED, INACTIVE,
+NURTURE, STALE. SUPPRESSED: a decision or withdrawal found it may not be called. A waiting lead
+keeps its status while DEFERRED by the window, cap or snooze.
+
+Rows written before snoozes existed hold a NOT_NOW as a suppression; ``process`` migrates them the
+first time the number is touched (``pipeline.core.snooze.migrate_not_now``).
 """
 
 from __future__ import annotations
@@ -55,7 +64,14 @@ from pipeline.core.email import check_email
 from pipeline.core.email_stage import erasure_emails
 from pipeline.core.erasure import RULE_ERASURE, Erasure
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
-from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy, Transition, default_lifecycle, transition
+from pipeline.core.lifecycle import (
+    CLOSED_STATUSES,
+    LifecyclePolicy,
+    Transition,
+    default_lifecycle,
+    expire_offer,
+    transition,
+)
 from pipeline.core.linetype import wireless_reading_type
 from pipeline.core.outcomes import contact_kind
 from pipeline.core.quality import quality_flags
@@ -70,6 +86,7 @@ from pipeline.core.rulepack import (
     legal_window,
     wireless_restricted,
 )
+from pipeline.core.snooze import Snooze, active_snooze, migrate_not_now, snooze_from_outcome, with_snooze
 from pipeline.core.suppressions import (
     SuppressionState,
     add,
@@ -78,6 +95,7 @@ from pipeline.core.suppressions import (
     without_expired,
 )
 from pipeline.events import (
+    CallbackPromise,
     CallOutcome,
     CallOutcomeCode,
     CallReady,
@@ -178,6 +196,7 @@ def process(
         return state, _after_erasure(state.erasure, event, ctx)
     if state.leads.seen(event_id):
         return state, ()
+    state = migrated(state, ctx.now)
     if event["input_topic"] == topics.OPT_OUT and cast(OptOut, inner)["action"] == "ERASE":
         return _erase(state, event, cast(OptOut, inner), ctx)
     if event["input_topic"] == topics.RELEASE_SCHEDULER:
@@ -197,6 +216,15 @@ def process(
     else:
         state, emits = _on_outcome(state, event, cast(CallOutcome, inner), ctx)
     return replace(state, leads=state.leads.remember(event_id)), emits
+
+
+def migrated(state: NumberState, now: datetime) -> NumberState:
+    """``state`` with NOT_NOW suppressions stored before snoozes existed turned into snoozes (and the
+    leads they wrongly blocked freed for a re-decision); the same object when there is nothing to do."""
+    suppressions, leads = migrate_not_now(state.suppressions, state.leads, now)
+    if suppressions is state.suppressions:
+        return state
+    return replace(state, suppressions=suppressions, leads=leads)
 
 
 def _erase(state: NumberState, event: NumberEvent, request: OptOut,
@@ -285,23 +313,38 @@ def _on_lead(
 
 
 def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, address_country: str | None,
-              decision_id: str, ctx: ProcessContext, *,
-              flags: tuple[str, ...] | None = None) -> tuple[NumberState, tuple[Emit, ...]]:
+              decision_id: str, ctx: ProcessContext, *, flags: tuple[str, ...] | None = None,
+              extra: tuple[Reason, ...] = ()) -> tuple[NumberState, tuple[Emit, ...]]:
     """Decide ``record`` now (a new lead, or a deferred one being released) and offer it when callable.
-    ``flags``: its data-quality flags when already known (a new lead's were computed for scoring)."""
+    ``flags``: its data-quality flags when already known (a new lead's were computed for scoring);
+    ``extra``: reasons to put first in the trace (why the lead is decided again).
+
+    A "not now" snooze of the lead's campaign defers it to the snooze's end. A lead waiting for a
+    callback is offered with its promise (``callback``), callable from the time asked for, with the
+    callback priority boost; an offer expires at its window's end plus the lifecycle's grace."""
     phone = event["phone"]
     lead_id, campaign_id = record.lead_id, record.campaign_id
     input_event_id = event["event"]["event_id"]
     policy = ctx.campaigns.policy_for(campaign_id)
     where = jurisdictions(phone, record.address_region, address_country)
     checks = rule_checks(state, phone, where, policy, ctx.rule_pack, ctx.registries, ctx.now)
-    lead_score = _decision_score(state, record, phone, policy, checks, ctx)
+    lead_score = _decision_score(state, record, phone, policy, checks.verdict.window.seconds_left(ctx.now), ctx)
     decision = decide(
         campaign_id=campaign_id, phone=phone, suppressions=state.suppressions, consents=state.consents,
         policy=policy, score=lead_score, window=checks.verdict.window, now=ctx.now,
         window_detail=checks.verdict.detail, restrictions=checks.restrictions, cap=checks.cap,
         exemptions=checks.exemptions,
     )
+    snooze = active_snooze(state.leads.snoozes, campaign_id, ctx.now)
+    if snooze is not None:
+        decision = _snoozed(decision, snooze)
+    promise = record.callback
+    if decision.outcome == "CALL_READY" and promise is not None:
+        # The legal window opened before the time asked for, or the release came a tick after it.
+        decision = replace(decision, callable_from=max(decision.callable_from or ctx.now, promise["requested_at"]))
+    if extra:
+        reasons = (*extra, *decision.reasons)
+        decision = replace(decision, reasons=reasons, rules_fired=tuple(dict.fromkeys(r["rule_id"] for r in reasons)))
     window = checks.verdict.window
     status = _status_after_decision(record.status, decision.outcome)
     if flags is None:
@@ -317,7 +360,7 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
             "phone_e164": phone["phone_e164"],
             "lead_id": lead_id,
             "campaign_id": campaign_id,
-            "priority": lead_score.priority,
+            "priority": lead_score.priority + (ctx.lifecycle.callback_priority_boost if promise is not None else 0),
             "score": lead_score.total,
             "score_breakdown": list(lead_score.breakdown),
             "callable_from": decision.callable_from,
@@ -327,6 +370,7 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
             "reasons": list(decision.reasons),
             "decision_id": decision_id,
             "rule_pack_version": ctx.rule_pack_version,
+            "callback": promise,
         }
         emits.append(Emit(topics.CALL_READY, phone["phone_e164"], topics.CALL_READY, ready))
     record = replace(
@@ -334,12 +378,34 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
         status=status,
         offered=offered,
         last_decision_id=decision_id,
-        deferred_until=decision.callable_from if decision.outcome == "DEFERRED" else None,
+        deferred_until=_waits_until(decision, ctx.lifecycle),
         score=lead_score.total,
         score_breakdown=lead_score.breakdown,
     ).with_score_mark({"decided_at": ctx.now, "score": decision.score, "decision_id": decision_id,
                        "outcome": decision.outcome})
     return replace(state, leads=state.leads.put(record)), tuple(emits)
+
+
+def _snoozed(decision: Decision, snooze: Snooze) -> Decision:
+    """``decision`` held by a "not now" snooze of its campaign: a lead that could be offered (now or
+    at a later opening) waits for the snooze's end instead; a refusal stays a refusal."""
+    if decision.outcome == "DEFERRED" and decision.callable_from is not None and decision.callable_from >= snooze.until:
+        return decision
+    if decision.outcome not in ("CALL_READY", "DEFERRED"):
+        return decision
+    reasons = (snooze.reason(), *(r for r in decision.reasons if r["code"] != "CALLABLE"))
+    return Decision("DEFERRED", reasons, tuple(dict.fromkeys(r["rule_id"] for r in reasons)), decision.score,
+                    decision.score_breakdown, snooze.until, None)
+
+
+def _waits_until(decision: Decision, policy: LifecyclePolicy) -> datetime | None:
+    """When the release scheduler looks at the lead again: a DEFERRED one when it becomes callable,
+    an offered one when its offer expires (window end plus grace, for the outcome to arrive)."""
+    if decision.outcome == "DEFERRED":
+        return decision.callable_from
+    if decision.outcome == "CALL_READY" and decision.callable_until is not None:
+        return decision.callable_until + policy.offer_grace
+    return None
 
 
 def _status_after_decision(status: LeadStatus, outcome: str) -> LeadStatus:
@@ -351,14 +417,15 @@ def _status_after_decision(status: LeadStatus, outcome: str) -> LeadStatus:
 
 
 def _decision_score(state: NumberState, record: LeadRecord, phone: PhoneInfo, policy: CampaignPolicy,
-                    checks: RuleChecks, ctx: ProcessContext) -> scoring.Score:
-    """The lead's score at this decision: its capture score plus decay and contactability now."""
+                    seconds_left: int, ctx: ProcessContext) -> scoring.Score:
+    """The lead's score at a decision now: its capture score plus decay and contactability (the legal
+    window's ``seconds_left``, 0 when nothing is offered; its attempts as they stand)."""
     consent = consent_status(state.consents, purpose=policy.consent_purpose, channel=policy.channel, now=ctx.now)
     granted_at = consent.entry.effective_at if consent.state == "GRANTED" and consent.entry is not None else None
     return scoring.at_decision(
         scoring.Score(record.score or 0.0, record.score_breakdown), ctx.scoring_model, now=ctx.now,
-        captured_at=record.captured_at, seconds_left=checks.verdict.window.seconds_left(ctx.now),
-        attempts=record.attempts, line_type=phone["line_type"], consent_granted_at=granted_at,
+        captured_at=record.captured_at, seconds_left=seconds_left, attempts=record.attempts,
+        line_type=phone["line_type"], consent_granted_at=granted_at,
     )
 
 
@@ -368,14 +435,16 @@ def _quality_flags(first_name: str | None, last_name: str | None, email: str | N
 
 
 def due_releases(leads: NumberLeads, now: datetime) -> tuple[ReleaseDue, ...]:
-    """Release events for the waiting leads of one number whose wait is over at ``now``: deferred
-    by a decision (window, cap), or scheduled by the lifecycle (retry, callback).
+    """Release events for the leads of one number whose wait is over at ``now``: deferred by a
+    decision (window, cap, snooze), scheduled by the lifecycle (retry, callback), or offered with
+    an offer that expired (window end plus grace, no outcome).
 
     Ids are derived from the lead and the instant it waits for, so scanning again before the
     release is applied sends the same event again and ``process`` applies it once.
     """
     return tuple(
-        {"event_id": record_id(_release_key(r.deferred_until, r.attempts), "release", r.lead_id),
+        {"event_id": record_id(_release_key(r.deferred_until, r.attempts, r.offered, r.expired_offers), "release",
+                               r.lead_id),
          "occurred_at": now, "lead_id": r.lead_id, "due_at": r.deferred_until}
         for r in leads.leads
         if r.deferred_until is not None and r.deferred_until <= now and _waits(r)
@@ -389,25 +458,40 @@ def next_release_at(leads: NumberLeads) -> datetime | None:
 
 
 def _waits(record: LeadRecord) -> bool:
-    return record.status in WAITING_STATUSES and not record.offered
+    return record.status in WAITING_STATUSES
 
 
-def _release_key(due: datetime, attempts: int) -> str:
+def _release_key(due: datetime, attempts: int, offered: bool, expired_offers: int) -> str:
     # The attempt count tells apart two waits for the same instant (a callback asked again for a
     # time already used): the id is the number's idempotency key, a repeat would be dropped as seen.
-    return f"release/{due.isoformat()}" + (f"/{attempts}" if attempts else "")
+    # An offer's expiry is another kind of wait; waits that existed before offers expired keep their ids.
+    key = f"release/{due.isoformat()}" + (f"/{attempts}" if attempts else "")
+    return f"{key}/expiry/{expired_offers}" if offered else key
 
 
 def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
                 ctx: ProcessContext) -> tuple[NumberState, tuple[Emit, ...]]:
     """Re-decide a waiting lead whose wait is over (every compliance check runs again: a callback
-    outside the legal window is DEFERRED to its opening); a stale release does nothing."""
+    outside the legal window is DEFERRED to its opening), or handle an offer that expired
+    unworked; a release that no longer matches the lead's wait does nothing."""
     record = state.leads.get(release["lead_id"])
-    if (record is None or record.status not in WAITING_STATUSES or record.offered or record.deferred_until is None
+    if (record is None or record.status not in WAITING_STATUSES or record.deferred_until is None
             or record.deferred_until != release["due_at"] or record.deferred_until > ctx.now):
         return state, ()
     decision_id = record_id(release["event_id"], "decision", record.lead_id)
-    return _evaluate(state, event, record, None, decision_id, ctx)
+    if not record.offered:
+        return _evaluate(state, event, record, None, decision_id, ctx)
+    expiry = expire_offer(record, ctx.lifecycle, record.deferred_until - ctx.lifecycle.offer_grace)
+    record = replace(record, offered=False, deferred_until=None, expired_offers=expiry.expired_offers)
+    if not expiry.stale:  # re-offered at the next window: nobody called, so no attempt is counted
+        return _evaluate(state, event, record, None, decision_id, ctx, extra=(expiry.reason,))
+    # The offer's own callable_until already ended it for dialers: no WITHDRAW is needed.
+    record = replace(record, status="STALE", last_decision_id=decision_id)
+    decision = Decision("CLOSED", (expiry.reason,), (expiry.reason["rule_id"],), record.score,
+                        record.score_breakdown, None, None)
+    emit = _lead_decision(ctx, event, record.lead_id, record.campaign_id, record.source, decision, decision_id,
+                          lead_status="STALE", attempts=record.attempts)
+    return replace(state, leads=state.leads.put(record)), (emit,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,10 +653,18 @@ def _withdraw_blocked(
             where = jurisdictions(phone, lead.address_region, None)
             cap = cap_reached(state.leads, where, policy.channel == "AUTODIALED_VOICE", ctx.rule_pack, ctx.now)
             reasons = (cap[0],) if cap is not None else non_working_reasons(state.leads, ctx.now)
+        snooze = None if reasons else active_snooze(state.leads.snoozes, lead.campaign_id, ctx.now)
+        if snooze is not None:
+            reasons = (snooze.reason(),)
         if not reasons:
             continue
         decision = withdrawn(reasons, score=lead.score, score_breakdown=lead.score_breakdown)
         decision_id = record_id(input_event_id, "decision", lead.lead_id)
+        # A snooze only holds the lead: it waits for the snooze's end, still in its campaign's queue.
+        status: LeadStatus = lead.status if snooze is not None else "SUPPRESSED"
+        until = snooze.until if snooze is not None else None
+        if snooze is not None:
+            decision = replace(decision, callable_from=until)
         withdraw: CallReady = {
             "event_id": record_id(input_event_id, "call-ready", lead.lead_id),
             "occurred_at": ctx.now,
@@ -590,11 +682,13 @@ def _withdraw_blocked(
             "reasons": list(reasons),
             "decision_id": decision_id,
             "rule_pack_version": ctx.rule_pack_version,
+            "callback": None,
         }
         emits.append(_lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision,
-                                    decision_id, lead_status="SUPPRESSED", attempts=lead.attempts))
+                                    decision_id, lead_status=status, attempts=lead.attempts))
         emits.append(Emit(topics.CALL_READY, phone["phone_e164"], topics.CALL_READY, withdraw))
-        leads = leads.put(replace(lead, offered=False, status="SUPPRESSED", last_decision_id=decision_id))
+        leads = leads.put(replace(lead, offered=False, status=status, last_decision_id=decision_id,
+                                  deferred_until=until))
     return replace(state, leads=leads), tuple(emits)
 
 
@@ -606,7 +700,8 @@ def _on_outcome(
 ) -> tuple[NumberState, tuple[Emit, ...]]:
     """Count the attempt and move the lead through the lifecycle (``pipeline.core.lifecycle``):
     schedule its retry or callback (``deferred_until``, released by the scheduler through every
-    compliance check) or close it, with a lead-decision saying why; send a qualified-lead once."""
+    compliance check) or close it, with a lead-decision saying why — IGNORED_CLOSED when the lead
+    is closed or unknown here; send a qualified-lead once (QUALIFIED, or NURTURE for the CRM)."""
     code = outcome["outcome"]
     known = state.leads.get(outcome["lead_id"])
     lead = known or stub(outcome["lead_id"], outcome["campaign_id"])
@@ -619,13 +714,20 @@ def _on_outcome(
     # A stub (a lead never captured here) is never offered again: there is nothing to re-decide.
     captured = known is not None and known.captured_at is not None
     lead = replace(lead, status=step.status, offered=False, attempts=step.attempts, last_outcome=code,
-                   failed_days=step.failed_days, deferred_until=step.next_at if captured else None)
-    emits: list[Emit] = []
-    if step.next != "UNCHANGED" and captured:
-        decision_id = record_id(outcome["event_id"], "decision", lead.lead_id)
-        emits.append(_lifecycle_decision(ctx, event, lead, step, decision_id))
-        lead = replace(lead, last_decision_id=decision_id)
-    if step.status == "QUALIFIED" and lead.qualified_by is None:
+                   failed_days=step.failed_days, deferred_until=step.next_at if captured else None,
+                   callback=_promise(outcome, step) if captured and step.next == "CALLBACK" else None,
+                   callbacks=step.callbacks, expired_offers=0)
+    decision_id = record_id(outcome["event_id"], "decision", lead.lead_id)
+    moved = captured and step.next != "UNCHANGED"
+    if moved:  # scored again: this decision's score counts this call's attempt, like its record does
+        now_score = _decision_score(state, lead, phone, ctx.campaigns.policy_for(lead.campaign_id), 0, ctx)
+        lead = replace(lead, score=now_score.total, score_breakdown=now_score.breakdown)
+    emits = [_lifecycle_decision(ctx, event, lead, step, decision_id, captured=captured)]
+    lead = replace(lead, last_decision_id=decision_id)
+    if moved:
+        lead = lead.with_score_mark({"decided_at": ctx.now, "score": lead.score, "decision_id": decision_id,
+                                     "outcome": str(emits[0].record["outcome"])})
+    if step.next == "CLOSED" and step.status in ("QUALIFIED", "NURTURE") and lead.qualified_by is None:
         emits.append(_qualified_lead(ctx, event, outcome, lead, state.consents, verdict))
         lead = replace(lead, qualified_by=outcome["event_id"])
     leads = state.leads.put(lead).called(outcome["occurred_at"])
@@ -635,22 +737,50 @@ def _on_outcome(
                         non_working_evidence=outcome["event_id"])
     elif kind in ("CONTACT", "WRONG_PARTY") and leads.non_working_until is not None:
         leads = replace(leads, non_working_until=None, non_working_evidence=None)  # someone answered: it works
+    snooze = snooze_from_outcome(outcome, not_now_default=ctx.lifecycle.not_now_default)
+    if snooze is not None:  # what the person said holds for the campaign, whatever the lead's state
+        leads = replace(leads, snoozes=with_snooze(leads.snoozes, snooze, ctx.now))
     state = replace(state, leads=leads)
-    suppression = suppression_from_outcome(outcome, not_now_default=ctx.lifecycle.not_now_default)
+    suppression = suppression_from_outcome(outcome)
     if suppression is not None:
         state = replace(state, suppressions=without_expired(add(state.suppressions, suppression), ctx.now))
-    # A suppression, the number found non-working, or this call reaching the number's frequency
-    # cap can end other offers.
+    # A suppression, a snooze, the number found non-working, or this call reaching the number's
+    # frequency cap can end other offers.
     state, withdrawals = _withdraw_blocked(state, event, ctx)
     return state, (*emits, *withdrawals)
 
 
+def _promise(outcome: CallOutcome, step: Transition) -> CallbackPromise | None:
+    """The callback promise a CALLBACK step keeps for the lead's re-offer: when (the time asked for,
+    or the default the lifecycle chose), who promised it, and what was said."""
+    if step.next_at is None:
+        return None
+    notes = outcome["callback_notes"] or outcome["notes"]
+    return {"requested_at": step.next_at, "promised_by_agent": outcome["agent_id"], "notes": notes}
+
+
 def _lifecycle_decision(ctx: ProcessContext, event: NumberEvent, lead: LeadRecord, step: Transition,
-                        decision_id: str) -> Emit:
-    """The audit record of a lifecycle step: DEFERRED until the retry or callback, or CLOSED."""
-    outcome: DecisionOutcome = "CLOSED" if step.next == "CLOSED" else "DEFERRED"
-    decision = Decision(outcome, (step.reason,), (step.reason["rule_id"],), lead.score, lead.score_breakdown,
-                        step.next_at, None)
+                        decision_id: str, *, captured: bool) -> Emit:
+    """The audit record of a lifecycle step: DEFERRED until the retry or callback, CLOSED, or
+    IGNORED_CLOSED when nothing moves — the lead was closed already, or was never captured for this
+    number (a stub: it is closed when the outcome says so, and otherwise has nothing to offer)."""
+    outcome: DecisionOutcome
+    reason = step.reason
+    if step.next == "CLOSED":
+        outcome = "CLOSED"
+    elif step.next == "UNCHANGED":
+        outcome = "IGNORED_CLOSED"
+    elif not captured:
+        outcome = "IGNORED_CLOSED"
+        reason = {"code": "LEAD_UNKNOWN", "rule_id": "lifecycle.unknown_lead",
+                  "detail": (f"{lead.last_outcome} recorded as attempt {step.attempts} for lead {lead.lead_id}, which "
+                             "was never captured for this number: nothing to offer again (the call still counts "
+                             "for frequency caps, and a do-not-call still applies)")}
+    else:
+        outcome = "DEFERRED"
+    callable_from = step.next_at if outcome == "DEFERRED" else None
+    decision = Decision(outcome, (reason,), (reason["rule_id"],), lead.score, lead.score_breakdown,
+                        callable_from, None)
     return _lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision, decision_id,
                           lead_status=step.status, attempts=step.attempts)
 
@@ -660,6 +790,8 @@ _NEXT_STEP_OF: dict[CallOutcomeCode, str] = {"APPOINTMENT_SET": "appointment set
 
 def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcome, lead: LeadRecord,
                     consents: ConsentLedger, verdict: qual.Qualification | None) -> Emit:
+    """The CRM's record of a lead closed QUALIFIED (or NURTURE: ``lead_status`` says which), with the
+    outcome that closed it. ``attempts`` counts every call outcome of the lead, this one included."""
     phone_e164 = event["phone"]["phone_e164"]
     answers = outcome["answers"]
     checks = (verdict or qual.evaluate(ctx.qualification, outcome["outcome"], answers)).checks
@@ -690,8 +822,8 @@ def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcom
         "captured_at": lead.captured_at,
         "consent_certificate_id": lead.consent_certificate_id,
         "outcome_event_id": outcome["event_id"],
-        "contact_name": answers.get("contact_name") or name,
-        "contact_role": answers.get("contact_role") or answers.get("role"),
+        "contact_name": outcome["contact_name"] or answers.get("contact_name") or name,
+        "contact_role": outcome["contact_role"] or answers.get("contact_role") or answers.get("role"),
         "next_step": answers.get("next_step") or _NEXT_STEP_OF.get(outcome["outcome"]),
         "tags": list(outcome["tags"]),
         "qualification": qualification,
@@ -700,6 +832,9 @@ def _qualified_lead(ctx: ProcessContext, event: NumberEvent, outcome: CallOutcom
         "consent_text": proof.consent_text if proof is not None else None,
         "consent_granted_at": proof.effective_at if proof is not None else None,
         "attempts": lead.attempts,
+        "title": outcome["title"] or answers.get("title"),
+        "best_time_to_call": outcome["best_time_to_call"] or answers.get("best_time_to_call"),
+        "lead_status": lead.status,
     }
     return Emit(topics.QUALIFIED_LEAD, phone_e164, topics.QUALIFIED_LEAD, record)
 

@@ -166,7 +166,13 @@ def score(facts: Mapping[str, object], rules: Sequence[ScoringRule]) -> Score:
         for rule in rules
         if rule.matches(facts)
     )
-    return Score(total=math.fsum(item["points"] for item in breakdown), breakdown=breakdown)
+    return Score(total=total_of(breakdown), breakdown=breakdown)
+
+
+def total_of(breakdown: Sequence[ScoreContribution]) -> float:
+    """The sum of a breakdown's points, rounded to two places: scores are read by people (68.96, not
+    68.96000000000001) and the sum of decimal weights in binary floating point is not exact."""
+    return round(math.fsum(item["points"] for item in breakdown), 2)
 
 
 def quality_flags_of(facts: Mapping[str, object]) -> tuple[str, ...]:
@@ -492,7 +498,7 @@ def capture_score(facts: Mapping[str, object], rules: Sequence[ScoringRule], mod
     item = ScoreContribution(rule_id=f"temperature.{temperature}",
                              points=model.temperature_points.get(temperature, 0.0), detail=f"{temperature} lead: {why}")
     breakdown = (*static.breakdown, item)
-    return Score(math.fsum(c["points"] for c in breakdown), breakdown)
+    return Score(total_of(breakdown), breakdown)
 
 
 def temperature_of(breakdown: Sequence[ScoreContribution]) -> str | None:
@@ -537,7 +543,7 @@ def at_decision(captured: Score, model: ScoringModel, *, now: datetime, captured
         left = max(0, model.max_attempts - attempts)
         added.append(ScoreContribution(
             rule_id="contactability.attempts", points=left * model.points_per_attempt_left,
-            detail=f"{attempts} of {model.max_attempts} attempts made, {left} left"))
+            detail=f"attempts made so far: {attempts}; {left} of {model.max_attempts} left"))
     if line_type in model.line_type_points:
         added.append(ScoreContribution(
             rule_id="contactability.line_type", points=model.line_type_points[line_type],
@@ -546,7 +552,7 @@ def at_decision(captured: Score, model: ScoringModel, *, now: datetime, captured
     if consent is not None:
         added.append(consent)
     breakdown = (*kept, *added)
-    return Score(math.fsum(c["points"] for c in breakdown), tuple(breakdown))
+    return Score(total_of(breakdown), tuple(breakdown))
 
 
 def _consent_age(model: ScoringModel, now: datetime, granted_at: datetime | None) -> ScoreContribution | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, get_args
 
 from pipeline.core import state_json as js
@@ -30,10 +30,6 @@ SuppressionSource = Literal["OPT_OUT", "CALL_OUTCOME", "CONSENT_REVOCATION", "RE
 _SCOPES: tuple[SuppressionScope, ...] = get_args(SuppressionScope)
 _CATEGORIES: tuple[SuppressionCategory, ...] = get_args(SuppressionCategory)
 _SOURCES: tuple[SuppressionSource, ...] = get_args(SuppressionSource)
-
-NOT_NOW_DEFAULT = timedelta(days=180)
-"""How long a NOT_NOW outcome without ``callback_at`` suppresses the number: the "call back in
-about six months" of call-center practice (COMPLIANCE.md, operating practice)."""
 
 REMOVABLE_SOURCES: frozenset[SuppressionSource] = frozenset(
     {"OPT_OUT", "CALL_OUTCOME", "CONSENT_REVOCATION", "IMPORT"}
@@ -266,29 +262,18 @@ def _kept(text: str | None) -> str | None:
     return text[: STATE_TEXT_MAX - 1] + "…"
 
 
-def suppression_from_outcome(
-    outcome: CallOutcome, *, not_now_default: timedelta = NOT_NOW_DEFAULT
-) -> Suppression | None:
+def suppression_from_outcome(outcome: CallOutcome) -> Suppression | None:
     """The suppression a call outcome asks for, if any.
 
     DO_NOT_CALL: never expires, scope ``dnc_scope`` (ALL_CHANNELS when absent); category PERMANENT,
     or CHANNEL_LIMITED when the scope is one channel ("no calls, texts ok").
-    NOT_NOW: TEMPORARY with the same scope rule, until ``callback_at``, or ``not_now_default``
-    (the lifecycle policy's; ``NOT_NOW_DEFAULT`` unless given) after the outcome when the dialer
-    gave no date.
-    Every other outcome: None.
+    Every other outcome: None. A NOT_NOW is a snooze of the lead's campaign, not a do-not-call
+    request (``pipeline.core.snooze``); before snoozes it was stored here as a TEMPORARY suppression.
     """
-    code = outcome["outcome"]
-    if code not in ("DO_NOT_CALL", "NOT_NOW"):
+    if outcome["outcome"] != "DO_NOT_CALL":
         return None
     scope = outcome["dnc_scope"] or "ALL_CHANNELS"
-    category: SuppressionCategory
-    if code == "NOT_NOW":
-        category = "TEMPORARY"
-        expires_at = outcome["callback_at"] or outcome["occurred_at"] + not_now_default
-    else:
-        category = "CHANNEL_LIMITED" if scope in ("VOICE", "SMS") else "PERMANENT"
-        expires_at = None
+    category: SuppressionCategory = "CHANNEL_LIMITED" if scope in ("VOICE", "SMS") else "PERMANENT"
     return Suppression(
         suppression_id=outcome["event_id"],
         scope=scope,
@@ -299,7 +284,7 @@ def suppression_from_outcome(
         evidence=_kept(f"call-outcome {outcome['event_id']} for lead {outcome['lead_id']}"),
         reason=_kept(outcome["notes"]),
         created_at=outcome["occurred_at"],
-        expires_at=expires_at,
+        expires_at=None,
     )
 
 

@@ -17,6 +17,16 @@ from datetime import datetime, timedelta
 MAX_CLOCK_SKEW = timedelta(days=1)
 """How far after "now" an ``occurred_at`` may be before it is treated as wrong."""
 
+MAX_LABEL_CHARS = 100
+"""Longest name or label (a contact's name, role or title, a best time to call)."""
+MAX_NOTES_CHARS = 2_000
+"""Longest free-text note (what was promised for a callback)."""
+_CALL_OUTCOME_LIMITS: dict[str, int] = {
+    "contact_name": MAX_LABEL_CHARS, "contact_role": MAX_LABEL_CHARS, "title": MAX_LABEL_CHARS,
+    "best_time_to_call": MAX_LABEL_CHARS, "callback_notes": MAX_NOTES_CHARS,
+}
+"""Call-outcome fields a CRM maps, and the most each may hold: they travel to call-ready and qualified-lead."""
+
 _REQUIRED_TEXT: dict[str, tuple[str, ...]] = {
     "lead-captured": ("event_id", "lead_id", "phone", "campaign_id", "source"),
     "opt-out": ("event_id", "phone", "source"),
@@ -62,9 +72,14 @@ def _consent_problems(record: Mapping[str, object]) -> list[str]:
 
 
 def _call_outcome_problems(record: Mapping[str, object]) -> list[str]:
+    problems = []
     if record.get("outcome") == "CALLBACK_REQUESTED" and record.get("callback_at") is None:
-        return ["callback_at: a CALLBACK_REQUESTED outcome needs the time to call back"]
-    return []
+        problems.append("callback_at: a CALLBACK_REQUESTED outcome needs the time to call back")
+    for name, limit in _CALL_OUTCOME_LIMITS.items():
+        value = record.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            problems.append(f"{name}: at most {limit:,} characters, got {len(value):,}")
+    return problems
 
 
 _EVENT_CHECKS: dict[str, Callable[[Mapping[str, object]], list[str]]] = {

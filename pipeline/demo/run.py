@@ -6,10 +6,12 @@ to a local, intermittently failing CRM sink. Then simulated web forms and lead v
 leads, opt-outs and consent changes to the gateway (each source with its own API key), a vendor
 writes two garbage records straight to Kafka, and the reference dialer client (connectors.dialer:
 its own call-ready reader, the worker's dial-time check before every call, outcomes posted to the
-gateway) works the offers with simulated calls. Every output is printed as it arrives, then a
-summary. Without ``--exit-when-done`` it keeps going — a trickle of new web-form leads, the dialer
-working them, the dashboard following — until Ctrl-C (or SIGTERM), which stops everything in
-order: dialer and readers, CRM connector and sink, console, gateway, worker, broker.
+gateway) works the offers with simulated calls, by agents logged in to it: a person who asks to be
+called back right away gets a callback re-offer with its promise, dialed by the agent who made it.
+Every output is printed as it arrives, then a summary. Without ``--exit-when-done`` it keeps
+going — a trickle of new web-form leads, the dialer working them, the dashboard following — until
+Ctrl-C (or SIGTERM), which stops everything in order: dialer and readers, CRM connector and sink,
+console, gateway, worker, broker.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
@@ -42,11 +44,14 @@ from pipeline.core.outcomes import QUALIFYING
 from pipeline.core.qualification import Verdict
 from pipeline.demo.sample import LEAD_SOURCES, sample_events
 from pipeline.errors import LeadpipeError
+from pipeline.events import CallOutcome, CallOutcomeCode
 from pipeline.processes import GatewayProcess, ServiceProcess, WorkerProcess
 from pipeline.topics import CALL_OUTCOME, CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
 
 DEMO_CALLS_PER_SECOND = 20.0
 DEMO_TALK_TIME_S = 0.3
+DEMO_AGENTS = tuple(f"a-{n}" for n in range(101, 109))
+"""Agents logged in to the demo's dialer: eight lines at 0.3 s a call keep up with 20 calls/s."""
 TRICKLE_EVERY_S = 3.0
 """After the summary, one new batch of web-form traffic this often, so the dashboard keeps moving."""
 COMPLIANCE_SOURCE = "compliance-desk"
@@ -62,6 +67,22 @@ _VERDICTS = frozenset(get_args(Verdict))
 GARBAGE = (b"\x00\x00\x00\x00\x01not avro at all", b'{"lead_id": "json is not our wire format"}')
 
 
+class DemoCalls(OutcomeModel):
+    """The demo's simulated calls: the first person reached asks to be called back right away, so
+    every demo shows a callback coming back with its promise; then calls go as the mix draws them."""
+
+    def __init__(self, *, seed: int) -> None:
+        super().__init__(seed=seed, mix=DEMO_MIX, callback_in=timedelta(0))
+        self._asked = False
+
+    def outcome(self, offer: Mapping[str, Any], *, ended_at: datetime, attempt: int = 1,
+                agent_id: str | None = None, code: CallOutcomeCode | None = None) -> CallOutcome:
+        if code is None and not self._asked and offer.get("callback") is None:
+            self._asked = True
+            code = "CALLBACK_REQUESTED"
+        return super().outcome(offer, ended_at=ended_at, attempt=attempt, agent_id=agent_id, code=code)
+
+
 def _say(line: str) -> None:
     print(line, flush=True)
 
@@ -75,6 +96,13 @@ class Report:
         self.lead_inputs: set[str] = set()
         self.call_ready: Counter[str] = Counter()
         self.qualified: set[str] = set()
+        self.nurtured: set[str] = set()
+        """Leads closed NURTURE: on qualified-lead for the CRM's nurture track, not for sales."""
+        self.outcomes_decided: set[str] = set()
+        """Call outcomes the worker has decided (each leaves a lead-decision: input event ids)."""
+        self.callbacks_waiting: dict[str, str] = {}
+        """Leads waiting for a callback scheduled by a call outcome → that outcome's event id."""
+        self.callbacks_offered = 0
         self.judged: set[str] = set()
         """Qualifying call outcomes the qualification framework has judged (their input event ids)."""
         self.judged_qualified: set[str] = set()
@@ -89,7 +117,13 @@ class Report:
             self._decision(rec)
         elif r.topic == CALL_READY:
             self.call_ready[rec["action"]] += 1
-            if rec["action"] == "READY":
+            promise = rec.get("callback")
+            if rec["action"] == "READY" and promise is not None:
+                self.callbacks_offered += 1
+                _say(f'  ☎  CALL_READY {rec["phone_e164"]:<16} lead {rec["lead_id"]:<12} '
+                     f'priority {rec["priority"]:>4}  CALLBACK from {rec["callable_from"]:%H:%M}Z promised by '
+                     f'{promise["promised_by_agent"]}: {promise["notes"]!r}')
+            elif rec["action"] == "READY":
                 until = rec["callable_until"]
                 window = f"window until {until:%H:%M}Z ({rec['seconds_left'] // 60} min left)" if until else ""
                 _say(f'  ✓  CALL_READY {rec["phone_e164"]:<16} lead {rec["lead_id"]:<12} '
@@ -97,9 +131,14 @@ class Report:
             else:
                 why = rec["reasons"][0]["code"] if rec["reasons"] else ""
                 _say(f'  ↩  WITHDRAW   {rec["phone_e164"]:<16} lead {rec["lead_id"]:<12} {why}')
+        elif r.topic == QUALIFIED_LEAD and rec.get("lead_status") == "NURTURE":
+            self.nurtured.add(rec["lead_id"])
+            _say(f'  ♺  NURTURE    {rec["phone_e164"]:<16} lead {rec["lead_id"]:<12} '
+                 f'{rec.get("contact_name") or "(no name)"} → CRM nurture track (asked for callbacks, not ready)')
         elif r.topic == QUALIFIED_LEAD:
             self.qualified.add(rec["lead_id"])
-            name = f'{rec["first_name"] or ""} {rec["last_name"] or ""}'.strip() or "(no name)"
+            name = rec.get("contact_name") or f'{rec["first_name"] or ""} {rec["last_name"] or ""}'.strip() \
+                or "(no name)"
             _say(f'  ★  QUALIFIED  {rec["phone_e164"]:<16} lead {rec["lead_id"]:<12} {name} → CRM '
                  f'(next step: {rec.get("next_step") or rec["answers"].get("next_step", "-")})')
         elif r.topic == DEAD_LETTER:
@@ -110,12 +149,19 @@ class Report:
     def _decision(self, rec: dict[str, object]) -> None:
         outcome = str(rec["outcome"])
         self.decisions[outcome] += 1
+        lead_id, input_event_id = str(rec["lead_id"]), str(rec["input_event_id"])
         if rec["input_topic"] == LEAD_CAPTURED:
-            self.lead_inputs.add(str(rec["input_event_id"]))
-        if outcome == "CALL_READY":
-            return
+            self.lead_inputs.add(input_event_id)
         reasons = rec["reasons"]
         first = reasons[0] if isinstance(reasons, list) and reasons else {"code": "-", "rule_id": "-", "detail": ""}
+        if self.callbacks_waiting.get(lead_id, input_event_id) != input_event_id:
+            del self.callbacks_waiting[lead_id]  # decided again since: offered, deferred or withdrawn
+        if rec["input_topic"] == CALL_OUTCOME:
+            self.outcomes_decided.add(input_event_id)
+            if first["code"] == "CALLBACK_SCHEDULED":
+                self.callbacks_waiting[lead_id] = input_event_id
+        if outcome == "CALL_READY":
+            return
         if rec["input_topic"] == CALL_OUTCOME and first["code"] in _VERDICTS:
             self.judged.add(str(rec["input_event_id"]))
             if first["code"] == "QUALIFIED":
@@ -234,10 +280,12 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         clock: Callable[[], datetime] = (lambda: fixed) if fixed else (lambda: datetime.now(UTC))
         submitter = Submitter(gateway.url, keys)
         # The demo's dialer is the reference client, fast-paced: short calls, many per second.
+        # Its people ask to be called back right away ("I'm driving"), so a callback comes back in the demo.
         dialer = DialerClient(checker=DialCheckClient([worker.url]),
                               sink=HttpOutcomeSink(GatewayClient(gateway.url, keys[DIALER_SOURCE])),
-                              model=OutcomeModel(seed=settings.dialer_seed, mix=DEMO_MIX), clock=clock,
-                              calls_per_second=DEMO_CALLS_PER_SECOND, talk_time_s=DEMO_TALK_TIME_S)
+                              model=DemoCalls(seed=settings.dialer_seed),
+                              clock=clock, calls_per_second=DEMO_CALLS_PER_SECOND, talk_time_s=DEMO_TALK_TIME_S,
+                              agents=DEMO_AGENTS, announce=lambda line: _say(f"  ☎  dialer: {line}"))
         demo.feed = CallReadyFeed(kafka, codec, from_beginning=True).start()
         report = Report()
         demo.tail = TopicTail(kafka, codec, [LEAD_DECISION, CALL_READY, QUALIFIED_LEAD, DEAD_LETTER],
@@ -270,7 +318,7 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         if done:
             done = _dial_until_done(report, dialer, demo, deadline)
         if done:
-            done = _wait(lambda: _crm_stored(demo.crm) >= len(report.qualified), demo, deadline)
+            done = _wait(lambda: _crm_stored(demo.crm) >= _to_crm(report), demo, deadline)
         _summary(report, dialer, submitter, demo.crm, fed, len(direct), done)
         _say(f"▶ dashboard {console.url}/dashboard")
         if not done:
@@ -304,6 +352,11 @@ def _counts(counter: Mapping[str, int]) -> str:
 def _leads_accepted(submitter: Submitter) -> int:
     return sum(form.stats.statuses[202] for source, form in submitter.forms.items()
                if source in LEAD_SOURCES)
+
+
+def _to_crm(report: Report) -> int:
+    """qualified-lead records: one per lead closed QUALIFIED or NURTURE."""
+    return len(report.qualified) + len(report.nurtured)
 
 
 def _crm_stored(crm: LocalCrm | None) -> int:
@@ -393,14 +446,18 @@ def _work(dialer: DialerClient, feed: CallReadyFeed | None) -> None:
 
 def _dial_until_done(report: Report, dialer: DialerClient, demo: Demo, deadline: float) -> bool:
     """Dial until the dialer has read every call-ready record the report saw, worked every offer,
-    every qualifying call was judged by the qualification framework, and every lead it qualified
-    has reached ``qualified-lead``."""
+    the worker has decided every outcome it reported, every qualifying call was judged by the
+    qualification framework, every lead it qualified has reached ``qualified-lead``, and every
+    callback asked for has come back (the release scheduler re-offers it at its next tick)."""
     _say("▶ the dialer starts its shift")
     while time.monotonic() < deadline:
         demo.check()
         _work(dialer, demo.feed)
-        qualifying = sum(dialer.stats.outcomes[code] for code in QUALIFYING)
-        if (dialer.pending() == 0 and dialer.stats.records_seen() >= sum(report.call_ready.values())
+        stats = dialer.stats
+        qualifying = sum(stats.outcomes[code] for code in QUALIFYING)
+        delivered = sum(stats.outcomes.values()) - stats.outcomes_rejected
+        if (dialer.pending() == 0 and stats.records_seen() >= sum(report.call_ready.values())
+                and len(report.outcomes_decided) >= delivered and not report.callbacks_waiting
                 and len(report.judged) >= qualifying and report.qualified >= report.judged_qualified):
             return True
     return False
@@ -425,7 +482,10 @@ def _summary(report: Report, dialer: DialerClient, submitter: Submitter, crm: Lo
     _say(f"dialer:         {stats.offers} offers, {stats.withdrawn} withdrawn, {stats.blocked} blocked by the "
          f"dial-time check{f' ({blocked})' if blocked else ''}, {stats.expired} expired")
     _say(f"                {stats.dialed} calls: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())))
-    _say(f"qualified-lead: {len(report.qualified)} sent to CRMs")
+    _say(f"callbacks:      {report.callbacks_offered} re-offered with their promise; dialed by the agent who "
+         f"promised them {stats.callbacks_to_promiser}, by another agent {stats.callbacks_to_another}")
+    _say(f"qualified-lead: {_to_crm(report)} sent to CRMs ({len(report.qualified)} qualified, "
+         f"{len(report.nurtured)} for nurturing)")
     if crm is not None:
         connector = crm.stats()
         _say(f"CRM:            {_crm_stored(crm)} stored at the local CRM; connector: delivered "

@@ -13,7 +13,16 @@ Units (see docs/console.md):
   ``lead-captured``) is not ``REJECTED``; ``duplicates``: the ones decided ``DUPLICATE``;
 - ``callable``: distinct leads with a ``CALL_READY`` decision (at capture or on a later release);
 - ``contacted``: distinct leads with a call outcome whose :func:`contact_kind` is ``CONTACT``;
-- ``qualified``: distinct leads on ``qualified-lead``.
+- ``qualified``: distinct leads on ``qualified-lead`` with ``lead_status`` QUALIFIED (a NURTURE
+  record goes to the CRM's nurture track and counts in ``statuses``, not here);
+- ``snoozed``: distinct leads with a NOT_NOW call outcome — a snooze of their campaign, never a
+  do-not-call (their waits show as ``DEFERRED: NOT_NOW_SNOOZE`` reasons);
+- ``statuses``: leads by the ``lead_status`` of their latest decision (QUALIFIED, NURTURE, STALE...);
+- ``stranded_offers``: leads whose latest READY's window (``callable_until``) closed before the report
+  instant with nothing after it — no call outcome, no later decision (the worker re-offers an
+  expired offer, so a stranded one means a worker is not keeping up); ``stale_leads``: leads closed
+  STALE (offered again and again, never worked). Each with the oldest instant (window end, or when
+  the lead went stale).
 
 A group is (campaign, source, segment). The segment is the lead's ``segment`` attribute when the
 capture has one, otherwise the number's region (ISO country from ``lead-decision``), otherwise the
@@ -29,9 +38,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pipeline.core.lifecycle import CLOSED_STATUSES
 from pipeline.core.outcomes import contact_kind
 from pipeline.topics import (
     CALL_OUTCOME,
@@ -99,6 +109,19 @@ class Decision:
     region: str | None
     phone_e164: str | None
     quality_flags: tuple[str, ...]
+    lead_status: str | None = None
+    decided_at: datetime | None = None
+    attempts: int = 0
+    decision_id: str = ""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A READY on call-ready: when it was made and when its window closes."""
+
+    occurred_at: datetime | None
+    callable_until: datetime | None
+    decision_id: str
 
 
 @dataclass(frozen=True)
@@ -118,7 +141,9 @@ class LeadFacts:
     decisions: dict[str, Decision] = field(default_factory=dict)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     qualified: dict[str, str] = field(default_factory=dict)
-    """qualified-lead event id → campaign id."""
+    """qualified-lead event id → campaign id, for the QUALIFIED ones (NURTURE ones are not counted)."""
+    offers: dict[str, Offer] = field(default_factory=dict)
+    """READY event id → the offer."""
 
     def dimensions(self) -> tuple[str, str, str]:
         """(campaign, source, segment), the same whatever order the facts arrived in."""
@@ -137,7 +162,8 @@ class LeadFacts:
         return phones[0] if phones else None
 
     def size(self) -> int:
-        return len(self.captures) + len(self.decisions) + len(self.outcomes) + len(self.qualified)
+        return (len(self.captures) + len(self.decisions) + len(self.outcomes) + len(self.qualified)
+                + len(self.offers))
 
 
 def _first(values: Iterable[str | None]) -> str:
@@ -159,6 +185,14 @@ class Figures:
     qualified: int = 0
     leads: int = 0
     leads_without_interaction_90d: int = 0
+    snoozed: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    stranded_offers: int = 0
+    oldest_stranded: datetime | None = None
+    """The earliest window end among stranded offers."""
+    stale_leads: int = 0
+    oldest_stale: datetime | None = None
+    """When the first of the stale leads went stale."""
     reasons: dict[str, Counter[str]] = field(default_factory=dict)
     quality_flags: Counter[str] = field(default_factory=Counter)
     numbers: dict[str, set[str]] = field(default_factory=dict)
@@ -198,11 +232,19 @@ class Figures:
             "reasons": {group: dict(sorted(codes.items())) for group, codes in sorted(self.reasons.items())},
             "quality_flags": dict(sorted(self.quality_flags.items())),
             "health": self.health(),
+            "snoozed": self.snoozed,
+            "statuses": dict(sorted(self.statuses.items())),
+            "stranded_offers": {"count": self.stranded_offers, "oldest": _iso(self.oldest_stranded)},
+            "stale_leads": {"count": self.stale_leads, "oldest": _iso(self.oldest_stale)},
         }
 
 
 def _share(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 @dataclass
@@ -302,25 +344,33 @@ class Aggregator:
                 reasons=tuple(str(r.get("code")) for r in record.get("reasons") or ()),
                 campaign_id=str(record.get("campaign_id") or ""), source=str(record.get("source") or ""),
                 region=record.get("region"), phone_e164=record.get("phone_e164"),
-                quality_flags=tuple(str(f) for f in record.get("quality_flags") or ()))
+                quality_flags=tuple(str(f) for f in record.get("quality_flags") or ()),
+                lead_status=record.get("lead_status"), decided_at=record.get("decided_at"),
+                attempts=int(record.get("attempts") or 0), decision_id=str(record.get("decision_id") or ""))
         elif topic == CALL_OUTCOME:
             self._lead(record.get("lead_id"), event_id).outcomes[event_id] = Outcome(
                 code=str(record.get("outcome") or ""), phone=str(record.get("phone") or ""),
                 campaign_id=str(record.get("campaign_id") or ""), occurred_at=record.get("occurred_at"),
                 tags=tuple(str(t) for t in record.get("tags") or ()))
         elif topic == QUALIFIED_LEAD:
-            self._lead(record.get("lead_id"), event_id).qualified[event_id] = str(record.get("campaign_id") or "")
+            if record.get("lead_status", "QUALIFIED") == "QUALIFIED":
+                self._lead(record.get("lead_id"), event_id).qualified[event_id] = str(record.get("campaign_id") or "")
         elif topic == OPT_OUT:
             self._opt_outs[event_id] = str(record.get("action") or "ADD")
         elif topic == CONSENT_CHANGED:
             self._consents.add(event_id)
         elif topic == CALL_READY:
             self._call_ready[event_id] = str(record.get("action") or "")
+            if record.get("action") == "READY" and record.get("lead_id"):
+                self._lead(record.get("lead_id"), event_id).offers[event_id] = Offer(
+                    occurred_at=record.get("occurred_at"), callable_until=record.get("callable_until"),
+                    decision_id=str(record.get("decision_id") or ""))
         elif topic == DEAD_LETTER:
             self._dead_letters[event_id] = f"{record.get('topic')}/{record.get('stage')}"
 
     def report(self, at: datetime) -> Report:
-        """Every figure as of ``at`` (the clock only matters for the 90-day interaction figure)."""
+        """Every figure as of ``at`` (the clock matters for the 90-day interaction figure and for
+        which offers are stranded)."""
         totals = Figures()
         groups: dict[tuple[str, str, str], Figures] = {}
         sources: dict[str, Figures] = {}
@@ -337,7 +387,7 @@ class Aggregator:
             records[CALL_OUTCOME] += len(facts.outcomes)
             records[QUALIFIED_LEAD] += len(facts.qualified)
             for figures in (totals, group, by_source):
-                _count_lead(figures, lead, horizon)
+                _count_lead(figures, lead, horizon, at)
         records[OPT_OUT] = len(self._opt_outs)
         records[CONSENT_CHANGED] = len(self._consents)
         records[CALL_READY] = len(self._call_ready)
@@ -363,9 +413,16 @@ class LeadSummary:
     reasons: tuple[tuple[str, str], ...]
     """(outcome group, code), once per occurrence."""
     quality_flags: tuple[str, ...]
+    snoozed: bool = False
+    status: str | None = None
+    """``lead_status`` of the latest decision."""
+    status_since: datetime | None = None
+    open_offer_until: datetime | None = None
+    """Window end of the latest READY when nothing came after it (stranded once that is past)."""
 
 
 def summarize(facts: LeadFacts) -> LeadSummary:
+    latest = _latest_decision(facts)
     capture_decisions = {d.input_event_id: d for d in facts.decisions.values() if d.input_topic == LEAD_CAPTURED}
     decided = [capture_decisions[e] for e in facts.captures if e in capture_decisions]
     interactions = [c.occurred_at for c in facts.captures.values() if c.occurred_at is not None]
@@ -397,10 +454,40 @@ def summarize(facts: LeadFacts) -> LeadSummary:
         numbers=tuple((phone, frozenset(kinds)) for phone, kinds in numbers.items()),
         reasons=tuple(reasons),
         quality_flags=tuple(flag for d in facts.decisions.values() for flag in d.quality_flags),
+        snoozed=any(o.code == "NOT_NOW" for o in facts.outcomes.values()),
+        status=latest.lead_status if latest is not None else None,
+        status_since=latest.decided_at if latest is not None else None,
+        open_offer_until=_open_offer_until(facts),
     )
 
 
-def _count_lead(f: Figures, lead: LeadSummary, horizon: datetime) -> None:
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def _latest_decision(facts: LeadFacts) -> Decision | None:
+    """The lead's latest decision with a status: by decision instant, then attempts (a frozen clock
+    gives many decisions one instant; each call outcome adds an attempt), closed statuses last."""
+    decided = [d for d in facts.decisions.values() if d.lead_status]
+    if not decided:
+        return None
+    return max(decided, key=lambda d: (d.decided_at or _EPOCH, d.attempts, d.lead_status in CLOSED_STATUSES))
+
+
+def _open_offer_until(facts: LeadFacts) -> datetime | None:
+    offers = [o for o in facts.offers.values() if o.occurred_at is not None]
+    if not offers:
+        return None
+    last = max(offers, key=lambda o: o.occurred_at or _EPOCH)
+    made = last.occurred_at or _EPOCH
+    if any(o.occurred_at is not None and o.occurred_at >= made for o in facts.outcomes.values()):
+        return None  # worked
+    if any(d.decided_at is not None and d.decided_at > made and d.decision_id != last.decision_id
+           for d in facts.decisions.values()):
+        return None  # decided again since: withdrawn, re-offered after expiring, closed
+    return last.callable_until
+
+
+def _count_lead(f: Figures, lead: LeadSummary, horizon: datetime, at: datetime) -> None:
     f.captured += lead.captured
     f.valid += lead.valid
     f.duplicates += lead.duplicates
@@ -419,6 +506,19 @@ def _count_lead(f: Figures, lead: LeadSummary, horizon: datetime) -> None:
             codes = f.reasons[group] = Counter()
         codes[code] += 1
     f.quality_flags.update(lead.quality_flags)
+    f.snoozed += lead.snoozed
+    if lead.status is not None:
+        f.statuses[lead.status] += 1
+    if lead.status == "STALE":
+        f.stale_leads += 1
+        f.oldest_stale = _earliest(f.oldest_stale, lead.status_since)
+    if lead.open_offer_until is not None and lead.open_offer_until < at:
+        f.stranded_offers += 1
+        f.oldest_stranded = _earliest(f.oldest_stranded, lead.open_offer_until)
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _kind(code: str) -> str | None:

@@ -134,6 +134,10 @@ def _figures_lines(prefix: str, f: Figures, labels: Mapping[str, str], out: dict
     for flag, n in sorted(f.quality_flags.items()):
         out.setdefault(f"{prefix}_quality_flags", []).append(
             f"{prefix}_quality_flags{_labels({**labels, 'flag': flag})} {n}")
+    for name in ("snoozed", "stranded_offers", "stale_leads"):
+        out.setdefault(f"{prefix}_{name}", []).append(f"{prefix}_{name}{_labels(labels)} {getattr(f, name)}")
+    for status, n in sorted(f.statuses.items()):
+        out.setdefault(f"{prefix}_statuses", []).append(f"{prefix}_statuses{_labels({**labels, 'status': status})} {n}")
     for name, figure in f.health().items():
         value = figure["value"]
         if value is not None:
@@ -150,6 +154,11 @@ _HELP = {
     "leadpipe_report_qualified": ("counter", "distinct leads on qualified-lead"),
     "leadpipe_report_reasons": ("counter", "decision reasons by outcome and code; DISQUALIFIED from call outcomes"),
     "leadpipe_report_quality_flags": ("counter", "quality flags on lead decisions"),
+    "leadpipe_report_snoozed": ("gauge", "distinct leads with a NOT_NOW outcome (a snooze, not a do-not-call)"),
+    "leadpipe_report_statuses": ("gauge", "leads by the lead_status of their latest decision"),
+    "leadpipe_report_stranded_offers": (
+        "gauge", "leads whose latest READY's window closed with no outcome or decision since (target 0)"),
+    "leadpipe_report_stale_leads": ("gauge", "leads closed STALE: offered again and again, never worked"),
     "leadpipe_health_non_working_share": (
         "gauge", "dialed numbers with a NON_WORKING outcome / dialed (target < 0.15)"),
     "leadpipe_health_contact_rate": ("gauge", "dialed numbers with a CONTACT outcome / dialed (target > 0.22)"),

@@ -56,7 +56,7 @@ def register_pages(app: faust.App, *, settings: Settings, policies: Policies, ta
         except SameNode:
             pass
         result = dial_check(parsed, tables.read(key), campaigns=policies.campaigns, pack=policies.rule_pack,
-                            now=clock(), registries=policies.registries)
+                            now=clock(), registries=policies.registries, lifecycle=policies.lifecycle)
         return web.json(result.to_json())
 
     @app.page("/metrics")

@@ -24,9 +24,12 @@ def captured(lead_id: str, *, source: str = "web", campaign: str = "solar-q4", s
 
 def decision(lead_id: str, outcome: str, *, input_event_id: str, input_topic: str = "lead-captured",
              codes: tuple[str, ...] = (), source: str = "web", campaign: str = "solar-q4",
-             phone: str | None = "+13055550100", flags: tuple[str, ...] | None = None) -> tuple[str, dict[str, Any]]:
+             phone: str | None = "+13055550100", flags: tuple[str, ...] | None = None,
+             status: str | None = None, at: datetime = NOW, attempts: int = 0,
+             decision_id: str | None = None) -> tuple[str, dict[str, Any]]:
     record: dict[str, Any] = {
-        "event_id": _id(), "occurred_at": NOW, "decision_id": _id(), "input_event_id": input_event_id,
+        "event_id": _id(), "occurred_at": at, "decided_at": at, "lead_status": status, "attempts": attempts,
+        "decision_id": decision_id or _id(), "input_event_id": input_event_id,
         "input_topic": input_topic, "lead_id": lead_id, "campaign_id": campaign, "source": source,
         "phone": phone or "garbage", "phone_e164": phone, "region": "US" if phone else None, "outcome": outcome,
         "reasons": [{"code": c, "rule_id": "r." + c.lower(), "detail": ""} for c in codes],
@@ -44,9 +47,19 @@ def outcome(lead_id: str, code: str, *, phone: str = "+13055550100", at: datetim
     }
 
 
-def qualified(lead_id: str, *, source: str = "web") -> tuple[str, dict[str, Any]]:
-    return "qualified-lead", {"event_id": _id(), "occurred_at": NOW, "lead_id": lead_id, "campaign_id": "solar-q4",
-                              "source": source, "phone_e164": "+13055550100"}
+def qualified(lead_id: str, *, source: str = "web", status: str | None = None) -> tuple[str, dict[str, Any]]:
+    record = {"event_id": _id(), "occurred_at": NOW, "lead_id": lead_id, "campaign_id": "solar-q4",
+              "source": source, "phone_e164": "+13055550100"}
+    if status is not None:  # absent in records written before NURTURE existed
+        record["lead_status"] = status
+    return "qualified-lead", record
+
+
+def offer(lead_id: str, *, at: datetime, until: datetime | None, decision_id: str = "d-offer",
+          action: str = "READY") -> tuple[str, dict[str, Any]]:
+    return "call-ready", {"event_id": _id(), "occurred_at": at, "action": action, "lead_id": lead_id,
+                          "phone_e164": "+13055550100", "campaign_id": "solar-q4", "callable_until": until,
+                          "decision_id": decision_id}
 
 
 def opt_out(action: str = "ADD") -> tuple[str, dict[str, Any]]:

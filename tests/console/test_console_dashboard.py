@@ -169,6 +169,17 @@ def expected_from_topics(system: System) -> dict[str, Any]:
     dialed = {o["phone"] for o in outcomes}  # the test sends E.164 numbers: the lead's phone_e164
     contacted_numbers = {o["phone"] for o in outcomes if contact_kind(o["outcome"]) == "CONTACT"}
     by_source = Counter(r["source"] for r in system.records(LEAD_CAPTURED))
+    # Offers whose window closed before the console's instant (NOW) with nothing after them; leads closed STALE.
+    worked = {o["lead_id"] for o in outcomes}
+    latest: dict[str, dict[str, Any]] = {}
+    for r in system.records(CALL_READY):
+        if r["action"] == "READY" and (r["lead_id"] not in latest
+                                       or r["occurred_at"] >= latest[r["lead_id"]]["occurred_at"]):
+            latest[r["lead_id"]] = r
+    stranded = [r["callable_until"] for lead_id, r in latest.items()
+                if r["callable_until"] is not None and r["callable_until"] < NOW and lead_id not in worked
+                and not any(d["lead_id"] == lead_id and d["decided_at"] > r["occurred_at"] for d in decisions)]
+    stale = [d["decided_at"] for d in decisions if d["lead_status"] == "STALE"]
     return {
         "by_source": dict(by_source),
         "contact_rate": round(len(contacted_numbers) / len(dialed), 9) if dialed else None,
@@ -180,6 +191,8 @@ def expected_from_topics(system: System) -> dict[str, Any]:
         "qualified": len({q["lead_id"] for q in system.records(QUALIFIED_LEAD)}),
         "reasons": dict(reasons),
         "opt_outs": len({r["event_id"] for r in system.records(OPT_OUT)}),
+        "stranded_offers": (len(stranded), min(stranded).isoformat() if stranded else None),
+        "stale_leads": (len(stale), min(stale).isoformat() if stale else None),
     }
 
 
@@ -233,6 +246,40 @@ def feed_wave(system: System, *, leads: int, source: str) -> tuple[int, list[tup
     return sent + 3, good
 
 
+def left_behind(system: System) -> None:
+    """A READY from yesterday whose window closed 20 hours ago with nothing after it, and a lead the
+    worker closed STALE two hours ago (both as the worker writes them)."""
+    phone, stale_phone = fresh_number(), fresh_number()
+    offered_at, closes = NOW - timedelta(hours=28), NOW - timedelta(hours=20)
+    stranded = {"lead_id": "L-stranded-" + new_id()[:8], "decision_id": new_id()}
+    system.send(LEAD_DECISION, decision_record(phone, **stranded, input_topic="release-scheduler", at=offered_at,
+                                               outcome="CALL_READY", status="IN_PROGRESS", until=closes,
+                                               reason=("CALLABLE", "decision.callable")), phone)
+    system.send(CALL_READY, {
+        "event_id": new_id(), "occurred_at": offered_at, "action": "READY", "phone_e164": phone,
+        "campaign_id": "solar-q4", "priority": 40, "score": 40.0, "score_breakdown": [], "callable_from": offered_at,
+        "callable_until": closes, "seconds_left": 8 * 3600, "time_zones": ["America/New_York"], "reasons": [],
+        "rule_pack_version": "2026.11.2", "callback": None, **stranded}, phone)
+    system.send(LEAD_DECISION, decision_record(
+        stale_phone, lead_id="L-stale-" + new_id()[:8], decision_id=new_id(), input_topic="release-scheduler",
+        at=NOW - timedelta(hours=2), outcome="CLOSED", status="STALE", until=None,
+        reason=("OFFER_STALE", "lifecycle.stale.unworked")), stale_phone)
+    system.producer.flush()
+
+
+def decision_record(phone: str, *, lead_id: str, decision_id: str, input_topic: str, at: datetime, outcome: str,
+                    status: str, until: datetime | None, reason: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "event_id": new_id(), "occurred_at": at, "decision_id": decision_id, "input_event_id": new_id(),
+        "input_topic": input_topic, "lead_id": lead_id, "campaign_id": "solar-q4", "source": "web-form:quote",
+        "phone": phone, "phone_e164": phone, "region": "US", "number_type": "FIXED_LINE_OR_MOBILE",
+        "time_zones": ["America/New_York"], "outcome": outcome,
+        "reasons": [{"code": reason[0], "rule_id": reason[1], "detail": "written by the test as the worker would"}],
+        "rules_fired": [reason[1]], "score": 40.0, "score_breakdown": [], "callable_from": None,
+        "callable_until": until, "rule_pack_version": "2026.11.2", "decided_at": at, "lead_status": status,
+        "attempts": 0, "quality_flags": []}
+
+
 def test_dashboard_shows_the_topics_and_updates_live(system: System) -> None:
     sent, good = feed_wave(system, leads=12, source="web-form:quote")
     wait_until(lambda: len({r["lead_id"] for r in system.records(CALL_READY) if r["action"] == "READY"})
@@ -260,8 +307,13 @@ def test_dashboard_shows_the_topics_and_updates_live(system: System) -> None:
     rows = system.browser.find_elements(By.CSS_SELECTOR, "#sources-body tr[data-source]")
     assert [r.get_attribute("data-source") for r in rows] == ["web-form:quote"]
 
-    # More events: the same page (no reload) follows.
+    assert (first["stranded_offers"], first["stale_leads"]) == ((0, None), (0, None))
+
+    # More events: the same page (no reload) follows. Among them what a worker left behind on an
+    # earlier day (written here as the worker writes them): an offer never worked or re-decided
+    # (stranded: its worker fell behind) and a lead it closed STALE.
     seq_before = int(system.browser.find_element(By.ID, "update-seq").get_attribute("data-value") or 0)
+    left_behind(system)
     more, more_good = feed_wave(system, leads=8, source="vendor:acme")
     phone, lead_id = more_good[0]
     wait_until(lambda: any(r["lead_id"] == lead_id for r in system.records(CALL_READY)), "an offer in wave 2")
@@ -270,6 +322,8 @@ def test_dashboard_shows_the_topics_and_updates_live(system: System) -> None:
     wait_until(lambda: any(q["lead_id"] == lead_id for q in system.records(QUALIFIED_LEAD)), "the sale qualified")
     second = settle(system, sent + more, "second wave")
     assert second["captured"] == sent + more
+    assert second["stranded_offers"] == (1, (NOW - timedelta(hours=20)).isoformat())
+    assert second["stale_leads"] == (1, (NOW - timedelta(hours=2)).isoformat())
     assert second["qualified"] == first["qualified"] + 1
     assert system.browser.execute_script("return window.__sameDocument;") == "first load"
     assert int(system.browser.find_element(By.ID, "update-seq").get_attribute("data-value") or 0) > seq_before

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from console_builders import NOW, ago, captured, decision, opt_out, outcome, qualified
+from console_builders import NOW, ago, captured, decision, offer, opt_out, outcome, qualified
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,7 @@ def lead(lead_id: str, outcome_name: str = "CALL_READY", *, source: str = "web",
          segment: str | None = None, flags: tuple[str, ...] | None = None, at: Any = NOW) -> list[Record]:
     topic, cap = captured(lead_id, source=source, segment=segment, at=at)
     return [(topic, cap), decision(lead_id, outcome_name, input_event_id=cap["event_id"], codes=codes,
-                                   source=source, flags=flags)]
+                                   source=source, flags=flags, at=at)]
 
 
 def a_day() -> list[Record]:
@@ -159,3 +160,50 @@ def test_reports_taken_between_records_end_where_one_report_does(data: st.DataOb
 def test_records_without_a_lead_id_do_not_merge() -> None:
     report = report_of([outcome("", "DISCONNECTED", phone="+1305A"), outcome("", "SALE", phone="+1305B")])
     assert (report.totals.dialed_numbers, report.totals.contacted_numbers, report.totals.contacted) == (2, 1, 1)
+
+
+def test_stranded_offers_and_stale_leads_with_the_oldest() -> None:
+    h = timedelta(hours=1)
+    records = [
+        # L1: offered yesterday, nothing since: its window closed long ago — stranded.
+        *lead("L1", at=NOW - 30 * h), offer("L1", at=NOW - 30 * h, until=NOW - 24 * h),
+        # L2: offered, window closed, but the worker re-decided it after the window (the expiry).
+        *lead("L2", at=NOW - 30 * h), offer("L2", at=NOW - 30 * h, until=NOW - 24 * h, decision_id="d2"),
+        decision("L2", "DEFERRED", input_event_id="rel-2", input_topic="release-scheduler", at=NOW - 23 * h,
+                 status="IN_PROGRESS", codes=("OFFER_EXPIRED",)),
+        # L3: offered, worked (an outcome after the offer).
+        *lead("L3", at=NOW - 30 * h), offer("L3", at=NOW - 30 * h, until=NOW - 24 * h),
+        outcome("L3", "NO_ANSWER", at=NOW - 29 * h),
+        # L4: offered this morning, window still open: not stranded.
+        *lead("L4", at=NOW - h), offer("L4", at=NOW - h, until=NOW + 3 * h),
+        # L5 and L6: closed STALE two and five hours ago; L7 stranded since an earlier day.
+        decision("L5", "CLOSED", input_event_id="rel-5", input_topic="release-scheduler", at=NOW - 2 * h,
+                 status="STALE", codes=("OFFER_STALE",)),
+        decision("L6", "CLOSED", input_event_id="rel-6", input_topic="release-scheduler", at=NOW - 5 * h,
+                 status="STALE", codes=("OFFER_STALE",)),
+        offer("L7", at=NOW - 60 * h, until=NOW - 50 * h),
+    ]
+    t = report_of(records).totals
+    assert (t.stranded_offers, t.oldest_stranded) == (2, NOW - 50 * h)
+    assert (t.stale_leads, t.oldest_stale) == (2, NOW - 5 * h)
+    assert t.to_json()["stranded_offers"] == {"count": 2, "oldest": (NOW - 50 * h).isoformat()}
+    assert t.statuses["STALE"] == 2
+    assert report_of([]).totals.to_json()["stale_leads"] == {"count": 0, "oldest": None}
+
+
+def test_not_now_counts_as_a_snooze_and_nurture_is_a_status_not_a_qualified_lead() -> None:
+    records = [
+        *lead("L1"), outcome("L1", "NOT_NOW"),
+        decision("L1", "DEFERRED", input_event_id="oc-1", input_topic="call-outcome", status="CALLBACK",
+                 attempts=1, codes=("NOT_NOW",)),
+        *lead("L2"), outcome("L2", "CALLBACK_REQUESTED"),
+        decision("L2", "CLOSED", input_event_id="oc-2", input_topic="call-outcome", status="NURTURE", attempts=4,
+                 codes=("NURTURE",)),
+        qualified("L2", status="NURTURE"),
+        *lead("L3"), outcome("L3", "QUALIFIED"), qualified("L3"),  # written before lead_status existed
+    ]
+    t = report_of(records).totals
+    assert (t.snoozed, t.qualified) == (1, 1)
+    assert t.statuses["NURTURE"] == 1 and t.statuses["CALLBACK"] == 1
+    assert "DNC_CALL_OUTCOME" not in str(t.reasons)  # a snooze is never counted as a do-not-call
+    assert dict(t.reasons["DEFERRED"]) == {"NOT_NOW": 1}

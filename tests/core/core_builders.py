@@ -168,8 +168,10 @@ def outcome(
     callback_at: datetime | None = None,
     dnc_scope: SuppressionScope | None = None,
     agent_id: str | None = "agent-7",
+    **fields: Any,
 ) -> CallOutcome:
-    return {
+    """A call outcome; ``fields`` set any other field (notes, contact_name, callback_notes...)."""
+    record: CallOutcome = {
         "event_id": event_id,
         "occurred_at": occurred_at,
         "lead_id": lead_id,
@@ -183,7 +185,17 @@ def outcome(
         "dnc_scope": dnc_scope,
         "answers": {"roof": "south-facing"},
         "tags": [],
+        "contact_name": None,
+        "contact_role": None,
+        "title": None,
+        "best_time_to_call": None,
+        "callback_notes": None,
     }
+    unknown = set(fields) - set(record)
+    if unknown:
+        raise TypeError(f"call-outcome has no fields {sorted(unknown)}")
+    record.update(fields)  # type: ignore[typeddict-item]  # names checked above
+    return record
 
 
 def number_event(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from core_builders import T0, context, lead, number_event, opt_out, outcome
 
 from pipeline.core.campaigns import default_campaigns
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
+from pipeline.core.lifecycle import default_lifecycle
 from pipeline.core.number import NumberState, process
 from pipeline.core.rulepack import default_rule_pack
 from pipeline.events import InputEvent
@@ -79,3 +81,62 @@ def test_campaign_is_named_campaign_id_as_everywhere_else_with_the_old_name_stil
         assert isinstance(parsed, DialCheckRequest) and parsed.campaign_id == "solar-q4"
     parsed = parse_request("+13052094411", {}, "US")
     assert isinstance(parsed, DialCheckRequest) and parsed.campaign_id == "default"
+
+
+# --- with lead_id: the lead's status too, never less than the number's rules ---------------------------
+
+
+def test_with_a_lead_id_the_answer_is_about_the_lead_as_well() -> None:
+    state = apply(lead())
+    answer = check(state, campaign_id="solar-q4", lead_id="L1")
+    assert (answer["allowed"], codes(answer)) == (True, ["CALLABLE"])
+    assert answer["lead"] == {"lead_id": "L1", "known": True, "status": "IN_PROGRESS", "attempts": 0,
+                              "attempts_left": 8, "offered": True, "waiting_until": None, "callback": None}
+    # No campaign named: the lead's own.
+    assert check(state, lead_id="L1")["campaign_id"] == "solar-q4"
+    assert check(state)["campaign_id"] == "default"
+
+
+def test_a_closed_leads_number_may_be_callable_but_the_lead_is_not() -> None:
+    state = apply(lead(), outcome("oc-1", "L1", "QUALIFIED"))
+    assert check(state, campaign_id="solar-q4")["allowed"] is True  # the number: nothing against it
+    answer = check(state, campaign_id="solar-q4", lead_id="L1")
+    assert answer["allowed"] is False and codes(answer) == ["LEAD_CLOSED"]
+    assert "closed (QUALIFIED)" in answer["reasons"][0]["detail"]  # type: ignore[index]
+    assert answer["rules_fired"] == ["dial-check.lead"]
+
+
+def test_a_lead_waiting_for_its_callback_is_not_dialed_before_it() -> None:
+    callback = T0 + timedelta(hours=2)
+    state = apply(lead(), outcome("oc-1", "L1", "CALLBACK_REQUESTED", callback_at=callback, agent_id="agent-3"))
+    answer = check(state, campaign_id="solar-q4", lead_id="L1")
+    assert codes(answer) == ["LEAD_WAITING"] and answer["allowed"] is False
+    lead_part = answer["lead"]
+    assert isinstance(lead_part, dict)
+    assert (lead_part["status"], lead_part["attempts"], lead_part["attempts_left"], lead_part["waiting_until"]) == (
+        "CALLBACK", 1, 7, callback.isoformat())
+    assert lead_part["callback"]["promised_by_agent"] == "agent-3"
+
+
+def test_a_snoozed_campaign_and_an_unknown_lead_are_said_and_number_rules_still_apply() -> None:
+    state = apply(lead(), outcome("oc-1", "L1", "NOT_NOW", callback_at=T0 + timedelta(days=30)))
+    answer = check(state, campaign_id="solar-q4", lead_id="L1")
+    assert codes(answer) == ["NOT_NOW_SNOOZE", "LEAD_WAITING"]
+    assert check(state, campaign_id="insurance-renewals")["allowed"] is True  # another campaign
+    assert codes(check(state, campaign_id="solar-q4", lead_id="nobody")) == ["NOT_NOW_SNOOZE", "LEAD_UNKNOWN"]
+    # An open lead cannot lift a number-level block.
+    blocked = apply(lead(), opt_out())
+    assert codes(check(blocked, campaign_id="solar-q4", lead_id="L1"))[0] == "DNC_OPT_OUT"
+
+
+def test_a_lead_out_of_attempts_and_a_bad_lead_id() -> None:
+    state = apply(lead(), *(outcome(f"oc-{n}", "L1", "CALLBACK_REQUESTED", callback_at=T0) for n in range(3)))
+    record = state.leads.get("L1")
+    assert record is not None and record.attempts == 3
+    tight = replace(default_lifecycle(), max_attempts_per_lead=3)
+    parsed = parse_request("+13052094411", {"campaign_id": "solar-q4", "lead_id": "L1"}, "US")
+    assert isinstance(parsed, DialCheckRequest)
+    answer = dial_check(parsed, state, campaigns=default_campaigns(), pack=PACK, now=T0, lifecycle=tight).to_json()
+    assert "LEAD_ATTEMPTS_USED" in codes(answer)
+    assert parse_request("+13052094411", {"lead_id": " "}, "US") == {"lead_id": "expected 1 to 128 printable "
+                                                                      "characters, got ' '"}

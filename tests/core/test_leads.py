@@ -19,6 +19,7 @@ from pipeline.core.leads import (
     NumberLeads,
     stub,
 )
+from pipeline.core.snooze import Snooze
 from pipeline.events import CallOutcomeCode
 
 WITHIN = timedelta(days=30)
@@ -124,10 +125,19 @@ records = st.builds(
     attempts=st.integers(min_value=0, max_value=1000),
     last_outcome=st.none() | st.sampled_from(get_args(CallOutcomeCode)),
     qualified_by=optional_text,
+    deferred_until=st.none() | INSTANTS,
+    expired_offers=st.integers(min_value=0, max_value=10),
+    callback=st.none() | st.fixed_dictionaries(
+        {"requested_at": INSTANTS, "promised_by_agent": optional_text, "notes": optional_text}),
+    callbacks=st.integers(min_value=0, max_value=10),
 )
+snoozes = st.builds(Snooze, campaign_id=st.text(max_size=12), lead_id=st.text(max_size=12), until=INSTANTS,
+                    evidence=st.text(max_size=12))
 
 
-@given(st.lists(records, max_size=4).map(tuple), st.lists(st.text(max_size=12), max_size=5).map(tuple))
-def test_number_leads_round_trip_through_json(leads: tuple[LeadRecord, ...], seen: tuple[str, ...]) -> None:
-    value = NumberLeads(leads, seen)
+@given(st.lists(records, max_size=4).map(tuple), st.lists(st.text(max_size=12), max_size=5).map(tuple),
+       st.lists(snoozes, max_size=3).map(tuple))
+def test_number_leads_round_trip_through_json(leads: tuple[LeadRecord, ...], seen: tuple[str, ...],
+                                              snoozed: tuple[Snooze, ...]) -> None:
+    value = NumberLeads(leads, seen, snoozes=snoozed)
     assert NumberLeads.from_json(json.loads(json.dumps(value.to_json()))) == value

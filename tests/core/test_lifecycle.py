@@ -30,6 +30,7 @@ from pipeline.core.lifecycle import (
 )
 from pipeline.core.number import Emit, NumberState, due_releases, process
 from pipeline.core.rulepack import default_rule_pack
+from pipeline.core.scoring import ScoringModel, default_scoring
 from pipeline.errors import ConfigError
 from pipeline.events import CallOutcome, CallOutcomeCode, InputEvent
 
@@ -155,8 +156,13 @@ def test_the_outcome_attempt_limit_closes_the_lead() -> None:
     assert (step.status, step.reason["rule_id"]) == ("INACTIVE", "lifecycle.inactive.max_attempts")
 
 
-def test_the_lead_wide_limit_caps_callbacks_too() -> None:
-    step = judged(a_lead(attempts=POLICY.max_attempts_per_lead - 1), call("CALLBACK_REQUESTED"))
+def test_the_lead_wide_limit_caps_callbacks_too_and_an_engaged_person_ends_nurture() -> None:
+    last = a_lead(attempts=POLICY.max_attempts_per_lead - 1)
+    step = judged(last, call("CALLBACK_REQUESTED"))
+    assert (step.status, step.next, step.reason["rule_id"]) == ("NURTURE", "CLOSED", "lifecycle.nurture.max_attempts")
+    assert judged(last, call("VOICEMAIL")).status == "INACTIVE"  # no one answered: not engagement
+    off = replace(POLICY, nurture_after_callbacks=0)
+    step = judged(last, call("CALLBACK_REQUESTED"), policy=off)
     assert (step.status, step.reason["code"]) == ("INACTIVE", "MAX_ATTEMPTS")
 
 
@@ -291,18 +297,21 @@ def test_a_bad_qualification_file_is_refused_naming_the_key(data: object, names:
 
 
 def run(state: NumberState, ev: InputEvent | Any, now: datetime, *, topic: str | None = None,
-        policy: LifecyclePolicy = POLICY) -> tuple[NumberState, list[Emit]]:
-    new, emits = process(state, number_event(ev, input_topic=topic), replace(context(now), lifecycle=policy))
+        policy: LifecyclePolicy = POLICY, model: ScoringModel | None = None) -> tuple[NumberState, list[Emit]]:
+    ctx = replace(context(now), lifecycle=policy)
+    if model is not None:
+        ctx = replace(ctx, scoring_model=model)
+    new, emits = process(state, number_event(ev, input_topic=topic), ctx)
     for emit in emits:
         assert emit.key == PHONE
         assert_fits_schema(emit)
     return new, list(emits)
 
 
-def release_all(state: NumberState, now: datetime) -> tuple[NumberState, list[Emit]]:
+def release_all(state: NumberState, now: datetime, model: ScoringModel | None = None) -> tuple[NumberState, list[Emit]]:
     emitted: list[Emit] = []
     for release in due_releases(state.leads, now):
-        state, emits = run(state, release, now, topic="release-scheduler")
+        state, emits = run(state, release, now, topic="release-scheduler", model=model)
         emitted.extend(emits)
     return state, emitted
 
@@ -388,11 +397,13 @@ def test_a_qualified_lead_carries_what_sales_needs_once() -> None:
         "Ada King", "owner", "site_visit", ["hot"], 1)
     assert (q["consent_certificate_id"], q["consent_form_url"]) == ("cert-1", "https://solar.example/quote")
     assert q["consent_text"] and q["consent_granted_at"] == T0 - timedelta(minutes=5)
-    assert [h["outcome"] for h in q["score_history"]] == ["CALL_READY"]  # type: ignore[attr-defined]
+    # The score at the offer, then at the qualifying call (which counts its attempt): the record's score.
+    assert [h["outcome"] for h in q["score_history"]] == ["CALL_READY", "CLOSED"]  # type: ignore[attr-defined]
+    assert q["score"] == q["score_history"][-1]["score"]  # type: ignore[index]
     assert {c["criterion"]: c["result"] for c in q["qualification"]}["timeline"] == "PASS"  # type: ignore[attr-defined]
     # Redelivered with a new id, or another qualifying outcome: nothing more reaches the CRM.
     state, emits = run(state, {**ev, "event_id": "oc-again"}, T0 + timedelta(minutes=4))
-    assert emits == []
+    assert shown(emits) == [("lead-decision", "IGNORED_CLOSED")]
     assert state.leads.get("L1").attempts == 2  # type: ignore[union-attr]
 
 
@@ -489,3 +500,233 @@ def test_the_dial_time_check_refuses_a_number_found_disconnected() -> None:
     after = dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(), now=T0).to_json()
     assert after["allowed"] is False
     assert "NUMBER_NON_WORKING" in [r["code"] for r in after["reasons"]]  # type: ignore[attr-defined]
+
+
+# --- offers nobody worked: re-offered at the next window, then STALE -------------------------------------
+
+
+def test_an_offer_that_expires_unworked_is_offered_again_at_the_next_window_without_an_attempt() -> None:
+    state, emits = run(NumberState.empty(), lead(), T0)
+    [ready] = [e.record for e in emits if e.topic == "call-ready"]
+    closes = ready["callable_until"]
+    assert closes == datetime(2025, 6, 3, 0, 0, tzinfo=UTC)  # 20:00 in New York (Florida)
+    expires = closes + POLICY.offer_grace  # type: ignore[operator]
+    # An outcome may still arrive in the grace after the window: nothing happens before it ends.
+    assert release_all(state, expires - timedelta(seconds=1))[1] == []  # type: ignore[operator]
+    state, emits = release_all(state, expires)  # type: ignore[arg-type]
+    [decision] = [e.record for e in emits]
+    assert (decision["outcome"], decision["lead_status"], decision["attempts"]) == ("DEFERRED", "IN_PROGRESS", 0)
+    assert [r["code"] for r in decision["reasons"]][:2] == ["OFFER_EXPIRED", "OUTSIDE_CALL_WINDOW"]  # type: ignore[attr-defined]
+    assert "no attempt counted" in decision["reasons"][0]["detail"]  # type: ignore[index]
+    opens = datetime(2025, 6, 3, 12, 0, tzinfo=UTC)  # 08:00 in New York
+    assert decision["callable_from"] == opens
+    state, emits = release_all(state, opens)
+    assert shown(emits) == [("lead-decision", "CALL_READY"), ("call-ready", "READY")]
+    record = state.leads.get("L1")
+    assert record is not None and (record.attempts, record.expired_offers, record.offered) == (0, 1, True)
+    # Worked this time: the count of unworked offers starts over.
+    state, _ = run(state, call("NO_ANSWER", at=opens + timedelta(hours=1)), opens + timedelta(hours=1))
+    assert state.leads.get("L1").expired_offers == 0  # type: ignore[union-attr]
+
+
+def test_offers_that_keep_expiring_end_stale_with_a_reason() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    now = T0
+    for day in range(1, POLICY.max_expired_offers + 2):
+        now = T0 + timedelta(days=day)  # 11:00 the next day: the evening's expiry and the morning's re-offer are due
+        state, emits = release_all(state, now)
+        if day <= POLICY.max_expired_offers:
+            assert ("call-ready", "READY") in shown(emits), day
+    [stale] = [e.record for e in emits]
+    assert (stale["outcome"], stale["lead_status"], stale["attempts"]) == ("CLOSED", "STALE", 0)
+    assert stale["reasons"][0]["rule_id"] == "lifecycle.stale.unworked"  # type: ignore[index]
+    assert f"offered {POLICY.max_expired_offers + 1} times" in stale["reasons"][0]["detail"]  # type: ignore[index]
+    assert release_all(state, now + timedelta(days=5))[1] == []
+    # A late outcome for the stale lead is recorded and moves nothing.
+    _, emits = run(state, call("NO_ANSWER", at=now), now)
+    assert shown(emits) == [("lead-decision", "IGNORED_CLOSED")]
+
+
+def test_the_grace_and_the_limit_come_from_the_lifecycle_file() -> None:
+    policy = load_lifecycle({"offer_grace_minutes": 0, "max_expired_offers": 0, "nurture_after_callbacks": 0,
+                             "callback_priority_boost": 50})
+    assert (policy.offer_grace, policy.max_expired_offers, policy.nurture_after_callbacks,
+            policy.callback_priority_boost) == (timedelta(0), 0, 0, 50)
+    with pytest.raises(ConfigError, match="max_expired_offers"):
+        load_lifecycle({"max_expired_offers": -1})
+    state, emits = run(NumberState.empty(), lead(), T0, policy=policy)
+    closes = next(e.record for e in emits if e.topic == "call-ready")["callable_until"]
+    _, emits = release_all_with(state, closes, policy)  # type: ignore[arg-type]
+    assert [(e.record["outcome"], e.record["lead_status"]) for e in emits] == [("CLOSED", "STALE")]
+
+
+def release_all_with(state: NumberState, now: datetime, policy: LifecyclePolicy) -> tuple[NumberState, list[Emit]]:
+    emitted: list[Emit] = []
+    for release in due_releases(state.leads, now):
+        state, emits = run(state, release, now, topic="release-scheduler", policy=policy)
+        emitted.extend(emits)
+    return state, emitted
+
+
+# --- callbacks: the re-offer says what was promised -----------------------------------------------------
+
+
+def _offered_then(ev: CallOutcome, at: datetime) -> NumberState:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    state, _ = run(state, ev, at)
+    return state
+
+
+def test_a_callback_comes_back_with_its_promise_above_new_leads_and_callable_from_the_time_asked() -> None:
+    five_pm = datetime(2025, 6, 2, 21, 0, tzinfo=UTC)  # 17:00 in New York
+    ev = call("CALLBACK_REQUESTED", callback_at=five_pm, agent_id="agent-3", notes="busy at work",
+              callback_notes="call me at 5, ask for Ada")
+    state = _offered_then(ev, T0 + timedelta(minutes=2))
+    assert release_all(state, five_pm - timedelta(seconds=1))[1] == []
+    tick = five_pm + timedelta(seconds=3)  # the release scheduler's tick after 17:00
+    state, emits = release_all(state, tick)
+    [decision, ready] = [e.record for e in emits]
+    assert ready["action"] == "READY"
+    assert ready["callback"] == {"requested_at": five_pm, "promised_by_agent": "agent-3",
+                                 "notes": "call me at 5, ask for Ada"}
+    assert ready["callable_from"] == decision["callable_from"] == five_pm  # not the window's 08:00
+    # A new lead offered at the same instant ranks below the callback.
+    _, new = run(NumberState.empty(), lead("ev-n", "LN", occurred_at=tick), tick)
+    [new_ready] = [e.record for e in new if e.topic == "call-ready"]
+    assert new_ready["callback"] is None
+    assert ready["priority"] >= new_ready["priority"] + POLICY.callback_priority_boost - 100  # type: ignore[operator]
+    assert ready["priority"] > new_ready["priority"]  # type: ignore[operator]
+    # Worked: the promise is kept; the next re-offer is an ordinary one.
+    state, _ = run(state, call("NO_ANSWER", "oc-2", at=tick + timedelta(minutes=1)), tick + timedelta(minutes=1))
+    assert state.leads.get("L1").callback is None  # type: ignore[union-attr]
+
+
+def test_a_callback_asked_for_outside_the_window_is_offered_at_the_opening_with_its_promise() -> None:
+    half_past_nine = datetime(2025, 6, 3, 1, 30, tzinfo=UTC)  # 21:30 in New York: Florida closed at 20:00
+    state = _offered_then(call("CALLBACK_REQUESTED", callback_at=half_past_nine, agent_id="agent-3"), T0)
+    state, emits = release_all(state, half_past_nine)
+    assert shown(emits) == [("lead-decision", "DEFERRED")]
+    opens = datetime(2025, 6, 3, 12, 0, tzinfo=UTC)
+    state, emits = release_all(state, opens)
+    ready = emits[1].record
+    assert ready["callable_from"] == opens  # the earliest legal instant after the time asked
+    assert ready["callback"]["requested_at"] == half_past_nine  # type: ignore[index]
+    # Not worked that day: the re-offer after the expiry still carries the promise.
+    closes = ready["callable_until"]
+    state, _ = release_all(state, closes + POLICY.offer_grace)  # type: ignore[operator]
+    state, emits = release_all(state, opens + timedelta(days=1))
+    assert emits[1].record["callback"]["promised_by_agent"] == "agent-3"  # type: ignore[index]
+
+
+# --- engagement-aware closing ------------------------------------------------------------------------------
+
+
+def test_repeated_callback_requests_end_as_nurture_and_reach_the_crm_once() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    now = T0
+    for n in range(1, POLICY.nurture_after_callbacks + 1):
+        now += timedelta(days=1)
+        state, _ = release_all(state, now)
+        state, emits = run(state, call("CALLBACK_REQUESTED", f"oc-{n}", at=now, callback_at=now + timedelta(days=1),
+                                       contact_name="Ada K.", title="Owner"), now)
+    [decision, crm] = [e.record for e in emits]
+    assert (decision["outcome"], decision["lead_status"]) == ("CLOSED", "NURTURE")
+    assert decision["reasons"][0]["rule_id"] == "lifecycle.nurture.callbacks"  # type: ignore[index]
+    assert (crm["lead_status"], crm["outcome"], crm["attempts"]) == ("NURTURE", "CALLBACK_REQUESTED",
+                                                                     POLICY.nurture_after_callbacks)
+    assert (crm["contact_name"], crm["title"]) == ("Ada K.", "Owner")
+    state, emits = run(state, call("CALLBACK_REQUESTED", "oc-late", at=now), now)
+    assert shown(emits) == [("lead-decision", "IGNORED_CLOSED")]
+
+
+def test_with_nurture_off_repeated_callbacks_run_into_the_attempt_limit() -> None:
+    policy = replace(POLICY, nurture_after_callbacks=0)
+    step = judged(a_lead(callbacks=9, attempts=2), call("CALLBACK_REQUESTED"), policy=policy)
+    assert (step.status, step.next, step.callbacks) == ("CALLBACK", "CALLBACK", 10)
+
+
+# --- every outcome leaves a lead-decision ------------------------------------------------------------------
+
+
+def test_a_seventh_busy_after_the_lead_went_inactive_leaves_an_ignored_closed_decision() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    now = T0
+    emits: list[Emit] = []
+    for day in range(3):
+        now = T0 + timedelta(days=day)
+        state, _ = release_all(state, now)
+        state, emits = run(state, call("BUSY", f"oc-{day}", at=now), now)
+    assert [e.record["lead_status"] for e in emits] == ["INACTIVE"]
+    for n in range(3, 7):
+        state, emits = run(state, call("BUSY", f"oc-{n}", at=now + timedelta(minutes=n)), now + timedelta(minutes=n))
+        [decision] = [e.record for e in emits]
+        assert (decision["outcome"], decision["lead_status"], decision["attempts"]) == (
+            "IGNORED_CLOSED", "INACTIVE", n + 1)
+        assert decision["reasons"][0]["code"] == "LEAD_CLOSED"  # type: ignore[index]
+        assert "is closed (INACTIVE)" in decision["reasons"][0]["detail"]  # type: ignore[index]
+
+
+# --- who was reached: schema fields, not hidden answers ------------------------------------------------------
+
+
+def test_contact_fields_of_the_outcome_reach_the_qualified_lead() -> None:
+    state, _ = run(NumberState.empty(), lead(), T0)
+    ev = call("QUALIFIED", answers={**QUALIFIED_ANSWERS, "contact_name": "from answers"},
+              contact_name="Ada King", contact_role="co-owner", title="CFO", best_time_to_call="weekday mornings")
+    _, emits = run(state, ev, T0 + timedelta(minutes=3))
+    q = emits[1].record
+    assert (q["contact_name"], q["contact_role"], q["title"], q["best_time_to_call"], q["lead_status"]) == (
+        "Ada King", "co-owner", "CFO", "weekday mornings", "QUALIFIED")
+
+
+# --- property: the qualified record's counts match the lead's history ------------------------------------
+
+
+HISTORY = st.lists(st.tuples(st.sampled_from((*RETRYABLE_CODES, "QUALIFIED", "SALE", "NOT_NOW", "tick")),
+                             st.integers(0, 26 * 60)), min_size=1, max_size=14)
+
+
+MODEL = default_scoring()[1]
+"""The packaged scoring model: its contactability says how many attempts were made."""
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HISTORY)
+def test_attempt_counts_and_scores_agree_with_the_lead_history(history: list[tuple[str, int]]) -> None:
+    state, emits = run(NumberState.empty(), lead(), T0, model=MODEL)
+    now, calls = T0, 0
+    seen_decisions: list[dict[str, Any]] = [dict(e.record) for e in emits if e.topic == "lead-decision"]
+    crm: list[dict[str, Any]] = []
+    for n, (kind, minutes) in enumerate(history):
+        now += timedelta(minutes=minutes)
+        state, emitted = release_all(state, now, MODEL)
+        if kind != "tick":
+            code: CallOutcomeCode = kind  # type: ignore[assignment]  # an outcome code here
+            ev = call(code, f"oc-{n}", at=now, answers=QUALIFIED_ANSWERS if code == "QUALIFIED" else {},
+                      callback_at=now + timedelta(hours=3))
+            state, more = run(state, ev, now, model=MODEL)
+            calls += 1
+            if n % 4 == 0:  # redelivered: applied once
+                state, again = run(state, ev, now, model=MODEL)
+                assert again == []
+            mine = [e.record for e in more if e.topic == "lead-decision" and e.record["lead_id"] == "L1"]
+            assert mine and mine[0]["attempts"] == calls  # every outcome leaves a decision with the count so far
+            emitted += more
+        for emit in emitted:
+            if emit.topic == "lead-decision" and emit.record["lead_id"] == "L1":
+                seen_decisions.append(dict(emit.record))
+            elif emit.topic == "qualified-lead":
+                crm.append(dict(emit.record))
+    record = state.leads.get("L1")
+    assert record is not None and record.attempts == calls
+    for decision in seen_decisions:
+        score = decision["score"]
+        assert score is None or round(score, 2) == score
+        assert score is None or round(sum(c["points"] for c in decision["score_breakdown"]), 2) == score
+    assert len(crm) <= 1
+    for q in crm:
+        closing = next(d for d in seen_decisions if d["input_event_id"] == q["outcome_event_id"])
+        assert q["attempts"] == closing["attempts"]
+        assert q["score"] == q["score_history"][-1]["score"] == closing["score"]
+        [made] = [c["detail"] for c in q["score_breakdown"] if c["rule_id"] == "contactability.attempts"]
+        assert made.startswith(f"attempts made so far: {q['attempts']};")

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from pipeline.core.suppressions import (
     MAX_ACTIVE,
-    NOT_NOW_DEFAULT,
     STATE_TEXT_MAX,
     Removal,
     Suppression,
@@ -139,11 +138,11 @@ def test_only_temporary_opt_outs_expire() -> None:
     assert permanent.active[0].expires_at is None
 
 
-_OUTCOMES_WITHOUT_SUPPRESSION = [c for c in get_args(CallOutcomeCode) if c not in ("DO_NOT_CALL", "NOT_NOW")]
+_OUTCOMES_WITHOUT_SUPPRESSION = [c for c in get_args(CallOutcomeCode) if c != "DO_NOT_CALL"]
 
 
 @pytest.mark.parametrize("code", _OUTCOMES_WITHOUT_SUPPRESSION)
-def test_outcomes_other_than_dnc_and_not_now_suppress_nothing(code: CallOutcomeCode) -> None:
+def test_outcomes_other_than_do_not_call_suppress_nothing(code: CallOutcomeCode) -> None:
     assert suppression_from_outcome(outcome(code=code)) is None
 
 
@@ -168,14 +167,9 @@ def test_do_not_call_on_a_call_never_expires(
     assert found.campaign_id == "solar-q4"
 
 
-def test_not_now_suppresses_until_the_callback_or_for_180_days() -> None:
-    callback = T0 + timedelta(days=30)
-    asked = suppression_from_outcome(outcome(code="NOT_NOW", callback_at=callback))
-    unasked = suppression_from_outcome(outcome(code="NOT_NOW"))
-
-    assert asked is not None and unasked is not None
-    assert (asked.category, asked.scope, asked.expires_at) == ("TEMPORARY", "ALL_CHANNELS", callback)
-    assert unasked.expires_at == T0 + NOT_NOW_DEFAULT == T0 + timedelta(days=180)
+def test_not_now_is_not_a_do_not_call_request() -> None:
+    # A snooze of the lead's campaign (pipeline.core.snooze), never a suppression of the number.
+    assert suppression_from_outcome(outcome(code="NOT_NOW", callback_at=T0 + timedelta(days=30))) is None
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,8 @@ VALID: dict[str, dict[str, Any]] = {
         "event_id": "e-4", "occurred_at": NOW, "lead_id": "L1", "phone": "+13052094411", "country": None,
         "campaign_id": "solar-q4", "outcome": "NO_ANSWER", "agent_id": "a-1", "notes": None,
         "callback_at": None, "dnc_scope": None, "answers": {}, "tags": [],
+        "contact_name": "Ana Silva", "contact_role": "owner", "title": None, "best_time_to_call": None,
+        "callback_notes": None,
     },
 }
 
@@ -79,6 +81,15 @@ def test_valid_records_have_no_problems(kind: str) -> None:
             with_("call-outcome", outcome="CALLBACK_REQUESTED"),
             ["callback_at: a CALLBACK_REQUESTED outcome needs the time to call back"],
         ),
+        ("call-outcome", with_("call-outcome", contact_name="A" * 101),
+         ["contact_name: at most 100 characters, got 101"]),
+        ("call-outcome", with_("call-outcome", title="T" * 300), ["title: at most 100 characters, got 300"]),
+        (
+            "call-outcome",
+            with_("call-outcome", callback_notes="n" * 2_001, best_time_to_call="b" * 101),
+            ["best_time_to_call: at most 100 characters, got 101",
+             "callback_notes: at most 2,000 characters, got 2,001"],
+        ),
     ],
 )
 def test_each_problem_names_its_field(kind: str, record: dict[str, Any], expected: list[str]) -> None:
@@ -91,7 +102,8 @@ def test_records_that_satisfy_their_conditions_pass() -> None:
     assert validate_input("opt-out", with_("opt-out", category="TEMPORARY", expires_at=later), NOW) == []
     assert validate_input("opt-out", with_("opt-out", scope="CAMPAIGN", campaign_id="solar-q4"), NOW) == []
     assert validate_input("consent-changed", with_("consent-changed", action="REVOKE", proof=None), NOW) == []
-    callback = with_("call-outcome", outcome="CALLBACK_REQUESTED", callback_at=later)
+    callback = with_("call-outcome", outcome="CALLBACK_REQUESTED", callback_at=later, callback_notes="n" * 2_000,
+                     contact_role="r" * 100)
     assert validate_input("call-outcome", callback, NOW) == []
 
 

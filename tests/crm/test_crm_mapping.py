@@ -145,6 +145,8 @@ def test_custom_mapping_with_envelope_static_formats_and_templates(tmp_path: Pat
     ({"fields": {"a": {"source": "x", "colour": "red"}}}, "unknown keys"),
     ({"fields": {"a": "x"}, "envelope": 3}, "envelope"),
     ({"fields": {"a": "x"}, "extra": 1}, "unknown keys ['extra']"),
+    ({"fields": {"a": {"const": "x", "values": {"x": "y"}}}}, "fields.a.values"),
+    ({"fields": {"a": {"source": "x", "values": {}}}}, "fields.a.values"),
 ])
 def test_bad_mappings_are_refused_naming_the_field(document: object, message: str) -> None:
     with pytest.raises(MappingError, match="custom-file: .*" + message.replace("[", r"\[").replace("]", r"\]")):
@@ -165,3 +167,32 @@ def test_lookup_walks_maps_and_stops_at_anything_else() -> None:
     assert lookup(record, "a.b.c") == 1
     assert lookup(record, "a.x.c") is None
     assert lookup(record, "s.len") is None
+
+
+def test_a_nurture_lead_is_never_mapped_as_sales_qualified() -> None:
+    """qualified-lead also carries leads closed NURTURE (asked for callbacks, never ready): each preset
+    files them in its CRM's nurture vocabulary, and maps who was reached from its own fields."""
+    record = qualified(lead_status="NURTURE", outcome="CALLBACK_REQUESTED", title="Facilities manager",
+                       contact_name="Ana Silva", contact_role="owner", best_time_to_call="weekday evenings")
+    hubspot = map_record(load_mapping("hubspot"), record)["properties"]
+    assert isinstance(hubspot, dict)
+    assert (hubspot["lifecyclestage"], hubspot["hs_lead_status"], hubspot["leadpipe_lead_status"]) == (
+        "lead", "BAD_TIMING", "NURTURE")
+    assert (hubspot["jobtitle"], hubspot["leadpipe_best_time_to_call"]) == ("Facilities manager", "weekday evenings")
+    salesforce = map_record(load_mapping("salesforce"), record)
+    assert (salesforce["Status"], salesforce["Title"], salesforce["Leadpipe_Lead_Status__c"]) == (
+        "Nurturing", "Facilities manager", "NURTURE")
+    generic = map_record(load_mapping("generic"), record)
+    assert (generic["lead_status"], generic["contact_name"], generic["contact_role"]) == ("NURTURE", "Ana Silva",
+                                                                                         "owner")
+    # A record of 0.1.0 has no lead_status: it was qualified.
+    old = map_record(load_mapping("hubspot"), qualified())["properties"]
+    assert isinstance(old, dict)
+    assert (old["lifecyclestage"], old["hs_lead_status"]) == ("salesqualifiedlead", "NEW")
+
+
+def test_values_translate_and_an_unlisted_value_counts_as_missing() -> None:
+    mapping = parse_mapping({"fields": {"stage": {"source": "lead_status", "values": {"QUALIFIED": "sql"},
+                                                  "default": "unknown"}}})
+    assert map_record(mapping, qualified(lead_status="QUALIFIED")) == {"stage": "sql"}
+    assert map_record(mapping, qualified(lead_status="STALE")) == {"stage": "unknown"}

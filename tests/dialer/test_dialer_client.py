@@ -32,9 +32,11 @@ class Checker(DialCheckClient):
         self.blocked: dict[str, tuple[dict[str, str], ...]] = {}
         self.down = False
         self.asked: list[tuple[str, str]] = []
+        self.leads: list[str | None] = []
 
-    def check(self, phone_e164: str, campaign_id: str) -> DialCheckAnswer:
+    def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None) -> DialCheckAnswer:
         self.asked.append((phone_e164, campaign_id))
+        self.leads.append(lead_id)
         if self.down:
             raise DialCheckUnavailable("no worker answered")
         reasons = self.blocked.get(phone_e164)
@@ -83,6 +85,7 @@ def test_an_opt_out_after_the_offer_is_caught_by_the_dial_time_check() -> None:
     dialer.step()
 
     assert checker.asked == [("+13055550101", "solar-q4"), ("+13055550102", "solar-q4")]
+    assert checker.leads == ["stale", "fine"]  # the lead is asked about too
     assert [o["lead_id"] for o in sink.sent] == ["fine"]
     assert (dialer.stats.blocked, dict(dialer.stats.blocked_reasons)) == (1, {"DNC_OPT_OUT": 1})
     assert dialer.stats.dialed == 1 and dialer.pending() == 0
@@ -225,3 +228,68 @@ def test_the_redelivery_guard_keeps_a_bounded_window_of_ids(monkeypatch: pytest.
     assert dialer.stats.redelivered == 1
     dialer.handle(dict(offers[0]))  # aged out of the window: taken as an offer again (the hopper dedupes by lead)
     assert dialer.stats.redelivered == 1
+
+
+def test_a_callback_goes_to_the_agent_who_promised_it_and_the_dialer_says_so() -> None:
+    checker, sink, clock = Checker(), Sink(), Clock()
+    said: list[str] = []
+    dialer = client(checker, sink, clock, calls_per_second=100, talk_time_s=10, agents=("a-1", "a-2", "a-3"),
+                    announce=said.append)
+    dialer.handle(ready("+13055550101", lead_id="new", priority=60))
+    dialer.handle(ready("+13055550102", lead_id="cb", priority=1050, promised_by="a-2", notes="call me at noon"))
+
+    dialer.step()  # the callback outranks the new lead; a-2 takes it
+    clock.advance(1)
+    dialer.step()
+    clock.advance(10)
+    while dialer.step():
+        clock.advance(1)
+
+    by_lead = {o["lead_id"]: o["agent_id"] for o in sink.sent}
+    assert by_lead == {"cb": "a-2", "new": "a-1"}
+    assert said == ["callback for lead cb (+13055550102) routed to a-2, who promised it for 12:00Z: "
+                    "'call me at noon'"]
+    assert (dialer.stats.callbacks_to_promiser, dialer.stats.callbacks_to_another) == (1, 0)
+
+
+def test_a_callback_waits_for_its_busy_agent_and_goes_to_another_when_its_agent_is_not_logged_in() -> None:
+    checker, sink, clock = Checker(), Sink(), Clock()
+    said: list[str] = []
+    dialer = client(checker, sink, clock, calls_per_second=100, talk_time_s=10, agents=("a-1", "a-2"),
+                    announce=said.append)
+    dialer.handle(ready("+13055550101", lead_id="first", priority=2000, promised_by="a-1"))
+    dialer.step()  # a-1 is now on the first callback
+    dialer.handle(ready("+13055550102", lead_id="mine", priority=1500, promised_by="a-1"))
+    dialer.handle(ready("+13055550103", lead_id="orphan", priority=1400, promised_by="a-9"))
+    clock.advance(1)
+    dialer.step()  # "mine" waits for a-1; "orphan" (a-9 is not logged in) goes to a-2
+    assert [c.offer["lead_id"] for c in dialer._calls] == ["first", "orphan"]
+    assert "promised by a-9, who is not logged in: routed to a-2" in said[-1]
+    clock.advance(1)
+    assert dialer.step() is False and len(dialer._calls) == 2  # both agents busy: nothing more is dialed
+    clock.advance(10)
+    while dialer.step():
+        clock.advance(10)
+    assert {o["lead_id"]: o["agent_id"] for o in sink.sent} == {"first": "a-1", "orphan": "a-2", "mine": "a-1"}
+    assert (dialer.stats.callbacks_to_promiser, dialer.stats.callbacks_to_another) == (2, 1)
+
+
+def test_without_named_agents_calls_use_the_model_agent_on_many_lines() -> None:
+    checker, sink, clock = Checker(), Sink(), Clock()
+    said: list[str] = []
+    dialer = client(checker, sink, clock, calls_per_second=100, talk_time_s=5, announce=said.append)
+    for i in range(3):
+        dialer.handle(ready(f"+1305555011{i}", promised_by="a-1" if i == 0 else None))
+        dialer.step()
+        clock.advance(0.1)
+    assert len(dialer._calls) == 3
+    clock.advance(5)
+    while dialer.step():
+        clock.advance(1)
+    assert {o["agent_id"] for o in sink.sent} == {"sim-dialer-1"}
+    assert said and "who is not logged in: routed to sim-dialer-1" in said[0]
+
+
+def test_agents_must_be_distinct() -> None:
+    with pytest.raises(ValueError, match="distinct"):
+        client(Checker(), Sink(), Clock(), agents=("a-1", "a-1"))

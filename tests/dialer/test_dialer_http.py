@@ -140,12 +140,13 @@ def test_dial_check_client_asks_with_the_campaign_and_fails_over(server: Recordi
     checker = DialCheckClient([dead, server.url], timeout_s=1)
 
     blocked = checker.check("+13055550101", "solar-q4")
-    allowed = checker.check("+13055550102", "solar-q4")
+    allowed = checker.check("+13055550102", "solar-q4", "L-7")
 
     assert (blocked.allowed, [r["code"] for r in blocked.reasons]) == (False, ["DNC_OPT_OUT"])
     assert allowed.allowed is True
     assert server.requests[0].path == "/v1/dial-check/+13055550101"
     assert server.requests[0].query == {"campaign_id": "solar-q4"}
+    assert server.requests[1].query == {"campaign_id": "solar-q4", "lead_id": "L-7"}
 
 
 def test_dial_check_client_refuses_what_the_worker_cannot_read_and_fails_closed(server: RecordingServer) -> None:

@@ -18,7 +18,9 @@ def test_defaults_and_values_from_the_environment() -> None:
         "LEADPIPE_GATEWAY_URL": "http://127.0.0.1:8081/", "LEADPIPE_API_KEY": "k-secret",
         "LEADPIPE_DIALER_CALLS_PER_SECOND": "5", "LEADPIPE_DIALER_TALK_TIME_S": "0",
         "LEADPIPE_DIALER_CAMPAIGNS": "solar-q4, insurance-renewals", "LEADPIPE_DIALER_SEED": "3",
+        "LEADPIPE_DIALER_AGENTS": "a-101, a-102",
     })
+    assert settings.dialer_agents == ("a-101", "a-102") and default.dialer_agents == ()
     assert settings.dial_check_urls == ("http://w1:6066", "http://w2:6066")
     assert settings.gateway_url == "http://127.0.0.1:8081"
     assert (settings.dialer_calls_per_second, settings.dialer_talk_time_s, settings.dialer_seed) == (5.0, 0.0, 3)
@@ -32,6 +34,7 @@ def test_defaults_and_values_from_the_environment() -> None:
     ("DIALER_CALLS_PER_SECOND", "0"),
     ("DIALER_TALK_TIME_S", "-1"),
     ("DIALER_SEED", "x"),
+    ("DIALER_AGENTS", "a-1,a-1"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=f"LEADPIPE_{name}"):

@@ -65,6 +65,7 @@ def test_each_kind_carries_what_a_real_dialer_reports(outcomes: list[dict[str, A
         local = o["callback_at"].astimezone(new_york)
         assert NOW + timedelta(hours=12) < o["callback_at"] < NOW + timedelta(days=4)
         assert 10 <= local.hour <= 17  # a local daytime hour
+        assert o["callback_notes"] and o["contact_name"] in QUALIFICATION_ANSWERS["contact_name"]
     for o in by_code["NOT_NOW"]:
         assert o["callback_at"] in (NOW + timedelta(days=90), NOW + timedelta(days=180))
     assert {o["dnc_scope"] for o in by_code["DO_NOT_CALL"]} == {"ALL_CHANNELS", "CAMPAIGN", "VOICE"}
@@ -74,6 +75,9 @@ def test_each_kind_carries_what_a_real_dialer_reports(outcomes: list[dict[str, A
         for o in by_code[code]:
             assert set(o["answers"]) == set(QUALIFICATION_ANSWERS)
             assert all(o["answers"][k] in QUALIFICATION_ANSWERS[k] for k in QUALIFICATION_ANSWERS)
+            # who was reached: in its own fields, as the gateway and the CRM take it
+            assert (o["contact_name"], o["contact_role"]) == (o["answers"]["contact_name"], o["answers"]["role"])
+            assert o["best_time_to_call"]
     assert {o["answers"]["next_step"] for o in by_code["APPOINTMENT_SET"]} == {"site_visit"}
     for code in ("NO_ANSWER", "BUSY", "VOICEMAIL", "GATEKEEPER", "DISCONNECTED", "WRONG_NUMBER"):
         for o in by_code[code]:
@@ -85,3 +89,11 @@ def test_naive_end_times_and_empty_mixes_are_refused() -> None:
         OutcomeModel().outcome(ready(), ended_at=NOW.replace(tzinfo=None))
     with pytest.raises(ValueError, match="positive weight"):
         OutcomeModel(mix=(("NO_ANSWER", 0),))
+
+
+def test_a_callback_soon_and_the_agent_on_the_call() -> None:
+    model = OutcomeModel(seed=11, mix=(("CALLBACK_REQUESTED", 1),), callback_in=timedelta(0))
+    o = model.outcome(ready(), ended_at=NOW, agent_id="a-104")
+    assert (o["callback_at"], o["agent_id"]) == (NOW, "a-104")
+    assert o["callback_notes"] == "call back right away, on this number"
+    assert OutcomeModel(seed=11).outcome(ready(), ended_at=NOW)["agent_id"] == "sim-dialer-1"

@@ -68,6 +68,11 @@ async def test_a_form_encoded_lead(gateway: Client, site: Site, fresh_phone: Cal
     ("/v1/consents", CONSENT_CHANGED, {"action": "REVOKE", "channel": "SMS", "channel_specific": True}),
     ("/v1/call-outcomes", CALL_OUTCOME, {"lead_id": "L-9", "campaign_id": "solar-q4", "outcome": "DO_NOT_CALL",
                                          "tags": ["angry"], "event_id": "given-id-1"}),
+    # who was reached: top-level fields (they used to get a 422 and hid in answers)
+    ("/v1/call-outcomes", CALL_OUTCOME, {"lead_id": "L-10", "campaign_id": "solar-q4", "outcome": "QUALIFIED",
+                                         "contact_name": "Ana Silva", "contact_role": "owner", "title": "CFO",
+                                         "best_time_to_call": "weekday mornings",
+                                         "callback_notes": "send the proposal first"}),
 ])
 async def test_the_other_inputs(gateway: Client, site: Site, fresh_phone: Callable[[], str], path: str, topic: str,
                                 body: dict[str, Any]) -> None:

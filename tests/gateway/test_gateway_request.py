@@ -123,6 +123,11 @@ def test_given_ids_and_times_are_kept() -> None:
       "tags": ["ok", 3]},
      {"tags[1]": "expected text, got a number",
       "callback_at": "a CALLBACK_REQUESTED outcome needs the time to call back"}),
+    (topics.CALL_OUTCOME,
+     {"lead_id": "L-1", "phone": "+13052094411", "campaign_id": "c", "outcome": "QUALIFIED",
+      "contact_name": "A" * 101, "callback_notes": "n" * 2_001, "title": 7},
+     {"contact_name": "at most 100 characters, got 101", "callback_notes": "at most 2,000 characters, got 2,001",
+      "title": "expected text, got a number"}),
 ])
 def test_every_bad_field_is_named(kind: str, body: object, expected: dict[str, str]) -> None:
     mapped = as_json(kind, body)
@@ -145,6 +150,24 @@ def test_valid_bodies_of_the_other_topics_encode(kind: str, body: dict[str, Any]
     assert mapped.record is not None
     codec = SingleObjectCodec(STORE)
     assert codec.decode(codec.encode(kind, mapped.record)).record == mapped.record
+
+
+def test_who_was_reached_and_what_was_promised_are_top_level_call_outcome_fields() -> None:
+    body = {"lead_id": "L-1", "phone": "+13052094411", "campaign_id": "solar-q4", "outcome": "CALLBACK_REQUESTED",
+            "callback_at": "2026-11-24T22:00:00Z", "contact_name": "Ana Silva", "contact_role": "owner",
+            "title": "Facilities manager", "best_time_to_call": "weekday evenings",
+            "callback_notes": "call me at 5 pm, on the mobile"}
+    mapped = as_json(topics.CALL_OUTCOME, body)
+    assert mapped.errors == {}
+    record = mapped.record
+    assert record is not None
+    assert (record["contact_name"], record["contact_role"], record["title"], record["best_time_to_call"],
+            record["callback_notes"]) == ("Ana Silva", "owner", "Facilities manager", "weekday evenings",
+                                          "call me at 5 pm, on the mobile")
+    assert record["answers"] == {}  # not hidden in answers any more
+    bare = as_json(topics.CALL_OUTCOME, {"lead_id": "L", "phone": "+13052094411", "campaign_id": "c",
+                                         "outcome": "NO_ANSWER"}).record
+    assert bare is not None and bare["contact_name"] is None and bare["callback_notes"] is None
 
 
 def test_other_topics_default_source_to_the_key_but_may_name_their_own() -> None:

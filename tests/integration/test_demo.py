@@ -81,6 +81,16 @@ def test_demo_runs_end_to_end_and_leaves_no_processes() -> None:
     assert int(qualified.group(1)) >= 1
     assert int(stored.group(1)) == int(qualified.group(1)), out  # each qualified lead once, none twice
     assert "blocked by the dial-time check (DNC_OPT_OUT" in out, out
+    # A callback comes back with its promise, and the dialer gives it to the agent who made it.
+    reoffer = re.search(r"☎  CALL_READY (\S+) +lead (\S+) +priority +(\d+)  CALLBACK from \d\d:\d\dZ promised by "
+                        r"(a-\d+): '(.+)'$", out, re.M)
+    assert reoffer is not None, out
+    phone, lead_id, priority, agent = reoffer.group(1), reoffer.group(2), int(reoffer.group(3)), reoffer.group(4)
+    assert priority >= 1000  # above every new lead's
+    assert f"☎  dialer: callback for lead {lead_id} ({phone}) routed to {agent}, who promised it" in out, out
+    callbacks = re.search(r"^callbacks: +(\d+) re-offered with their promise; dialed by the agent who promised them "
+                          r"(\d+)", out, re.M)
+    assert callbacks is not None and int(callbacks.group(1)) >= 1 and int(callbacks.group(2)) >= 1, out
     assert not _wait_gone(tag), "the demo left processes behind"
 
 
@@ -128,7 +138,7 @@ def _topic_funnel(tail: TopicTail) -> dict[str, int]:
     return {
         "captured": len(captures),
         "callable": len({d["lead_id"] for d in decisions if d["outcome"] == "CALL_READY"}),
-        "qualified": len({q["lead_id"] for q in records(QUALIFIED_LEAD)}),
+        "qualified": len({q["lead_id"] for q in records(QUALIFIED_LEAD) if q["lead_status"] == "QUALIFIED"}),
     }
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Pipeline, lead, opt_out
+from conftest import Pipeline, call_outcome, lead, opt_out
 
-from pipeline.topics import CALL_READY, LEAD_CAPTURED, OPT_OUT
+from pipeline.topics import CALL_OUTCOME, CALL_READY, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +56,24 @@ def test_dial_check_rejects_a_bad_number_naming_the_field(pipeline: Pipeline) ->
     status, answer = ask(pipeline, "not-a-number", channel="FAX")
     assert status == 400
     assert set(answer["fields"]) == {"phone", "channel"}
+
+
+def test_dial_check_with_a_lead_id_answers_for_the_lead_on_the_worker(pipeline: Pipeline,
+                                                                      us_number: Callable[[], str]) -> None:
+    phone = us_number()
+    record = lead(phone)
+    pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
+    pipeline.wait(CALL_READY, lead_id=record["lead_id"])
+    status, answer = ask(pipeline, phone, lead_id=record["lead_id"])
+    assert (status, answer["allowed"], answer["campaign_id"]) == (200, True, "solar-q4")  # the lead's campaign
+    assert (answer["lead"]["status"], answer["lead"]["offered"], answer["lead"]["attempts_left"]) == (
+        "IN_PROGRESS", True, 8)
+
+    outcome = call_outcome(phone, record["lead_id"], "NOT_INTERESTED")
+    pipeline.send(CALL_OUTCOME, outcome, key=phone)
+    pipeline.wait(LEAD_DECISION, input_event_id=outcome["event_id"])  # the lead is closed in the tables now
+    status, answer = ask(pipeline, phone, campaign_id="solar-q4", lead_id=record["lead_id"])
+    assert (status, answer["allowed"]) == (200, False)
+    assert [r["code"] for r in answer["reasons"]] == ["LEAD_CLOSED"]
+    status, number_only = ask(pipeline, phone, campaign_id="solar-q4")
+    assert number_only["allowed"] is True  # the number itself: nothing against it

@@ -53,7 +53,8 @@ def test_an_opt_out_landing_after_the_offer_is_blocked_by_the_dial_time_check(
     dialer.step()
 
     assert dialer.stats.dialed == 0
-    assert (dialer.stats.blocked, dict(dialer.stats.blocked_reasons)) == (1, {"DNC_OPT_OUT": 1})
+    # The number is opted out, and its lead, withdrawn, is no longer to be called: both are said.
+    assert (dialer.stats.blocked, dict(dialer.stats.blocked_reasons)) == (1, {"DNC_OPT_OUT": 1, "LEAD_SUPPRESSED": 1})
     assert dialer.pending() == 0
     time.sleep(0.5)
     assert [r for r in outcomes.records(CALL_OUTCOME) if r.record and r.record["phone"] == phone] == []

@@ -125,7 +125,9 @@ def test_qualified_outcome_emits_one_qualified_lead(pipeline: Pipeline, us_numbe
     assert (qualified["first_name"], qualified["last_name"]) == ("Maya", "Okafor")
     assert qualified["notes"] == "Wants a quote for 8 kW"
     assert qualified["answers"]["next_step"] == "send proposal"
-    assert qualified["score"] == ready["score"]
+    # The score at the offer, then at the qualifying call, which counts its attempt (one point fewer left).
+    assert [h["score"] for h in qualified["score_history"]] == [ready["score"], qualified["score"]]
+    assert (qualified["score"], qualified["attempts"]) == (round(ready["score"] - 1, 2), 1)
     assert qualified["consent_certificate_id"] == record["consent"]["certificate_id"]
     assert qualified["outcome_event_id"] == outcome["event_id"]
     # A later lead on this number proves both outcome copies were processed before it.
