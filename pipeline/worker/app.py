@@ -35,6 +35,7 @@ from faust.streams import _current_event
 
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
+from pipeline.core.number import NumberState
 from pipeline.reporting.prometheus import Histogram
 from pipeline.topics import (
     INPUT_TOPICS,
@@ -59,6 +60,9 @@ from pipeline.worker.web import Health, register_pages
 from pipeline.worker.wire import Outgoing, branch_named
 
 log = logging.getLogger("leadpipe")
+
+LOOP_SLICE_S = 0.002
+"""Longest the decide agent plans without letting the event loop serve anything else (dial-checks)."""
 
 
 def faust_broker_urls(bootstrap: str) -> list[str]:
@@ -125,6 +129,13 @@ class Outbox:
             return f"waiting {time.monotonic() - self.waiting_since:.0f} s for the broker to acknowledge outputs" + (
                 f" ({self.last_error})" if self.last_error else "")
         return None
+
+
+class Pending:
+    """The states of the batch being decided, not written yet (the agent runs one batch at a time)."""
+
+    def __init__(self) -> None:
+        self.states: dict[bytes, NumberState] = {}
 
 
 class Counters:
@@ -215,6 +226,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                       legacy_email_topic=legacy_email_events, partition_of=partitioner(settings.partitions),
                       default_region=settings.default_region, erasure_secret=secret)
     outbox = Outbox(app)
+    pending = Pending()
     releases = ReleaseIndex()
     optout_latency = Histogram()  # opt-out input's Kafka timestamp → its suppression written (per process)
     counters = Counters()
@@ -235,12 +247,21 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         async for events in batches:  # StreamT does not declare take_events; Stream has it
             incoming = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,
                                  e.message.value, e.message.timestamp) for e in events]
-            plan = decider.plan(incoming, clock())
-            await outbox.deliver(plan.outputs)
-            act_as = {e.message.partition: e for e in events}
-            for row in plan.rows.values():
-                with acting_for(act_as[plan.row_partition[row.number]]):
-                    tables.write(row)
+            plan = Plan()
+            pending.states = plan.states  # dial-checks see decided states before they are written
+            try:
+                slice_started = time.perf_counter()
+                for _ in decider.steps(incoming, clock(), plan):
+                    if time.perf_counter() - slice_started > LOOP_SLICE_S:  # let dial-checks in
+                        await asyncio.sleep(0)
+                        slice_started = time.perf_counter()
+                await outbox.deliver(plan.outputs)
+                act_as = {e.message.partition: e for e in events}
+                for row in plan.rows.values():
+                    with acting_for(act_as[plan.row_partition[row.number]]):
+                        tables.write(row)
+            finally:
+                pending.states = {}
             releases.note(plan.next_release)
             wall = time.time()
             for ts in plan.opt_out_timestamps:
@@ -270,6 +291,10 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                 out.append(Outgoing(number_events, key, codec.encode(NUMBER_EVENT_SCHEMA, branch_named(event))))
         await outbox.deliver(out)
 
-    register_pages(app, settings=settings, policies=policies, tables=tables, clock=clock, health=health,
-                   optout_latency=optout_latency, counters=counters.render)
+    def current_state(key: bytes) -> NumberState:
+        state = pending.states.get(key)
+        return state if state is not None else tables.read(key)
+
+    register_pages(app, settings=settings, policies=policies, tables=tables, state_of=current_state, clock=clock,
+                   health=health, optout_latency=optout_latency, counters=counters.render)
     return app

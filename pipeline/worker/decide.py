@@ -23,7 +23,7 @@ with its original bytes; nothing it would have changed is kept, and the batch go
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -70,6 +70,8 @@ class Plan:
     """For each number whose leads changed: when one of them next waits to be released."""
     opt_out_timestamps: list[float] = field(default_factory=list)
     """Kafka timestamps of the opt-outs (ADD) decided: opt-out → blocked latency, once written."""
+    states: dict[bytes, NumberState] = field(default_factory=dict)
+    """Each number's state after this batch, before it is written: what a dial-check must see."""
     decided: int = 0
     dead_letters: int = 0
 
@@ -100,25 +102,31 @@ class Decider:
 
     def plan(self, batch: Sequence[Incoming], now: datetime) -> Plan:
         """Decide ``batch`` at ``now``. Never raises for a record's sake: a record that fails is a dead letter."""
-        ctx = self.policies.context(now)
         plan = Plan()
-        states: dict[bytes, NumberState] = {}
+        for _ in self.steps(batch, now, plan):
+            pass
+        return plan
+
+    def steps(self, batch: Sequence[Incoming], now: datetime, plan: Plan) -> Iterator[None]:
+        """:meth:`plan`, one record at a time: yields after each record so the caller can let its
+        event loop serve other work (dial-checks) in between. ``plan.states`` holds every number's
+        state after the records planned so far."""
+        ctx = self.policies.context(now)
+        states = plan.states
         for record in batch:
             effects = _Effects()
             try:
                 self._one(record, ctx, states, effects)
             except _Invalid as exc:
                 self._dead_letter(record, exc.stage, exc.reason, now, plan)
-                continue
             except (CodecError, RowTooLarge, RecordTooLarge) as exc:
                 self._dead_letter(record, "decode" if isinstance(exc, CodecError) else "size", exc, now, plan)
-                continue
             except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
                 log.exception("decide failed on %s/%s@%s", record.topic, record.partition, record.offset)
                 self._dead_letter(record, "decide", exc, now, plan)
-                continue
-            self._commit(record, effects, states, plan)
-        return plan
+            else:
+                self._commit(record, effects, states, plan)
+            yield
 
     # --- one record ------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from faust.exceptions import SameNode
 from pipeline.config import Settings
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.linetype import with_line_type
+from pipeline.core.number import NumberState
 from pipeline.registry.check import registry_metrics
 from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram
 from pipeline.worker.clock import Clock
@@ -39,7 +40,7 @@ class Health:
 
 
 def register_pages(app: faust.App, *, settings: Settings, policies: Policies, tables: NumberTables,
-                   clock: Clock, health: Health, optout_latency: Histogram,
+                   state_of: Callable[[bytes], NumberState], clock: Clock, health: Health, optout_latency: Histogram,
                    counters: Callable[[], str]) -> None:
     """Add the worker's pages to ``app``'s web server."""
 
@@ -55,7 +56,7 @@ def register_pages(app: faust.App, *, settings: Settings, policies: Policies, ta
             return await app.router.route_req(tables.suppressions.name, key, web, request)  # type: ignore[attr-defined]
         except SameNode:
             pass
-        result = dial_check(parsed, tables.read(key), campaigns=policies.campaigns, pack=policies.rule_pack,
+        result = dial_check(parsed, state_of(key), campaigns=policies.campaigns, pack=policies.rule_pack,
                             now=clock(), registries=policies.registries, lifecycle=policies.lifecycle)
         return web.json(result.to_json())
 
