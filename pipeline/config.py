@@ -152,6 +152,10 @@ class Settings:
     """How often deferred leads are checked for release (their window opened or cap freed up)."""
     fetch_max_wait_ms: int = 10
     """Longest a consumer fetch waits for data (Faust's own 1500 ms adds that much latency per hop)."""
+    processing_guarantee: str = "auto"
+    """``exactly_once`` (Kafka transactions, one per source partition per batch), ``at_least_once``,
+    or ``auto``: exactly-once when the broker supports transactions (Apache Kafka), else
+    at-least-once (the embedded broker)."""
     batch_max: int = 500
     """Most records the decide agent takes in one batch (decided, sent and written together)."""
     batch_wait_ms: int = 5
@@ -319,6 +323,11 @@ class Settings:
             kw["release_interval_s"] = _float("RELEASE_INTERVAL_S", raw, minimum=0.1)
         if (raw := get("FETCH_MAX_WAIT_MS")) is not None:
             kw["fetch_max_wait_ms"] = _int("FETCH_MAX_WAIT_MS", raw, minimum=1)
+        if (raw := get("PROCESSING_GUARANTEE")) is not None:
+            if raw not in ("auto", "exactly_once", "at_least_once"):
+                raise ConfigError(f"{ENV_PREFIX}PROCESSING_GUARANTEE={raw!r}: "
+                                  "expected auto, exactly_once or at_least_once")
+            kw["processing_guarantee"] = raw
         if (raw := get("BATCH_MAX")) is not None:
             kw["batch_max"] = _int("BATCH_MAX", raw, minimum=1)
         if (raw := get("BATCH_WAIT_MS")) is not None:

@@ -132,6 +132,7 @@ class WorkerProcess(ServiceProcess):
         }
         if embedded:  # Tansu's high-water marks can be short by a batch: see Settings
             extra["LEADPIPE_RECOVERY_CONSISTENCY_CHECK"] = "false"
+            extra["LEADPIPE_PROCESSING_GUARANTEE"] = "at_least_once"  # Tansu has no transactions
         super().__init__(["worker"], env=env, extra_env=extra, log_path=log_path, web_port=port)
 
 

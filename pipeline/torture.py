@@ -241,6 +241,7 @@ def torture_run(settings: Settings, *, workers: int, events: int, kills: int, se
     started = time.monotonic()
     try:
         pool.wait_ready()
+        say(f"  workers ready after {time.monotonic() - started:.1f} s")
         producer = EventProducer(settings.kafka_client_config(), codec)
         sending_s = len(stream.inputs) / rate
         # Kills happen from this thread: a child dies with the thread that started it (PR_SET_PDEATHSIG).
@@ -258,11 +259,14 @@ def torture_run(settings: Settings, *, workers: int, events: int, kills: int, se
             if (wait := moment - time.monotonic()) > 0:
                 time.sleep(wait)
             pool.kill_one(rng)
+        say(f"  {len(stream.inputs)} inputs written and {kills} workers killed by {time.monotonic() - started:.1f} s")
         pool.wait_ready()
+        say(f"  workers ready again after {time.monotonic() - started:.1f} s")
         lead_ids = {r["event_id"] for r in stream.leads}
         with contextlib.suppress(TimeoutError):  # counted below: a lead without a decision is the finding
             tail.wait_for(LEAD_DECISION, lambda r: r.record is not None and r.record["input_event_id"] in lead_ids,
                           count=len(lead_ids), timeout_s=300)
+        say(f"  every lead decided (or given up on) after {time.monotonic() - started:.1f} s")
         result = RunResult(len(stream.inputs), len(stream.numbers), kills, time.monotonic() - started)
         _check(result, stream, tail, pool, settings, say)
         return result

@@ -17,21 +17,26 @@ from faust.transport.drivers import aiokafka as driver
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):
     fetch_max_wait_ms = 10
+    read_committed = False
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
-        # aiokafka reads this when it builds its fetcher at start(), after this point.
+        # aiokafka reads these when it builds its fetcher at start(), after this point.
         consumer._fetch_max_wait_ms = self.fetch_max_wait_ms
+        if self.read_committed:  # Faust sets it only for its own exactly_once, which we do not use
+            consumer._isolation_level = "read_committed"
         return consumer
 
 
-def transport_for(fetch_max_wait_ms: int) -> type[driver.Transport]:
-    """A Faust transport class whose consumer waits at most ``fetch_max_wait_ms`` per fetch."""
+def transport_for(fetch_max_wait_ms: int, read_committed: bool = False) -> type[driver.Transport]:
+    """A Faust transport class whose consumer waits at most ``fetch_max_wait_ms`` per fetch and,
+    with ``read_committed``, reads only committed transactions (inputs, re-keys, changelogs)."""
 
     class ConsumerThread(_ConsumerThread):
         pass
 
     ConsumerThread.fetch_max_wait_ms = fetch_max_wait_ms
+    ConsumerThread.read_committed = read_committed
 
     class Consumer(driver.Consumer):
         def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
@@ -45,10 +50,12 @@ def transport_for(fetch_max_wait_ms: int) -> type[driver.Transport]:
 
 
 class LeadpipeApp(faust.App):
-    """faust.App using :func:`transport_for`; ``fetch_max_wait_ms`` is given at construction."""
+    """faust.App using :func:`transport_for`; ``fetch_max_wait_ms`` and ``read_committed`` are given
+    at construction."""
 
-    def __init__(self, *args: Any, fetch_max_wait_ms: int = 10, **kwargs: Any) -> None:
-        self._transport_class = transport_for(fetch_max_wait_ms)
+    def __init__(self, *args: Any, fetch_max_wait_ms: int = 10, read_committed: bool = False,
+                 **kwargs: Any) -> None:
+        self._transport_class = transport_for(fetch_max_wait_ms, read_committed)
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> Any:

@@ -24,14 +24,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import faust
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]  # aiokafka ships no types
-from faust.streams import _current_event
 
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
@@ -51,11 +47,13 @@ from pipeline.topics import (
 )
 from pipeline.transport import LeadpipeApp
 from pipeline.worker.clock import Clock, make_clock
+from pipeline.worker.commit import AtLeastOnce, Committer, ExactlyOnce, Outbox
 from pipeline.worker.decide import Decider, Incoming, Plan
 from pipeline.worker.email_index import ReplicatedEmailIndex
 from pipeline.worker.policies import Policies, load_policies
 from pipeline.worker.releases import ReleaseIndex, phone_of
 from pipeline.worker.state import NumberTables
+from pipeline.worker.transactions import PartitionTransactions, aiokafka_client_options
 from pipeline.worker.web import Health, register_pages
 from pipeline.worker.wire import Outgoing, branch_named
 
@@ -76,59 +74,6 @@ def partitioner(partitions: int) -> Any:
         return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
     return partition_of
-
-
-@contextmanager
-def acting_for(event: faust.types.EventT[bytes]) -> Iterator[None]:
-    """Make ``event`` Faust's current event: a table write goes to the changelog partition (and, with
-    RocksDB, the local partition store) of the current event, so a batch writes each number's rows as
-    one of that number's own events."""
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
-
-
-class Outbox:
-    """Sends a plan's outputs and waits until the broker acknowledged every one of them; while it
-    cannot, it keeps trying (the batch is not acknowledged either) and says so on /healthz."""
-
-    def __init__(self, app: faust.App) -> None:
-        self.app = app
-        self.waiting_since: float | None = None
-        self.last_error: str | None = None
-
-    async def deliver(self, outputs: Sequence[Outgoing]) -> None:
-        if not outputs:
-            return
-        delay = 0.2
-        self.waiting_since = time.monotonic()
-        try:
-            while True:
-                try:
-                    producer = self.app.producer
-                    pending = [await producer.send(o.topic, o.key, o.value, None, o.timestamp, None) for o in outputs]
-                    await asyncio.gather(*pending)
-                    self.last_error = None
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:  # an outage, not bad input: every output is re-sent (same ids)
-                    self.last_error = f"{type(exc).__name__}: {exc}"
-                    log.warning("sending %d outputs failed (%s); retrying in %.1f s", len(outputs),
-                                self.last_error, delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-        finally:
-            self.waiting_since = None
-
-    def problem(self) -> str | None:
-        """Why outputs are not getting out, once they have waited more than 10 s for the broker."""
-        if self.waiting_since is not None and time.monotonic() - self.waiting_since > 10:
-            return f"waiting {time.monotonic() - self.waiting_since:.0f} s for the broker to acknowledge outputs" + (
-                f" ({self.last_error})" if self.last_error else "")
-        return None
 
 
 class Pending:
@@ -178,9 +123,11 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         credentials = faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
                                             mechanism=settings.sasl_mechanism or "PLAIN")
 
+    exactly_once = settings.processing_guarantee == "exactly_once"
     app = LeadpipeApp(
         settings.app_id,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
+        read_committed=exactly_once,  # see pipeline.worker.transactions
         broker=faust_broker_urls(settings.bootstrap_servers),
         broker_credentials=credentials,
         store=settings.store,
@@ -197,7 +144,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         producer_linger=0.005,
-        processing_guarantee="at_least_once",  # exactly_once needs transactions Tansu lacks
+        # Faust's own exactly_once is not used: pipeline.worker.transactions says why and does it per batch.
+        processing_guarantee="at_least_once",
         recovery_consistency_check=settings.recovery_consistency_check,
         web_enabled=settings.web_enabled,
         web_host=settings.web_host,
@@ -219,18 +167,25 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     tables = NumberTables(table(TABLE_SUPPRESSIONS), table(TABLE_CONSENTS), table(TABLE_LEADS),
                           table(TABLE_ERASURES), secret)
     index_topic = changelog_topic(settings.app_id, TABLE_EMAILS)
-    index = (ReplicatedEmailIndex(settings.kafka_client_config(), index_topic, settings.partitions)
-             if settings.dedupe_by_email else None)
+    index = (ReplicatedEmailIndex(settings.kafka_client_config(), index_topic, settings.partitions,
+                                  read_committed=exactly_once) if settings.dedupe_by_email else None)
     decider = Decider(policies=policies, codec=codec, tables=tables, index=index,
                       number_events_topic=number_events, email_index_topic=index_topic,
                       legacy_email_topic=legacy_email_events, partition_of=partitioner(settings.partitions),
                       default_region=settings.default_region, erasure_secret=secret)
     outbox = Outbox(app)
+    transactions = None
+    if exactly_once:
+        transactions = PartitionTransactions(bootstrap_servers=settings.bootstrap_servers.split(","),
+                                             app_id=settings.app_id, group_id=settings.app_id,
+                                             client_options=aiokafka_client_options(settings))
+    committer: Committer = (ExactlyOnce(transactions, tables, app, frozenset(source.topics))
+                            if transactions is not None else AtLeastOnce(outbox, tables))
     pending = Pending()
     releases = ReleaseIndex()
     optout_latency = Histogram()  # opt-out input's Kafka timestamp → its suppression written (per process)
     counters = Counters()
-    health = Health(problem=outbox.problem)
+    health = Health(problem=lambda: committer.problem() or outbox.problem())
     if index is not None:
         health.checks.append(("loading the email index", index.ready.is_set))
 
@@ -255,11 +210,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                     if time.perf_counter() - slice_started > LOOP_SLICE_S:  # let dial-checks in
                         await asyncio.sleep(0)
                         slice_started = time.perf_counter()
-                await outbox.deliver(plan.outputs)
-                act_as = {e.message.partition: e for e in events}
-                for row in plan.rows.values():
-                    with acting_for(act_as[plan.row_partition[row.number]]):
-                        tables.write(row)
+                await committer.commit(plan, events)
             finally:
                 pending.states = {}
             releases.note(plan.next_release)
@@ -280,6 +231,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         if scan["needed"]:
             releases.rebuild(list(tables.leads.items()))
             scan["needed"] = False
+        if isinstance(committer, ExactlyOnce):  # fence a predecessor's open transactions even when idle
+            await committer.transactions.own(committer.assigned())
         now = clock()
         out = []
         for key in releases.due(now):

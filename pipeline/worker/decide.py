@@ -62,6 +62,10 @@ class Plan:
     """What one batch sends and writes, in that order."""
 
     outputs: list[Outgoing] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    """The source partition of each output: the partition whose transaction carries it (exactly-once)."""
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    """The next offset of every (topic, partition) the batch read: what committing the batch commits."""
     rows: dict[tuple[str, bytes], RowWrite] = field(default_factory=dict)
     """The last write of each (table, key) in the batch: one write per row."""
     row_partition: dict[bytes, int] = field(default_factory=dict)
@@ -74,6 +78,17 @@ class Plan:
     """Each number's state after this batch, before it is written: what a dial-check must see."""
     decided: int = 0
     dead_letters: int = 0
+
+    def add(self, source: int, out: Outgoing) -> None:
+        self.outputs.append(out)
+        self.sources.append(source)
+
+    def by_source(self) -> dict[int, list[Outgoing]]:
+        """The outputs of each source partition, in the order they were made."""
+        grouped: dict[int, list[Outgoing]] = {p: [] for _, p in self.offsets}
+        for out, source in zip(self.outputs, self.sources, strict=True):
+            grouped.setdefault(source, []).append(out)
+        return grouped
 
 
 @dataclass(slots=True)
@@ -126,6 +141,7 @@ class Decider:
                 self._dead_letter(record, "decide", exc, now, plan)
             else:
                 self._commit(record, effects, states, plan)
+            plan.offsets[(record.topic, record.partition)] = record.offset + 1
             yield
 
     # --- one record ------------------------------------------------------------------------------
@@ -236,8 +252,9 @@ class Decider:
             plan.decided += 1
         for key, row in effects.index_rows:
             assert self.index is not None  # rows are only made when there is an index
-            plan.outputs.append(checked(Outgoing(self.email_index_topic, key, self.index.put(key, row))))
-        plan.outputs.extend(effects.outputs)
+            plan.add(record.partition, checked(Outgoing(self.email_index_topic, key, self.index.put(key, row))))
+        for out in effects.outputs:
+            plan.add(record.partition, out)
         if effects.opt_out_add and record.timestamp:
             plan.opt_out_timestamps.append(record.timestamp)
 
@@ -250,7 +267,8 @@ class Decider:
                         stage, type(error).__name__)
         letter = dead_letter(topic=record.topic, partition=record.partition, offset=record.offset, key=record.key,
                              value=record.value, stage=stage, error=error, now=now)
-        plan.outputs.append(Outgoing(topics.DEAD_LETTER, letter["key"], self.codec.encode(topics.DEAD_LETTER, letter)))
+        plan.add(record.partition, Outgoing(topics.DEAD_LETTER, letter["key"],
+                                            self.codec.encode(topics.DEAD_LETTER, letter)))
         plan.dead_letters += 1
 
 

@@ -99,9 +99,20 @@ class NumberTables:
         return RowWrite(table, key, raw, number)
 
     def write(self, row: RowWrite) -> None:
-        """Write (or delete) one row; the caller acts for an event of the row's partition."""
+        """Write (or delete) one row, and its changelog record through Faust; the caller acts for an
+        event of the row's partition."""
         table = self.by_name[row.table]
         if row.value is not None:
             table[row.key] = row.value
         elif row.key in table:
             del table[row.key]
+
+    def write_local(self, row: RowWrite) -> None:
+        """Write (or delete) one row in the local store only: its changelog record was committed in
+        the batch's transaction (exactly-once)."""
+        table: Any = self.by_name[row.table]  # a Faust table: its store is .data
+        store = table.data
+        if row.value is not None:
+            store[row.key] = row.value
+        elif row.key in store:
+            del store[row.key]

@@ -52,6 +52,7 @@ def register_pages(app: faust.App, *, settings: Settings, policies: Policies, ta
             return web.json({"error": "invalid request", "fields": parsed}, status=400)
         parsed = dataclasses.replace(parsed, phone=with_line_type(parsed.phone, policies.line_types))
         key = parsed.phone["phone_e164"].encode()
+        await _producer_knows(app, tables.suppressions.changelog_topic.get_topic_name())  # type: ignore[attr-defined]
         try:  # another worker owns the number's partition: it answers (Faust proxies the request)
             return await app.router.route_req(tables.suppressions.name, key, web, request)  # type: ignore[attr-defined]
         except SameNode:
@@ -85,3 +86,16 @@ def register_pages(app: faust.App, *, settings: Settings, policies: Policies, ta
         if reason is not None:
             body["reason"] = reason
         return web.json(body, status=200 if reason is None else 503)
+
+
+async def _producer_knows(app: faust.App, topic: str) -> None:
+    """Make the producer fetch ``topic``'s partitions if it has not yet.
+
+    Faust's router hashes a key to its owner with the producer's metadata, and aiokafka's producer
+    only asks for the topics it has sent to. Tansu answers every Metadata request with all topics,
+    Apache Kafka only with those asked: a worker that had not written a suppression yet (always, with
+    exactly-once: the changelog goes through the transactional producers) failed every dial-check
+    with a TypeError. Faust exposes no public call for this; once known, the metadata stays cached
+    and this returns at once."""
+    producer: Any = app.producer  # the aiokafka driver's Producer (ProducerT does not declare the call)
+    await producer._ensure_producer().partitions_for(topic)

@@ -1,0 +1,172 @@
+"""How a planned batch becomes durable: at-least-once (outputs first, then state) or exactly-once
+(one Kafka transaction per source partition). See :mod:`pipeline.worker.decide` for the order and
+:mod:`pipeline.worker.transactions` for the transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import faust
+from faust.streams import _current_event
+
+from pipeline.worker.decide import Plan
+from pipeline.worker.state import NumberTables, RowWrite
+from pipeline.worker.transactions import ChangelogRecord, PartitionTransactions
+from pipeline.worker.wire import Outgoing
+
+log = logging.getLogger("leadpipe")
+
+
+@contextmanager
+def acting_for(event: faust.types.EventT[bytes]) -> Iterator[None]:
+    """Make ``event`` Faust's current event: a table write goes to the changelog partition (and, with
+    RocksDB, the local partition store) of the current event, so a batch writes each number's rows as
+    one of that number's own events."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class Committer(Protocol):
+    async def commit(self, plan: Plan, events: Sequence[faust.types.EventT[bytes]]) -> None: ...
+
+    def problem(self) -> str | None: ...
+
+
+class Outbox:
+    """Sends outputs and waits until the broker acknowledged every one of them; while it cannot, it
+    keeps trying (the batch is not acknowledged either) and says so on /healthz."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+        self.waiting_since: float | None = None
+        self.last_error: str | None = None
+
+    async def deliver(self, outputs: Sequence[Outgoing]) -> None:
+        if not outputs:
+            return
+        delay = 0.2
+        self.waiting_since = time.monotonic()
+        try:
+            while True:
+                try:
+                    producer = self.app.producer
+                    pending = [await producer.send(o.topic, o.key, o.value, None, o.timestamp, None) for o in outputs]
+                    await asyncio.gather(*pending)
+                    self.last_error = None
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # an outage, not bad input: every output is re-sent (same ids)
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("sending %d outputs failed (%s); retrying in %.1f s", len(outputs),
+                                self.last_error, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        finally:
+            self.waiting_since = None
+
+    def problem(self) -> str | None:
+        """Why outputs are not getting out, once they have waited more than 10 s for the broker."""
+        if self.waiting_since is not None and time.monotonic() - self.waiting_since > 10:
+            return f"waiting {time.monotonic() - self.waiting_since:.0f} s for the broker to acknowledge outputs" + (
+                f" ({self.last_error})" if self.last_error else "")
+        return None
+
+
+class AtLeastOnce:
+    """Outputs acknowledged first, then the rows written through Faust's tables (their changelog
+    writes are flushed before Faust commits the offsets)."""
+
+    def __init__(self, outbox: Outbox, tables: NumberTables) -> None:
+        self.outbox, self.tables = outbox, tables
+
+    async def commit(self, plan: Plan, events: Sequence[faust.types.EventT[bytes]]) -> None:
+        await self.outbox.deliver(plan.outputs)
+        act_as = {e.message.partition: e for e in events}
+        for row in plan.rows.values():
+            with acting_for(act_as[plan.row_partition[row.number]]):
+                self.tables.write(row)
+
+    def problem(self) -> str | None:
+        return self.outbox.problem()
+
+
+class ExactlyOnce:
+    """Per source partition: outputs, changelog records and input offsets in one transaction; the
+    local stores are written after it committed."""
+
+    def __init__(self, transactions: PartitionTransactions, tables: NumberTables, app: faust.App,
+                 source_topics: frozenset[str]) -> None:
+        self.transactions, self.tables, self.app = transactions, tables, app
+        self.source_topics = source_topics
+        faust_tables: dict[str, Any] = dict(tables.by_name)  # Faust tables here, whatever NumberTables is typed as
+        self.changelog_of = {name: table.changelog_topic.get_topic_name() for name, table in faust_tables.items()}
+        self.waiting_since: float | None = None
+        self.last_error: str | None = None
+
+    async def commit(self, plan: Plan, events: Sequence[faust.types.EventT[bytes]]) -> None:
+        await self.transactions.own(self.assigned())
+        rows: dict[int, list[RowWrite]] = defaultdict(list)
+        for row in plan.rows.values():
+            rows[plan.row_partition[row.number]].append(row)
+        act_as = {e.message.partition: e for e in events}
+        for partition, outputs in sorted(plan.by_source().items()):
+            offsets = {tp: offset for tp, offset in plan.offsets.items() if tp[1] == partition}
+            changelog = [ChangelogRecord(self.changelog_of[r.table], partition, r.key, r.value)
+                         for r in rows[partition]]
+            if not await self._commit_one(partition, outputs, changelog, offsets):
+                continue  # no longer ours: the worker that took the partition over decides these again
+            with acting_for(act_as[partition]):
+                for row in rows[partition]:
+                    self.tables.write_local(row)
+
+    async def _commit_one(self, partition: int, outputs: list[Outgoing], changelog: list[ChangelogRecord],
+                          offsets: dict[tuple[str, int], int]) -> bool:
+        delay = 0.2
+        self.waiting_since = time.monotonic()
+        try:
+            while True:
+                try:
+                    await self.transactions.commit(partition, outputs, changelog, offsets)
+                    self.last_error = None
+                    return True
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # the transaction was aborted: nothing of it is visible
+                    self.last_error = f"{type(exc).__name__}: {exc}"
+                    await self.transactions.forget([partition])  # a fresh producer (it may be fenced)
+                    if not self._owns(partition):
+                        log.warning("partition %d moved to another worker during its commit (%s): "
+                                    "its batch is left to the new owner", partition, self.last_error)
+                        return False
+                    log.warning("committing partition %d failed (%s); retrying in %.1f s", partition,
+                                self.last_error, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        finally:
+            self.waiting_since = None
+
+    def assigned(self) -> set[int]:
+        """The partitions this worker decides now (active, not standby)."""
+        assignment: Any = self.app.consumer.assignment()
+        return {tp.partition for tp in assignment if tp.topic in self.source_topics}
+
+    def _owns(self, partition: int) -> bool:
+        return partition in self.assigned()
+
+    def problem(self) -> str | None:
+        if self.waiting_since is not None and time.monotonic() - self.waiting_since > 10:
+            return (f"waiting {time.monotonic() - self.waiting_since:.0f} s to commit a transaction"
+                    + (f" ({self.last_error})" if self.last_error else ""))
+        return None
