@@ -341,7 +341,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         msg = event.message
         result = intake(msg.topic, decoded.schema, decoded.record, partition=msg.partition,
                         offset=msg.offset, default_region=settings.default_region, now=clock(),
-                        rule_pack_version=rule_pack.version, line_types=line_types)
+                        rule_pack_version=rule_pack.version, line_types=line_types,
+                        encoded_size=len(msg.value or b""))
         email = email_route(result.number_event) if isinstance(result, Routed) else None
         if isinstance(result, Routed) and email is not None and settings.dedupe_by_email:
             await send(email_events_name, email_table_key(email, erasure_secret),

@@ -1,8 +1,9 @@
 """The ingest gateway's aiohttp app and the ``leadpipe gateway`` command.
 
 Per POST: size (413) → authenticate over the raw body (401) → content type (415) → map and check
-every field (422) → encode with the project codec → await the broker's acknowledgement (202, or 503
-when there is none). Nothing is written before authentication and validation pass.
+every field (422) → encode with the project codec (413 over ``limits.RECORD_BYTES``) → await the
+broker's acknowledgement (202, or 503 when there is none). Nothing is written before
+authentication and validation pass.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from aiohttp.typedefs import Middleware
 from pipeline import topics
 from pipeline.codec import Codec, ConfluentCodec, SchemaStore, make_codec
 from pipeline.config import Settings
+from pipeline.core.limits import record_size_problem
 from pipeline.errors import ConfigError, EncodeError
 from pipeline.gateway.auth import KEY_HEADER, SIGNATURE_HEADER, AuthFailure, KeyRing, load_api_keys
 from pipeline.gateway.openapi import HEALTH_PATH, METRICS_PATH, OPENAPI_PATH, build_document
@@ -107,8 +109,11 @@ class Gateway:
         try:
             value = self.codec.encode(mapper.kind, record)
         except EncodeError as exc:  # the mapping let through what the schema refuses: a bug, said plainly
-            log.error("encode failed after validation: %s", exc)
+            # The message may quote the caller's values: the log gets its kind only, the caller all of it.
+            log.error("encode failed after validation on %s: %s", mapper.kind, type(exc.__cause__).__name__)
             return _error(500, "could not encode the event", detail=str(exc))
+        if (too_large := record_size_problem(len(value))) is not None:
+            return _error(413, "record too large", detail=too_large)
         try:
             await self.producer.send(mapper.kind, value, record["phone"].encode())
         except BrokerUnavailable as exc:

@@ -63,7 +63,7 @@ async def test_a_form_encoded_lead(gateway: Client, site: Site, fresh_phone: Cal
 
 
 @pytest.mark.parametrize(("path", "topic", "body"), [
-    ("/v1/opt-outs", OPT_OUT, {"category": "TEMPORARY", "expires_at": "2026-12-24T00:00:00Z",
+    ("/v1/opt-outs", OPT_OUT, {"category": "TEMPORARY", "expires_at": "2036-12-24T00:00:00Z",
                                "reason": "not now"}),
     ("/v1/consents", CONSENT_CHANGED, {"action": "REVOKE", "channel": "SMS", "channel_specific": True}),
     ("/v1/call-outcomes", CALL_OUTCOME, {"lead_id": "L-9", "campaign_id": "solar-q4", "outcome": "DO_NOT_CALL",
@@ -143,6 +143,24 @@ async def test_422_names_each_bad_field(gateway: Client) -> None:
                               headers={**AUTH, "Content-Type": "application/json"})
     assert deep.status == 422
     assert await deep.json() == {"error": "invalid request", "fields": {"body": "JSON nested too deeply"}}
+
+
+async def test_lone_surrogates_out_of_range_instants_and_long_fields_are_422_naming_the_field(
+        gateway: Client) -> None:
+    raw = b'{"phone": "+13052094411", "campaign_id": "solar-q4", "first_name": "\\ud800"}'
+    resp = await gateway.post("/v1/leads", data=raw, headers={**AUTH, "Content-Type": "application/json"})
+    assert resp.status == 422
+    assert list((await resp.json())["fields"]) == ["first_name"]
+    resp = await gateway.post("/v1/opt-outs", headers=AUTH, json={
+        "phone": "+13052094411", "category": "TEMPORARY", "expires_at": "9999-12-31T23:59:59-23:00"})
+    assert resp.status == 422
+    assert await resp.json() == {"error": "invalid request", "fields": {
+        "expires_at": "'9999-12-31T23:59:59-23:00' falls outside years 1-9999 in UTC"}}
+    resp = await gateway.post("/v1/call-outcomes", headers=AUTH, json={
+        "phone": "+13052094411", "lead_id": "L-1", "campaign_id": "solar-q4", "outcome": "NO_ANSWER",
+        "notes": "n" * 2001})
+    assert resp.status == 422
+    assert await resp.json() == {"error": "invalid request", "fields": {"notes": "2001 characters, at most 2000"}}
 
 
 async def test_413_over_the_size_limit_and_415_for_other_types(gateway: Client, site: Site) -> None:

@@ -56,6 +56,9 @@ def test_dial_check_rejects_a_bad_number_naming_the_field(pipeline: Pipeline) ->
     status, answer = ask(pipeline, "not-a-number", channel="FAX")
     assert status == 400
     assert set(answer["fields"]) == {"phone", "channel"}
+    status, answer = ask(pipeline, "+13052094411", at="9999-12-31T23:59:59Z")  # was a 500: the window overflowed
+    assert status == 400
+    assert list(answer["fields"]) == ["at"]
 
 
 def test_dial_check_with_a_lead_id_answers_for_the_lead_on_the_worker(pipeline: Pipeline,
