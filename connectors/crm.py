@@ -14,7 +14,9 @@ The offset of a record is committed only after it was delivered (2xx) or written
 record that does not decode is dead-lettered too; the partition keeps flowing.
 
 The connector serves ``GET /healthz`` (ready once the consumer group assigned partitions) and
-``GET /metrics`` (Prometheus text) on ``127.0.0.1:<LEADPIPE_CRM_PORT>``.
+``GET /metrics`` (Prometheus text) on ``127.0.0.1:<LEADPIPE_CRM_PORT>``. ``/metrics`` needs a key
+with the read scope (:mod:`pipeline.http_auth`); ``/healthz`` is open but says only whether the
+connector is ready unless a read key asks (the target URL and the last error are for readers).
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ from connectors.crm_mapping import CrmMapping, load_mapping, map_record
 from connectors.crm_policy import Attempt, Delivered, GiveUp, RetryPolicy, after_attempt
 from connectors.kafka import EventProducer
 from pipeline.codec import Codec, make_codec
-from pipeline.config import Settings
+from pipeline.config import Settings, redact_url
 from pipeline.errors import BrokerError, CodecError, ConfigError
 from pipeline.events import DeadLetter
+from pipeline.http_auth import HEALTH_PATH, AuthFailure, KeyRing, read_keys
 from pipeline.topics import DEAD_LETTER, QUALIFIED_LEAD
 
 log = logging.getLogger(__name__)
@@ -291,25 +294,35 @@ def _metrics_text(stats: CrmStats, ready: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def serve_status(connector: CrmConnector, host: str, port: int) -> ThreadingHTTPServer:
-    """``/healthz`` and ``/metrics`` for ``connector`` in a background thread."""
+def serve_status(connector: CrmConnector, host: str, port: int, keys: KeyRing | None) -> ThreadingHTTPServer:
+    """``/healthz`` and ``/metrics`` for ``connector`` in a background thread; ``keys`` checks reads
+    (None: reads are open, see :func:`pipeline.http_auth.read_keys`)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             ready = connector.ready.is_set()
-            if self.path == "/healthz":
-                payload = json.dumps({"ready": ready, "service": "crm", "url": connector.target.url,
-                                      "mapping": connector.target.mapping.name, **asdict(connector.stats)}).encode()
-                self._send(200 if ready else 503, "application/json", payload)
+            who = keys.authorize(self.headers) if keys is not None else None
+            if self.path == HEALTH_PATH:
+                body: dict[str, object] = {"ready": ready, "status": "ok" if ready else "starting"}
+                if not isinstance(who, AuthFailure):
+                    body.update(service="crm", url=redact_url(connector.target.url),
+                                mapping=connector.target.mapping.name, **asdict(connector.stats))
+                self._send(200 if ready else 503, "application/json", json.dumps(body).encode())
+            elif isinstance(who, AuthFailure):
+                self._send(who.status, "application/json", json.dumps({"error": who.reason}).encode(),
+                           {"WWW-Authenticate": 'Bearer realm="leadpipe"'} if who.status == 401 else {})
             elif self.path == "/metrics":
                 self._send(200, "text/plain; version=0.0.4", _metrics_text(connector.stats, ready).encode())
             else:
                 self._send(404, "application/json", b'{"error": "not found"}')
 
-        def _send(self, status: int, content_type: str, payload: bytes) -> None:
+        def _send(self, status: int, content_type: str, payload: bytes,
+                  headers: Mapping[str, str] | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 
@@ -331,9 +344,11 @@ def cmd_crm(args: argparse.Namespace) -> int:
     logging.getLogger("connectors").setLevel(settings.log_level.upper())
     from pipeline.admin import ensure_topics
 
+    keys = read_keys(settings.api_keys_path, open_reads=settings.open_reads, host=settings.web_host,
+                     service="the CRM connector")
     ensure_topics(settings)  # idempotent; the dead-letter producer must never let the broker auto-create a topic
     connector = CrmConnector(settings)
-    server = serve_status(connector, settings.web_host, settings.crm_port)
+    server = serve_status(connector, settings.web_host, settings.crm_port, keys)
     print(f"crm connector: {QUALIFIED_LEAD} → {connector.target.url} (mapping {connector.target.mapping.name}); "
           f"status on http://{settings.web_host}:{server.server_port}/healthz", flush=True)
     # Ctrl-C and SIGTERM finish the attempt in flight (and its commit), then leave the group.

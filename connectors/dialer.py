@@ -54,6 +54,7 @@ from connectors.outcome_model import OutcomeModel
 from pipeline.codec import Codec
 from pipeline.errors import BrokerError, CodecError, LeadpipeError
 from pipeline.events import CallOutcome
+from pipeline.http_auth import KEY_HEADER
 from pipeline.topics import CALL_OUTCOME, CALL_READY
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,7 @@ class DialCheckClient:
     so several URLs are only for availability.
     """
 
-    def __init__(self, urls: Sequence[str], *, timeout_s: float = 2.0) -> None:
+    def __init__(self, urls: Sequence[str], *, api_key: str | None = None, timeout_s: float = 2.0) -> None:
         if not urls:
             raise ValueError("at least one dial-check URL is needed")
         for url in urls:
@@ -199,6 +200,8 @@ class DialCheckClient:
                 raise ValueError(f"dial-check URL {url!r} must start with http:// or https://")
         self._urls = [u.rstrip("/") for u in urls]
         self._timeout_s = timeout_s
+        # Reads need a key with the read scope (pipeline.http_auth); None: a worker with open reads.
+        self._headers = {KEY_HEADER: api_key} if api_key else {}
 
     def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None) -> DialCheckAnswer:
         """May ``phone_e164`` be dialed for ``campaign_id`` (and ``lead_id``: is that lead still to be
@@ -208,7 +211,8 @@ class DialCheckClient:
         problems = []
         for base in self._urls:
             try:
-                with urllib.request.urlopen(base + path, timeout=self._timeout_s) as resp:  # noqa: S310 - http(s) checked
+                request = urllib.request.Request(base + path, headers=self._headers)  # noqa: S310 - http(s) checked
+                with urllib.request.urlopen(request, timeout=self._timeout_s) as resp:  # noqa: S310 - http(s) checked
                     body = json.loads(resp.read())
                 return DialCheckAnswer(bool(body["allowed"]), tuple(body.get("reasons") or ()))
             except urllib.error.HTTPError as exc:
@@ -572,7 +576,8 @@ def cmd_dialer(args: argparse.Namespace) -> int:
         where = f"topic {CALL_OUTCOME}"
     fixed = settings.fixed_clock
     client = DialerClient(
-        checker=DialCheckClient(settings.dial_check_urls), sink=sink, model=OutcomeModel(seed=settings.dialer_seed),
+        checker=DialCheckClient(settings.dial_check_urls, api_key=settings.api_key), sink=sink,
+        model=OutcomeModel(seed=settings.dialer_seed),
         clock=(lambda: fixed) if fixed else (lambda: datetime.now(UTC)),
         calls_per_second=settings.dialer_calls_per_second, talk_time_s=settings.dialer_talk_time_s,
         campaigns=settings.dialer_campaigns, agents=settings.dialer_agents,

@@ -66,6 +66,7 @@ from pipeline.core.scoring import ScoringModel, ScoringRule, default_scoring, lo
 from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import CodecError, ConfigError
 from pipeline.events import DeadLetter
+from pipeline.http_auth import is_reader
 from pipeline.registry.check import registry_metrics
 from pipeline.registry.store import open_registries
 from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram
@@ -86,6 +87,7 @@ from pipeline.topics import (
     number_events_topic,
 )
 from pipeline.transport import LeadpipeApp
+from pipeline.worker_web import faust_web_options, worker_read_keys
 
 log = logging.getLogger("leadpipe")
 
@@ -213,6 +215,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     rule_pack = load_rule_pack(settings)
     log.info("settings (secrets hidden):\n%s", settings.describe())
     log.info("rule pack %s", rule_pack.version)
+    read_keys = worker_read_keys(settings)  # refuses to start with reads open to anyone
     registries = open_registries(settings.data_dir, required=settings.required_registries)
     credentials = None
     if settings.sasl_username is not None:
@@ -246,6 +249,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         web_port=settings.web_port,
         # Where other workers send dial-checks for numbers this worker owns.
         canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        **faust_web_options(settings, read_keys),  # a read key for every view; Faust's own views off
     )
 
     inputs = app.topic(*INPUT_TOPICS)
@@ -260,7 +264,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     consents_table = table(TABLE_CONSENTS)
     leads_table = table(TABLE_LEADS)
     erasures_table = table(TABLE_ERASURES)
-    erasure_secret = settings.erasure_key.encode()
+    erasure_secret = settings.erasure_secret()  # refuses an unset or public key
     # The email stage (pipeline.core.email_stage): its own topic and table, keyed by a keyed hash of
     # the email so that no address appears in a topic key.
     email_events_name = email_events_topic(settings.app_id)
@@ -481,7 +485,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         # decisions made from complete state.
         recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager, typed as its interface
         ready = recovery.completed.is_set() and not app.rebalancing
-        body = {"status": "ok" if ready else "starting", "ready": ready, "app_id": settings.app_id}
+        body = {"status": "ok" if ready else "starting", "ready": ready}
+        if is_reader(request, read_keys):  # open to anyone: status only, unless a reader asks
+            body["app_id"] = settings.app_id
         return web.json(body, status=200 if ready else 503)
 
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,6 +32,18 @@ from pipeline.topics import DEAD_LETTER, QUALIFIED_LEAD
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+READ_KEY = "crm-tests-read-key-0123456789"
+WRITE_KEY = "crm-tests-write-key-0123456789"
+KEYS_DOCUMENT = {"keys": [
+    {"key_id": "ops", "source": "ops", "key": READ_KEY, "hmac_secret": None, "scopes": ["read"]},
+    {"key_id": "web", "source": "web", "key": WRITE_KEY, "hmac_secret": None, "scopes": ["write"]},
+]}
+
+
+def read(url: str, key: str = READ_KEY) -> bytes:
+    request = urllib.request.Request(url, headers={"X-API-Key": key})  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback
+        return bytes(resp.read())
 
 
 class Bench:
@@ -43,6 +56,9 @@ class Bench:
         self.producer = EventProducer(settings.kafka_client_config(), codec)
         self.processes: list[ServiceProcess] = []
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+        keys_file = log_dir / "api-keys.json"
+        keys_file.write_text(json.dumps(KEYS_DOCUMENT), encoding="utf-8")
+        self.env["LEADPIPE_API_KEYS_PATH"] = str(keys_file)  # the connector's /metrics needs READ_KEY
 
     def sink(self, *args: str) -> ServiceProcess:
         port = free_port()
@@ -130,7 +146,7 @@ def test_every_lead_reaches_a_flaky_crm_exactly_once(bench: Bench) -> None:
     # connector retries requests that in fact succeeded: only the idempotency key prevents duplicates.
     sent = bench.send_leads(40)
     crm = start_local_crm(bench.settings.bootstrap_servers or "", log_dir=bench.log_dir, preset="hubspot",
-                          env=bench.env,
+                          env=bench.env, read_key=READ_KEY,
                           sink_args=["--failure-rate", "0.3", "--fail-after-store-rate", "0.2", "--seed", "11"],
                           connector_env={"LEADPIPE_CRM_MAX_ATTEMPTS": "30", "LEADPIPE_CRM_BACKOFF_BASE_S": "0.02",
                                          "LEADPIPE_CRM_BACKOFF_CAP_S": "0.2", "LEADPIPE_CRM_GROUP_ID": "crm-flaky"})
@@ -150,8 +166,7 @@ def test_every_lead_reaches_a_flaky_crm_exactly_once(bench: Bench) -> None:
         stats = crm.stats()
         assert isinstance(stats["retried"], int) and stats["retried"] > 0
         assert stats["dead_lettered"] == 0
-        with urllib.request.urlopen(f"{crm.connector.url}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
-            metrics = resp.read().decode()
+        metrics = read(f"{crm.connector.url}/metrics").decode()
         assert "leadpipe_crm_delivered_total 40" in metrics
         assert "leadpipe_crm_dead_lettered_total 0" in metrics
         assert "leadpipe_crm_ready 1" in metrics
@@ -212,3 +227,26 @@ def test_a_connector_killed_mid_stream_loses_nothing_and_duplicates_nothing(benc
     keys = stored_keys(sink)
     assert len(keys) == 80
     assert sorted(keys) == sorted(record["event_id"] for record, _ in sent)
+
+
+def status(url: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_connectors_reads_need_a_read_key_and_healthz_tells_only_readers_where_it_delivers(
+        bench: Bench) -> None:
+    sink = bench.sink()
+    connector = bench.connector(f"{sink.url}/leads", group="crm-auth")
+    url = f"{connector.url}/metrics"
+    assert status(url, {}) == 401
+    assert status(url, {"X-API-Key": WRITE_KEY}) == 403
+    assert status(url, {"X-API-Key": READ_KEY}) == 200
+    assert status(url, {"Authorization": f"Bearer {READ_KEY}"}) == 200
+    assert get_json(f"{connector.url}/healthz") == {"ready": True, "status": "ok"}
+    detailed = json.loads(read(f"{connector.url}/healthz"))
+    assert detailed["url"] == f"{sink.url}/leads" and "last_error" in detailed

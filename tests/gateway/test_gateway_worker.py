@@ -11,11 +11,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from gateway_harness import PLAIN_KEY, Site
+from gateway_harness import PLAIN_KEY, READ_KEY, Site
 
 from connectors.kafka import EventProducer, TopicTail
 from pipeline.codec import make_codec
@@ -28,8 +29,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def worker(site: Site) -> Iterator[WorkerProcess]:
+def worker(site: Site, keys_file: Path) -> Iterator[WorkerProcess]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+    env["LEADPIPE_API_KEYS_PATH"] = str(keys_file)  # the gateway's keys: READ_KEY may read
+    env["LEADPIPE_ERASURE_KEY"] = "gateway-worker-test-erasure-key"
     process = WorkerProcess(bootstrap=site.settings.bootstrap_servers or "", env=env,
                             log_path=site.log_dir / "worker.log")
     try:
@@ -91,7 +94,8 @@ EDGE_OPT_OUTS: list[tuple[dict[str, Any], str | None]] = [
 
 def dial_check(worker: WorkerProcess, phone: str) -> dict[str, Any]:
     url = f"{worker.url}/v1/dial-check/{urllib.parse.quote(phone)}?campaign_id=solar-q4"
-    with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
+    request = urllib.request.Request(url, headers={"X-API-Key": READ_KEY})  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback
         return dict(json.loads(resp.read()))
 
 

@@ -150,7 +150,7 @@ def test_demo_dashboard_matches_the_topics_and_ctrl_c_stops_everything(tmp_path:
     tail = None
     try:
         broker = re.search(r"broker at (\S+);", out.wait_for("▶ broker at", 120))
-        url = re.search(r"(http://\S+/dashboard)", out.wait_for("▶ dashboard", 180))
+        url = re.search(r"(http://\S+/dashboard#key=\S+)", out.wait_for("▶ dashboard", 180))  # logs in
         out.wait_for("Ctrl-C to stop", 300)
         assert broker is not None and url is not None
         assert _processes_tagged(tag), "the demo should be running its processes"
