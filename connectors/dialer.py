@@ -55,6 +55,7 @@ from pipeline.codec import Codec
 from pipeline.errors import BrokerError, CodecError, LeadpipeError
 from pipeline.events import CallOutcome
 from pipeline.http_auth import KEY_HEADER
+from pipeline.redaction import exception_summary, fingerprint
 from pipeline.topics import CALL_OUTCOME, CALL_READY
 
 log = logging.getLogger(__name__)
@@ -300,7 +301,8 @@ class CallReadyFeed:
             try:
                 _, record = self._codec.decode(msg.value() or b"")
             except CodecError as exc:
-                log.error("call-ready %s@%s does not decode: %s", msg.partition(), msg.offset(), exc)
+                log.error("call-ready %s@%s does not decode: %s", msg.partition(), msg.offset(),
+                          exception_summary(exc))
                 records.append(None)
                 continue
             records.append(record)
@@ -459,7 +461,8 @@ class DialerClient:
             try:
                 answer = self._checker.check(offer["phone_e164"], offer["campaign_id"], offer["lead_id"])
             except DialCheckUnavailable as exc:
-                log.warning("not dialing %s: %s", offer["phone_e164"], exc)
+                # Named by its lead, not its number; the reason names the workers asked.
+                log.warning("not dialing lead %s: %s", offer["lead_id"], exc)
                 self.stats.check_unavailable += 1
                 self.hopper.put_back(offer)
                 self._next_dial = self._monotonic() + self._retry_after_s
@@ -511,7 +514,9 @@ class DialerClient:
             try:
                 self._sink.send(outcome)
             except OutcomeRejected as exc:
-                log.error("outcome %s for lead %s refused: %s", outcome["event_id"], outcome["lead_id"], exc)
+                # The gateway's answer may quote the outcome's fields: logged as a fingerprint.
+                log.error("outcome %s for lead %s refused: %s", outcome["event_id"], outcome["lead_id"],
+                          fingerprint(str(exc)))
                 self.stats.outcomes_rejected += 1
             except LeadpipeError as exc:  # the gateway or broker is down: keep it, try again later
                 log.warning("outcome %s not delivered yet: %s", outcome["event_id"], exc)

@@ -67,6 +67,7 @@ from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import CodecError, ConfigError
 from pipeline.events import DeadLetter
 from pipeline.http_auth import is_reader
+from pipeline.redaction import exception_summary, fingerprint
 from pipeline.registry.check import registry_metrics
 from pipeline.registry.store import open_registries
 from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram
@@ -275,7 +276,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         msg = event.message
         record = dead_letter(topic=msg.topic, partition=msg.partition, offset=msg.offset,
                              key=msg.key, value=msg.value, stage=stage, error=error, now=clock())
-        log.warning("dead-letter %s/%s@%s stage=%s: %s", msg.topic, msg.partition, msg.offset, stage, error)
+        # The error may quote the input: the log gets its fingerprint, the dead-letter record all of it.
+        log.warning("dead-letter %s/%s@%s stage=%s %s: %s", msg.topic, msg.partition, msg.offset, stage,
+                    record["error_type"], fingerprint(record["error"]))
         await send(DEAD_LETTER, msg.key, codec.encode(DEAD_LETTER, record))
 
     async def send(topic: str, key: bytes | None, value: bytes, timestamp: float | None = None) -> None:
@@ -338,7 +341,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             try:
                 await handle(event, decoded)
             except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
-                log.exception("%s failed on %s/%s@%s", stage, msg.topic, msg.partition, msg.offset)
+                log.error("%s failed on %s/%s@%s: %s", stage, msg.topic, msg.partition, msg.offset,
+                          exception_summary(exc))
                 await send_dead_letter(event, stage, exc)
 
     async def take_input(event: faust.types.EventT[bytes], decoded: Decoded) -> None:
@@ -446,7 +450,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                     continue
                 phone = normalize_phone(key.decode(), None, settings.default_region)
                 if isinstance(phone, PhoneError):  # keys are E.164 made by intake: a bug if reached
-                    log.error("table key %r is not a phone number: %s", key, phone.detail)
+                    log.error("a leads table key (%s) is not a phone number: %s", fingerprint(key), phone.code)
                     continue
                 phone = with_line_type(phone, line_types)
                 event = {"phone": phone, "input_topic": RELEASE_SCHEDULER, "input_partition": -1,

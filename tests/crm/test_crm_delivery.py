@@ -18,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pytest
+from confluent_kafka import Producer
 
 from connectors.crm_local import start_local_crm
 from connectors.kafka import EventProducer, TopicTail
@@ -27,7 +29,7 @@ from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.processes import ServiceProcess
-from pipeline.topics import DEAD_LETTER, QUALIFIED_LEAD
+from pipeline.topics import DEAD_LETTER, OPT_OUT, QUALIFIED_LEAD
 
 pytestmark = pytest.mark.integration
 
@@ -250,3 +252,96 @@ def test_the_connectors_reads_need_a_read_key_and_healthz_tells_only_readers_whe
     assert get_json(f"{connector.url}/healthz") == {"ready": True, "status": "ok"}
     detailed = json.loads(read(f"{connector.url}/healthz"))
     assert detailed["url"] == f"{sink.url}/leads" and "last_error" in detailed
+
+
+# --- erasure reaches the CRM ----------------------------------------------------------------------
+
+PRESET_PATHS = {"generic": "/leads", "hubspot": "/crm/v3/objects/contacts",
+                "salesforce": "/services/data/v60.0/sobjects/Lead"}
+
+
+def erase(phone: str, **extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "event_id": f"erase-{uuid.uuid4()}", "occurred_at": NOW, "phone": phone, "country": "US", "action": "ERASE",
+        "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None, "expires_at": None,
+        "source": "privacy-desk", "reason": "GDPR art. 17 request", "evidence": "ticket-77"}
+    record.update(extra)
+    return record
+
+
+def valid_number() -> str:
+    """A US number that exists in the numbering plan (the connector normalizes erasures' numbers)."""
+    while True:
+        candidate = f"+1305{uuid.uuid4().int % 10_000_000:07d}"
+        if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
+            return candidate
+
+
+def holds(sink: ServiceProcess, number: str) -> bool:
+    """True when any lead stored at the sink holds ``number`` anywhere in its body."""
+    return number in json.dumps([lead["body"] for lead in get_json(f"{sink.url}/received")["leads"]])
+
+
+@pytest.mark.parametrize("preset", ["generic", "hubspot", "salesforce"])
+def test_an_erasure_makes_the_crm_forget_the_number(bench: Bench, preset: str) -> None:
+    sink = bench.sink()
+    connector = bench.connector(f"{sink.url}{PRESET_PATHS[preset]}", group=f"crm-erase-{preset}", crm_preset=preset)
+    number = valid_number()
+    bench.send_leads(1, phone_e164=number)
+    wait_until(lambda: holds(sink, number), timeout_s=30, what="the qualified lead stored at the CRM")
+
+    # As people write it: national format, country given; the connector normalizes it to E.164.
+    national = f"({number[2:5]}) {number[5:8]}-{number[8:]}"
+    bench.producer.send(OPT_OUT, erase(national), key=national)
+    bench.producer.send(OPT_OUT, erase(national, action="ADD", event_id=f"add-{uuid.uuid4()}"), key=national)
+    [(sentinel, _)] = bench.send_leads(1)  # read after the erasure: delivered, so the erasure was handled
+    bench.producer.flush()
+    wait_until(lambda: holds(sink, sentinel["phone_e164"]), timeout_s=30, what="the sentinel lead stored")
+    wait_until(lambda: not holds(sink, number), timeout_s=30, what="the CRM forgot the number")
+    assert get_json(f"{sink.url}/received")["forgotten"] == 1
+    stats = json.loads(read(f"{connector.url}/healthz"))
+    assert (stats["forgotten"], stats["forget_dead_lettered"], stats["dead_lettered"]) == (1, 0, 0)
+
+
+def test_a_lead_written_before_an_erasure_read_first_is_withheld(bench: Bench) -> None:
+    sink = bench.sink()
+    connector = bench.connector(f"{sink.url}/leads", group="crm-withheld")
+    number = valid_number()
+    bench.producer.send(OPT_OUT, erase(number), key=number)
+    bench.producer.flush()
+    wait_until(lambda: json.loads(read(f"{connector.url}/healthz")).get("forgotten") == 1, timeout_s=30,
+               what="the erasure handled (nothing stored: 404 counts as forgotten)")
+    # A lead the worker wrote a minute before the erasure, read only now (the topics are read side by side).
+    stale = qualified_lead(phone_e164=number)
+    written = Producer(bench.settings.kafka_client_config())
+    written.produce(QUALIFIED_LEAD, bench.codec.encode(QUALIFIED_LEAD, stale), key=number,
+                    timestamp=int(time.time() * 1000) - 60_000)
+    written.flush(10)
+    [(sentinel, _)] = bench.send_leads(1)
+    wait_until(lambda: holds(sink, sentinel["phone_e164"]), timeout_s=30, what="the sentinel lead stored")
+    assert not holds(sink, number)
+    assert json.loads(read(f"{connector.url}/healthz"))["withheld"] == 1
+
+
+def test_the_connectors_log_holds_no_personal_data_even_when_the_crm_echoes_it(bench: Bench) -> None:
+    tail = TopicTail(bench.settings.kafka_client_config(), bench.codec, [DEAD_LETTER]).start()
+    try:
+        # A CRM that refuses with the lead quoted back, and fails some requests before that (retries).
+        sink = bench.sink("--reject-marker", "REJECT-ME", "--echo-body", "--fail-first", "2")
+        connector = bench.connector(f"{sink.url}/leads", group="crm-pii")
+        person = {"first_name": "Zelda", "last_name": "Quixotic", "email": "zelda.quixotic@example.org",
+                  "notes": "REJECT-ME: call Zelda Quixotic after six"}
+        [(refused, refused_bytes)] = bench.send_leads(1, **person)
+        [dead] = tail.wait_for(DEAD_LETTER, lambda r: r.record is not None and r.record["value"] == refused_bytes,
+                               timeout_s=60)
+        assert dead.record is not None and "Quixotic" in dead.record["error"]  # kept with the bytes, for operators
+        log_path = connector.log_path
+        connector.stop()
+    finally:
+        tail.stop()
+    assert log_path is not None
+    log = log_path.read_text(encoding="utf-8")
+    assert f"lead {refused['lead_id']} dead-lettered: refused by the CRM: HTTP 400 (answer: " in log  # it did log
+    assert "attempt 1 failed (HTTP 503 (answer: " in log
+    for personal in ("Zelda", "Quixotic", "zelda.quixotic", refused["phone_e164"], refused["phone_e164"][2:]):
+        assert personal not in log, f"{personal!r} in the connector's log:\n{log}"
