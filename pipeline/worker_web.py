@@ -7,8 +7,9 @@ owns the number carries the caller's headers, so that worker checks the same key
 Faust's own views — ``/router/`` (cluster topology), ``/table/`` (table rows: personal data),
 the statistics at ``/`` and ``/assignment/``, ``/graph``,
 ``/performance/`` — are off unless ``LEADPIPE_FAUST_VIEWS=true``
-turns them on, and then they need a read key too. Routing dial-checks between workers does not use
-them (it uses Faust's router object, not its HTTP views).
+turns them on, and then they need a read key too. Faust's plain index at ``/`` (``{"status": "OK"}``)
+stays, behind a read key. Routing dial-checks between workers does not use these views (it uses
+Faust's router object, not its HTTP views).
 """
 
 from __future__ import annotations
