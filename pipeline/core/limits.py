@@ -25,11 +25,12 @@ PHONE_CHARS = 32
 CODE_CHARS = 8
 """Country and region codes (ISO 3166-1 alpha-2, ISO 3166-2 subdivisions such as US-FL)."""
 NAME_CHARS = 100
-"""Names and short labels: first and last name, contact name/role/title, address lines, purposes, tags."""
+"""Names and short labels: first and last name, contact name/role/title, best time to call, address
+lines, purposes, tags."""
 EMAIL_CHARS = 254
 """RFC 5321's longest usable address (a 256-octet path less its angle brackets)."""
 TEXT_CHARS = 2_000
-"""Free text: notes, reason, evidence, consent text."""
+"""Free text: notes, callback notes, reason, evidence, consent text."""
 URL_CHARS = 2_048
 """URLs (consent form_url): what browsers and CDNs reliably carry."""
 IP_CHARS = 64
@@ -118,6 +119,9 @@ FIELD_LIMITS: Mapping[str, Mapping[str, Limit]] = {
         "agent_id": IDENTIFIER, "notes": TEXT,
         "answers": MapLimit(value_chars_by_key=dict.fromkeys(ANSWER_NAME_KEYS, NAME_CHARS)),
         "tags": ListLimit(LIST_ITEMS, NAME_CHARS),
+        # Who was reached: these travel to call-ready and qualified-lead, where CRMs map them.
+        "contact_name": NAME, "contact_role": NAME, "title": NAME, "best_time_to_call": NAME,
+        "callback_notes": TEXT,
     },
 }
 """Input topic → dotted field path (``consent.form_url``) → its limit."""

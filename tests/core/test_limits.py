@@ -97,6 +97,15 @@ def test_maps_are_bounded_in_entries_names_and_values() -> None:
     assert path == "attributes." + "k" * 64 + "..." and why == "name 65 characters, at most 64"
 
 
+def test_who_was_reached_on_a_call_is_names_and_the_callback_promise_free_text() -> None:
+    call = {**outcome(), "contact_name": "A" * 101, "title": "T" * 300, "contact_role": "r" * 100,
+            "best_time_to_call": "b" * 101, "callback_notes": "n" * 2_001}
+    assert field_problems(topics.CALL_OUTCOME, call) == [
+        ("contact_name", "101 characters, at most 100"), ("title", "300 characters, at most 100"),
+        ("best_time_to_call", "101 characters, at most 100"), ("callback_notes", "2001 characters, at most 2000"),
+    ]
+
+
 def test_answers_that_name_a_person_are_names_and_tags_a_short_list() -> None:
     call = {**outcome(), "answers": {"contact_name": "A" * 101, "notes_long": "n" * 500},
             "tags": ["t" * 101, *(["ok"] * 16)]}

@@ -126,7 +126,7 @@ def test_given_ids_and_times_are_kept() -> None:
     (topics.CALL_OUTCOME,
      {"lead_id": "L-1", "phone": "+13052094411", "campaign_id": "c", "outcome": "QUALIFIED",
       "contact_name": "A" * 101, "callback_notes": "n" * 2_001, "title": 7},
-     {"contact_name": "at most 100 characters, got 101", "callback_notes": "at most 2,000 characters, got 2,001",
+     {"contact_name": "101 characters, at most 100", "callback_notes": "2001 characters, at most 2000",
       "title": "expected text, got a number"}),
 ])
 def test_every_bad_field_is_named(kind: str, body: object, expected: dict[str, str]) -> None:
