@@ -484,13 +484,13 @@ class DialerClient:
         free = [agent for agent in self.agents if agent not in busy_agents]
         if promiser is not None and promiser in self.agents:
             self.stats.callbacks_to_promiser += 1
-            self._announce(f"callback for lead {offer['lead_id']} ({offer['phone_e164']}) routed to {promiser}, "
+            self._announce(f"callback for lead {offer['lead_id']} routed to {promiser}, "
                            f"who promised it{_promise_text(offer)}")
             return promiser
         agent = free[0] if free else self._model.agent_id
         if offer.get("callback") is not None:
             self.stats.callbacks_to_another += 1
-            self._announce(f"callback for lead {offer['lead_id']} ({offer['phone_e164']}) promised by "
+            self._announce(f"callback for lead {offer['lead_id']} promised by "
                            f"{promiser or 'nobody named'}, who is not logged in: routed to {agent}"
                            f"{_promise_text(offer)}")
         return agent
@@ -527,11 +527,11 @@ class DialerClient:
 
 
 def _promise_text(offer: Offer) -> str:
+    # The time only: the announcement goes to the log by default, and the notes ("ask for Ana") and
+    # the number are personal data. The agent sees both on the offer itself.
     promise = offer.get("callback") or {}
     at = promise.get("requested_at")
-    when = f" for {at:%H:%M}Z" if isinstance(at, datetime) else ""
-    notes = promise.get("notes")
-    return when + (f": {notes!r}" if notes else "")
+    return f" for {at:%H:%M}Z" if isinstance(at, datetime) else ""
 
 
 # --- the command ---------------------------------------------------------------------------------
