@@ -134,12 +134,17 @@ def field_problems(kind: str, record: Mapping[str, object]) -> list[tuple[str, s
     Values of the wrong type are left to the schema and the other checks: only lengths and counts
     are judged here. Raises ValueError for an unknown ``kind`` (a bug in the caller).
     """
-    limits = FIELD_LIMITS.get(kind)
-    if limits is None:
+    compiled = _COMPILED.get(kind)
+    if compiled is None:
         raise ValueError(f"unknown input kind {kind!r}; expected one of {', '.join(sorted(FIELD_LIMITS))}")
     problems: list[tuple[str, str]] = []
-    for path, limit in limits.items():
-        value = _lookup(record, path)
+    for path, head, tail, limit in compiled:
+        # Every input checks every field: the lookup is inlined (one or two levels) for speed.
+        value = record.get(head)
+        if tail is not None:
+            value = value.get(tail) if isinstance(value, Mapping) else None
+        if value is None:
+            continue
         if isinstance(limit, Text):
             if isinstance(value, str) and len(value) > limit.chars:
                 problems.append((path, _too_long(len(value), limit.chars)))
@@ -190,10 +195,14 @@ def _too_long(length: int, chars: int) -> str:
     return f"{length} characters, at most {chars}"
 
 
-def _lookup(record: Mapping[str, object], path: str) -> object:
-    value: object = record
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
+def _compile(limits: Mapping[str, Limit]) -> tuple[tuple[str, str, str | None, Limit], ...]:
+    compiled = []
+    for path, limit in limits.items():
+        head, _, tail = path.partition(".")
+        if "." in tail:
+            raise ValueError(f"{path}: limits reach at most one level into a record")
+        compiled.append((path, head, tail or None, limit))
+    return tuple(compiled)
+
+
+_COMPILED = {kind: _compile(limits) for kind, limits in FIELD_LIMITS.items()}
