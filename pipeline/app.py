@@ -66,6 +66,8 @@ from pipeline.core.scoring import ScoringModel, ScoringRule, default_scoring, lo
 from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import CodecError, ConfigError
 from pipeline.events import DeadLetter
+from pipeline.http_auth import is_reader
+from pipeline.redaction import exception_summary, fingerprint
 from pipeline.registry.check import registry_metrics
 from pipeline.registry.store import open_registries
 from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram
@@ -86,6 +88,7 @@ from pipeline.topics import (
     number_events_topic,
 )
 from pipeline.transport import LeadpipeApp
+from pipeline.worker_web import faust_web_options, worker_read_keys
 
 log = logging.getLogger("leadpipe")
 
@@ -213,6 +216,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     rule_pack = load_rule_pack(settings)
     log.info("settings (secrets hidden):\n%s", settings.describe())
     log.info("rule pack %s", rule_pack.version)
+    read_keys = worker_read_keys(settings)  # refuses to start with reads open to anyone
     registries = open_registries(settings.data_dir, required=settings.required_registries)
     credentials = None
     if settings.sasl_username is not None:
@@ -246,6 +250,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         web_port=settings.web_port,
         # Where other workers send dial-checks for numbers this worker owns.
         canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        **faust_web_options(settings, read_keys),  # a read key for every view; Faust's own views off
     )
 
     inputs = app.topic(*INPUT_TOPICS)
@@ -260,7 +265,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     consents_table = table(TABLE_CONSENTS)
     leads_table = table(TABLE_LEADS)
     erasures_table = table(TABLE_ERASURES)
-    erasure_secret = settings.erasure_key.encode()
+    erasure_secret = settings.erasure_secret()  # refuses an unset or public key
     # The email stage (pipeline.core.email_stage): its own topic and table, keyed by a keyed hash of
     # the email so that no address appears in a topic key.
     email_events_name = email_events_topic(settings.app_id)
@@ -271,7 +276,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         msg = event.message
         record = dead_letter(topic=msg.topic, partition=msg.partition, offset=msg.offset,
                              key=msg.key, value=msg.value, stage=stage, error=error, now=clock())
-        log.warning("dead-letter %s/%s@%s stage=%s: %s", msg.topic, msg.partition, msg.offset, stage, error)
+        # The error may quote the input: the log gets its fingerprint, the dead-letter record all of it.
+        log.warning("dead-letter %s/%s@%s stage=%s %s: %s", msg.topic, msg.partition, msg.offset, stage,
+                    record["error_type"], fingerprint(record["error"]))
         await send(DEAD_LETTER, msg.key, codec.encode(DEAD_LETTER, record))
 
     async def send(topic: str, key: bytes | None, value: bytes, timestamp: float | None = None) -> None:
@@ -334,14 +341,16 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             try:
                 await handle(event, decoded)
             except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
-                log.exception("%s failed on %s/%s@%s", stage, msg.topic, msg.partition, msg.offset)
+                log.error("%s failed on %s/%s@%s: %s", stage, msg.topic, msg.partition, msg.offset,
+                          exception_summary(exc))
                 await send_dead_letter(event, stage, exc)
 
     async def take_input(event: faust.types.EventT[bytes], decoded: Decoded) -> None:
         msg = event.message
         result = intake(msg.topic, decoded.schema, decoded.record, partition=msg.partition,
                         offset=msg.offset, default_region=settings.default_region, now=clock(),
-                        rule_pack_version=rule_pack.version, line_types=line_types)
+                        rule_pack_version=rule_pack.version, line_types=line_types,
+                        encoded_size=len(msg.value or b""))
         email = email_route(result.number_event) if isinstance(result, Routed) else None
         if isinstance(result, Routed) and email is not None and settings.dedupe_by_email:
             await send(email_events_name, email_table_key(email, erasure_secret),
@@ -441,7 +450,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                     continue
                 phone = normalize_phone(key.decode(), None, settings.default_region)
                 if isinstance(phone, PhoneError):  # keys are E.164 made by intake: a bug if reached
-                    log.error("table key %r is not a phone number: %s", key, phone.detail)
+                    log.error("a leads table key (%s) is not a phone number: %s", fingerprint(key), phone.code)
                     continue
                 phone = with_line_type(phone, line_types)
                 event = {"phone": phone, "input_topic": RELEASE_SCHEDULER, "input_partition": -1,
@@ -480,7 +489,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         # decisions made from complete state.
         recovery = app.tables.recovery  # type: ignore[attr-defined]  # TableManager, typed as its interface
         ready = recovery.completed.is_set() and not app.rebalancing
-        body = {"status": "ok" if ready else "starting", "ready": ready, "app_id": settings.app_id}
+        body = {"status": "ok" if ready else "starting", "ready": ready}
+        if is_reader(request, read_keys):  # open to anyone: status only, unless a reader asks
+            body["app_id"] = settings.app_id
         return web.json(body, status=200 if ready else 503)
 
     return app
