@@ -35,7 +35,8 @@ def add_crm_commands(subparsers: Any) -> None:
 
     p = subparsers.add_parser(
         "crm-sink", help="a local CRM stand-in that stores leads, honours Idempotency-Key and fails on purpose",
-        description="POST any path to store a lead; GET /received lists them; GET /healthz. "
+        description="POST any path to store a lead; POST .../forget or .../gdpr-delete, or DELETE, forgets a "
+                    "number; GET /received lists them; GET /healthz. "
                     "Faults are seeded: see connectors/crm_sink.py.")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8090)
@@ -46,6 +47,7 @@ def add_crm_commands(subparsers: Any) -> None:
                    help="share of requests stored and then answered with a failure (a lost answer)")
     p.add_argument("--failure-status", type=int, default=503)
     p.add_argument("--reject-marker", default=None, help="answer 400 to a body containing this text")
+    p.add_argument("--echo-body", action="store_true", help="quote the refused body in the 400 answer, as CRMs do")
     p.add_argument("--latency-ms", type=float, default=0.0, help="answer every request after this delay")
     p.add_argument("--token", default=None, help="require Authorization: Bearer <token>")
     p.add_argument("--seed", type=int, default=7)

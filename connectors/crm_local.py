@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.broker import free_port
+from pipeline.http_auth import KEY_HEADER
 from pipeline.processes import ServiceProcess
 
 
@@ -26,6 +27,8 @@ from pipeline.processes import ServiceProcess
 class LocalCrm:
     sink: ServiceProcess
     connector: ServiceProcess
+    read_key: str | None = None
+    """A key with the read scope: the connector's detailed /healthz needs one (pipeline.http_auth)."""
 
     def received(self) -> dict[str, Any]:
         """The sink's ``GET /received``: counts and every stored lead."""
@@ -34,7 +37,7 @@ class LocalCrm:
 
     def stats(self) -> dict[str, object]:
         """The connector's ``/healthz`` body (delivered, retried, dead_lettered...), {} if it does not answer."""
-        return self.connector.health() or {}
+        return self.connector.health({KEY_HEADER: self.read_key} if self.read_key else None) or {}
 
     def stop(self) -> None:
         """Connector first (it finishes its attempt in flight), then the sink."""
@@ -44,8 +47,13 @@ class LocalCrm:
 
 def start_local_crm(bootstrap: str, *, log_dir: Path | None = None, preset: str = "hubspot",
                     sink_args: Sequence[str] = (), connector_env: dict[str, str] | None = None,
-                    env: dict[str, str] | None = None, timeout_s: float = 60.0) -> LocalCrm:
-    """Start the sink and a connector delivering ``qualified-lead`` from ``bootstrap`` to it."""
+                    env: dict[str, str] | None = None, read_key: str | None = None,
+                    timeout_s: float = 60.0) -> LocalCrm:
+    """Start the sink and a connector delivering ``qualified-lead`` from ``bootstrap`` to it.
+
+    The connector checks reads against ``LEADPIPE_API_KEYS_PATH`` from ``env`` (or
+    ``connector_env``); ``read_key`` is one of its keys with the read scope, for :meth:`LocalCrm.stats`.
+    """
     base_env = dict(os.environ if env is None else env)
     sink_port, crm_port = free_port(), free_port()
     path = {"hubspot": "/crm/v3/objects/contacts", "salesforce": "/services/data/v60.0/sobjects/Lead"}.get(
@@ -66,4 +74,4 @@ def start_local_crm(bootstrap: str, *, log_dir: Path | None = None, preset: str 
         connector.stop()
         sink.stop()
         raise
-    return LocalCrm(sink, connector)
+    return LocalCrm(sink, connector, read_key)

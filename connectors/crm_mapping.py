@@ -17,6 +17,16 @@ A mapping is JSON::
       }
     }
 
+A mapping may also say how to make the CRM **forget** a number (an erasure, ``opt-out`` with
+``action: ERASE``)::
+
+    "forget": {"method": "POST", "url": "{crm_url}/gdpr-delete",
+               "body": {"idProperty": "leadpipe_phone_e164", "objectId": "{phone_e164}"}}
+
+``method`` is POST or DELETE; ``url`` and the text values of ``body`` (optional) are templates of
+``{crm_url}`` (``LEADPIPE_CRM_URL`` without a trailing slash), ``{phone_e164}`` (percent-encoded in
+the URL) and ``{event_id}`` (the erasure's). Each preset's call imitates its vendor's endpoint.
+
 A source path is a record field, dotted into maps and nested records (``answers.company``,
 ``qualification.budget``). A missing source (absent field, null, empty string, empty map or list)
 leaves the target out unless it has a ``default``: the same mapping works on every version of the
@@ -34,6 +44,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -70,6 +81,24 @@ class FieldRule:
 
 
 @dataclass(frozen=True, slots=True)
+class ForgetCall:
+    """How to make the CRM forget one number (see the module docstring)."""
+
+    method: Literal["POST", "DELETE"]
+    url: str
+    body: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetRequest:
+    """One forget call, ready to send."""
+
+    method: str
+    url: str
+    body: dict[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
 class CrmMapping:
     """A checked mapping: build with :func:`parse_mapping` or :func:`load_mapping`."""
 
@@ -77,6 +106,8 @@ class CrmMapping:
     fields: tuple[FieldRule, ...]
     envelope: str | None = None
     static: Mapping[str, object] | None = None
+    forget: ForgetCall | None = None
+    """How to forget a number; None: this mapping cannot pass erasures on (they are dead-lettered)."""
 
 
 
@@ -126,12 +157,55 @@ def _rule(target: str, spec: object) -> FieldRule:
     )
 
 
+_FORGET_PLACEHOLDERS = frozenset({"crm_url", "phone_e164", "event_id"})
+
+
+def _template_problem(text: str) -> str | None:
+    names = set(_PLACEHOLDER.findall(text)) - _FORGET_PLACEHOLDERS
+    return f"unknown placeholders {sorted(names)}; known: {sorted(_FORGET_PLACEHOLDERS)}" if names else None
+
+
+def _forget(spec: object) -> ForgetCall:
+    if not isinstance(spec, dict):
+        raise MappingError("forget: expected an object {method, url, body}")
+    unknown = set(spec) - {"method", "url", "body", "doc"}
+    if unknown:
+        raise MappingError(f"forget: unknown keys {sorted(unknown)}")
+    method = spec.get("method")
+    if method not in ("POST", "DELETE"):
+        raise MappingError(f"forget.method: expected POST or DELETE, got {method!r}")
+    url = spec.get("url")
+    if not isinstance(url, str) or not url.startswith("{crm_url}") or (problem := _template_problem(url)):
+        raise MappingError("forget.url: expected a template starting with {crm_url}" +
+                           ("" if not isinstance(url, str) or not url.startswith("{crm_url}") else f": {problem}"))
+    body = spec.get("body")
+    if body is not None:
+        if not isinstance(body, dict):
+            raise MappingError("forget.body: expected an object or null")
+        for name, value in body.items():
+            if isinstance(value, str) and (problem := _template_problem(value)):
+                raise MappingError(f"forget.body.{name}: {problem}")
+    return ForgetCall(method, url, body)
+
+
+def forget_request(call: ForgetCall, *, crm_url: str, phone_e164: str, event_id: str) -> ForgetRequest:
+    """The request that makes the CRM forget ``phone_e164`` (``event_id``: the erasure's)."""
+    def fill(template: str, quote_values: bool) -> str:
+        values = {"crm_url": crm_url.rstrip("/"), "phone_e164": phone_e164, "event_id": event_id}
+        return _PLACEHOLDER.sub(lambda m: values[m.group(1)] if m.group(1) == "crm_url" or not quote_values
+                                else urllib.parse.quote(values[m.group(1)], safe=""), template)
+
+    body = ({name: fill(value, False) if isinstance(value, str) else value for name, value in call.body.items()}
+            if call.body is not None else None)
+    return ForgetRequest(call.method, fill(call.url, True), body)
+
+
 def parse_mapping(data: object, *, where: str = "mapping") -> CrmMapping:
     """Check a decoded mapping document; raise :class:`MappingError` naming ``where`` and the field."""
     try:
         if not isinstance(data, dict):
             raise MappingError("expected a JSON object")
-        unknown = set(data) - {"name", "doc", "envelope", "static", "fields"}
+        unknown = set(data) - {"name", "doc", "envelope", "static", "fields", "forget"}
         if unknown:
             raise MappingError(f"unknown keys {sorted(unknown)}")
         fields = data.get("fields")
@@ -146,7 +220,8 @@ def parse_mapping(data: object, *, where: str = "mapping") -> CrmMapping:
         name = data.get("name", "custom")
         if not isinstance(name, str):
             raise MappingError("name: expected text")
-        return CrmMapping(name, tuple(_rule(str(t), s) for t, s in fields.items()), envelope, static)
+        forget = _forget(data["forget"]) if data.get("forget") is not None else None
+        return CrmMapping(name, tuple(_rule(str(t), s) for t, s in fields.items()), envelope, static, forget)
     except MappingError as exc:
         raise MappingError(f"{where}: {exc}") from None
 

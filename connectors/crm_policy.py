@@ -6,6 +6,11 @@
                                          ``max_attempts`` attempts were made, then dead-letter
     any other status (4xx, 3xx, 1xx)     permanent: dead-letter at once, with the CRM's answer
 
+A CRM's answer often echoes what it was sent (a name, an email): a verdict's ``reason`` — what
+logs, ``/healthz`` and metrics may show — names the status and the answer's length and SHA-256
+only; the answer itself travels in ``answer``, for the dead-letter record, which already holds the
+lead's bytes.
+
 Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): the n-th wait is drawn
 uniformly from ``[0, min(cap, base * 2**(n-1))]``, so many connectors retrying against one
 recovering CRM do not arrive in waves. The random draw is passed in: these functions hold no state
@@ -16,8 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.redaction import fingerprint
+
 RETRIABLE_4XX = frozenset({408, 429})
-_MAX_BODY_IN_REASON = 300
+_MAX_ANSWER_KEPT = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +60,16 @@ class Attempt:
     """The CRM's ``Retry-After`` in seconds, when it sent one (429 and 503 often do)."""
 
     def describe(self) -> str:
+        """What happened, without the answer's content: fit for a log line."""
         if self.status is None:
             return f"no answer: {self.error or 'unknown error'}"
         body = self.body.strip()
-        if len(body) > _MAX_BODY_IN_REASON:
-            body = body[:_MAX_BODY_IN_REASON] + "..."
-        return f"HTTP {self.status}" + (f": {body}" if body else "")
+        return f"HTTP {self.status} (answer: {fingerprint(body)})" if body else f"HTTP {self.status}"
+
+    def answer(self) -> str:
+        """The start of the CRM's answer, which may quote personal data: for the dead-letter record only."""
+        body = self.body.strip()
+        return body[:_MAX_ANSWER_KEPT] + "..." if len(body) > _MAX_ANSWER_KEPT else body
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +88,11 @@ class GiveUp:
     """Dead-letter the lead: ``permanent`` when the CRM refused it, else attempts ran out."""
 
     reason: str
+    """Without the CRM's answer: fit for logs."""
     permanent: bool
     attempts: int
+    answer: str = ""
+    """The start of the CRM's last answer (may quote personal data): for the dead-letter record only."""
 
 
 Verdict = Delivered | RetryAfter | GiveUp
@@ -111,9 +125,11 @@ def after_attempt(policy: RetryPolicy, attempt_number: int, attempt: Attempt, dr
         return Delivered(attempt_number)
     reason = attempt.describe()
     if not is_retriable(attempt):
-        return GiveUp(f"refused by the CRM: {reason}", permanent=True, attempts=attempt_number)
+        return GiveUp(f"refused by the CRM: {reason}", permanent=True, attempts=attempt_number,
+                      answer=attempt.answer())
     if attempt_number >= policy.max_attempts:
-        return GiveUp(f"{attempt_number} attempts failed, last: {reason}", permanent=False, attempts=attempt_number)
+        return GiveUp(f"{attempt_number} attempts failed, last: {reason}", permanent=False, attempts=attempt_number,
+                      answer=attempt.answer())
     delay = backoff_delay(policy, attempt_number, draw)
     if attempt.retry_after_s is not None:
         # The CRM said when to come back: not sooner, but never beyond our own cap.

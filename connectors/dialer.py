@@ -54,6 +54,8 @@ from connectors.outcome_model import OutcomeModel
 from pipeline.codec import Codec
 from pipeline.errors import BrokerError, CodecError, LeadpipeError
 from pipeline.events import CallOutcome
+from pipeline.http_auth import KEY_HEADER
+from pipeline.redaction import exception_summary, fingerprint
 from pipeline.topics import CALL_OUTCOME, CALL_READY
 
 log = logging.getLogger(__name__)
@@ -191,7 +193,7 @@ class DialCheckClient:
     so several URLs are only for availability.
     """
 
-    def __init__(self, urls: Sequence[str], *, timeout_s: float = 2.0) -> None:
+    def __init__(self, urls: Sequence[str], *, api_key: str | None = None, timeout_s: float = 2.0) -> None:
         if not urls:
             raise ValueError("at least one dial-check URL is needed")
         for url in urls:
@@ -199,6 +201,8 @@ class DialCheckClient:
                 raise ValueError(f"dial-check URL {url!r} must start with http:// or https://")
         self._urls = [u.rstrip("/") for u in urls]
         self._timeout_s = timeout_s
+        # Reads need a key with the read scope (pipeline.http_auth); None: a worker with open reads.
+        self._headers = {KEY_HEADER: api_key} if api_key else {}
 
     def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None) -> DialCheckAnswer:
         """May ``phone_e164`` be dialed for ``campaign_id`` (and ``lead_id``: is that lead still to be
@@ -208,7 +212,8 @@ class DialCheckClient:
         problems = []
         for base in self._urls:
             try:
-                with urllib.request.urlopen(base + path, timeout=self._timeout_s) as resp:  # noqa: S310 - http(s) checked
+                request = urllib.request.Request(base + path, headers=self._headers)  # noqa: S310 - http(s) checked
+                with urllib.request.urlopen(request, timeout=self._timeout_s) as resp:  # noqa: S310 - http(s) checked
                     body = json.loads(resp.read())
                 return DialCheckAnswer(bool(body["allowed"]), tuple(body.get("reasons") or ()))
             except urllib.error.HTTPError as exc:
@@ -296,7 +301,8 @@ class CallReadyFeed:
             try:
                 _, record = self._codec.decode(msg.value() or b"")
             except CodecError as exc:
-                log.error("call-ready %s@%s does not decode: %s", msg.partition(), msg.offset(), exc)
+                log.error("call-ready %s@%s does not decode: %s", msg.partition(), msg.offset(),
+                          exception_summary(exc))
                 records.append(None)
                 continue
             records.append(record)
@@ -455,7 +461,8 @@ class DialerClient:
             try:
                 answer = self._checker.check(offer["phone_e164"], offer["campaign_id"], offer["lead_id"])
             except DialCheckUnavailable as exc:
-                log.warning("not dialing %s: %s", offer["phone_e164"], exc)
+                # Named by its lead, not its number; the reason names the workers asked.
+                log.warning("not dialing lead %s: %s", offer["lead_id"], exc)
                 self.stats.check_unavailable += 1
                 self.hopper.put_back(offer)
                 self._next_dial = self._monotonic() + self._retry_after_s
@@ -477,13 +484,13 @@ class DialerClient:
         free = [agent for agent in self.agents if agent not in busy_agents]
         if promiser is not None and promiser in self.agents:
             self.stats.callbacks_to_promiser += 1
-            self._announce(f"callback for lead {offer['lead_id']} ({offer['phone_e164']}) routed to {promiser}, "
+            self._announce(f"callback for lead {offer['lead_id']} routed to {promiser}, "
                            f"who promised it{_promise_text(offer)}")
             return promiser
         agent = free[0] if free else self._model.agent_id
         if offer.get("callback") is not None:
             self.stats.callbacks_to_another += 1
-            self._announce(f"callback for lead {offer['lead_id']} ({offer['phone_e164']}) promised by "
+            self._announce(f"callback for lead {offer['lead_id']} promised by "
                            f"{promiser or 'nobody named'}, who is not logged in: routed to {agent}"
                            f"{_promise_text(offer)}")
         return agent
@@ -507,7 +514,9 @@ class DialerClient:
             try:
                 self._sink.send(outcome)
             except OutcomeRejected as exc:
-                log.error("outcome %s for lead %s refused: %s", outcome["event_id"], outcome["lead_id"], exc)
+                # The gateway's answer may quote the outcome's fields: logged as a fingerprint.
+                log.error("outcome %s for lead %s refused: %s", outcome["event_id"], outcome["lead_id"],
+                          fingerprint(str(exc)))
                 self.stats.outcomes_rejected += 1
             except LeadpipeError as exc:  # the gateway or broker is down: keep it, try again later
                 log.warning("outcome %s not delivered yet: %s", outcome["event_id"], exc)
@@ -518,11 +527,11 @@ class DialerClient:
 
 
 def _promise_text(offer: Offer) -> str:
+    # The time only: the announcement goes to the log by default, and the notes ("ask for Ana") and
+    # the number are personal data. The agent sees both on the offer itself.
     promise = offer.get("callback") or {}
     at = promise.get("requested_at")
-    when = f" for {at:%H:%M}Z" if isinstance(at, datetime) else ""
-    notes = promise.get("notes")
-    return when + (f": {notes!r}" if notes else "")
+    return f" for {at:%H:%M}Z" if isinstance(at, datetime) else ""
 
 
 # --- the command ---------------------------------------------------------------------------------
@@ -572,7 +581,8 @@ def cmd_dialer(args: argparse.Namespace) -> int:
         where = f"topic {CALL_OUTCOME}"
     fixed = settings.fixed_clock
     client = DialerClient(
-        checker=DialCheckClient(settings.dial_check_urls), sink=sink, model=OutcomeModel(seed=settings.dialer_seed),
+        checker=DialCheckClient(settings.dial_check_urls, api_key=settings.api_key), sink=sink,
+        model=OutcomeModel(seed=settings.dialer_seed),
         clock=(lambda: fixed) if fixed else (lambda: datetime.now(UTC)),
         calls_per_second=settings.dialer_calls_per_second, talk_time_s=settings.dialer_talk_time_s,
         campaigns=settings.dialer_campaigns, agents=settings.dialer_agents,

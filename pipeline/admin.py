@@ -60,6 +60,7 @@ def ensure_topics(settings: Settings, *, timeout_s: float = 15.0) -> list[TopicR
 
 
 def _new_topic(spec: TopicSpec, settings: Settings) -> NewTopic:
+    # Retention and compaction from the registry; a broker that ignores a config (Tansu keeps
+    # everything in memory) still creates the topic.
     return NewTopic(spec.name, num_partitions=settings.partitions,
-                    replication_factor=settings.replication_factor,
-                    config={"cleanup.policy": spec.cleanup_policy})
+                    replication_factor=settings.replication_factor, config=spec.config())

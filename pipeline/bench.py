@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -221,6 +223,10 @@ def bench_pipeline_latency(settings: Settings, codec: Codec, rate: int, seconds:
         tail.stop()
 
 
+BENCH_READ_KEY = secrets.token_urlsafe(24)
+"""This run's read key: the bench worker's dial-check and /metrics need one, as in production."""
+
+
 @dataclass(frozen=True)
 class BenchSite:
     """Where a benchmark runs: settings pointed at a broker with every topic, a codec, a worker."""
@@ -257,7 +263,11 @@ def bench_site(settings: Settings, name: str) -> Iterator[BenchSite]:
         if broker is not None:
             settings = settings.with_bootstrap(broker.start())
         ensure_topics(settings)
-        env = {**os.environ, "LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_LOG_LEVEL": "warning"}
+        keys = workdir / "api-keys.json"
+        keys.write_text(json.dumps({"keys": [{"key_id": "bench", "source": "bench", "key": BENCH_READ_KEY,
+                                              "hmac_secret": None, "scopes": ["read"]}]}), encoding="utf-8")
+        env = {**os.environ, "LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_LOG_LEVEL": "warning",
+               "LEADPIPE_API_KEYS_PATH": str(keys), "LEADPIPE_ERASURE_KEY": secrets.token_urlsafe(32)}
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env, log_path=workdir / "worker.log",
                                embedded=broker is not None)
         yield BenchSite(settings, make_codec(settings), worker,

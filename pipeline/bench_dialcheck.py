@@ -34,7 +34,7 @@ from datetime import timedelta
 import aiohttp
 
 from connectors.kafka import EventProducer, TopicTail
-from pipeline.bench import BENCH_NOW, bench_lead, bench_site, next_run
+from pipeline.bench import BENCH_NOW, BENCH_READ_KEY, bench_lead, bench_site, next_run
 from pipeline.codec import Codec
 from pipeline.config import Settings
 from pipeline.core.consents import ConsentLedger
@@ -45,6 +45,7 @@ from pipeline.core.number import NumberState, process
 from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import LeadpipeError
 from pipeline.events import OptOut
+from pipeline.http_auth import KEY_HEADER
 from pipeline.topics import CALL_READY, LEAD_CAPTURED, OPT_OUT
 from pipeline.worker.policies import load_policies
 
@@ -160,8 +161,9 @@ def no_client_gc() -> Iterator[None]:
 
 
 def _session(connections: int) -> aiohttp.ClientSession:
+    # Every request carries the read key, as a dialer's does: the key check is part of what is measured.
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=60),
-                                 timeout=aiohttp.ClientTimeout(total=10))
+                                 timeout=aiohttp.ClientTimeout(total=10), headers={KEY_HEADER: BENCH_READ_KEY})
 
 
 async def open_loop(base: str, phones: Sequence[str], rate: int, seconds: float) -> LoadRun:

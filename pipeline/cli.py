@@ -50,12 +50,13 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 def cmd_topics(args: argparse.Namespace) -> int:
     from pipeline.admin import ensure_topics
-    from pipeline.topics import registry
+    from pipeline.topics import DAY_MS, registry
 
     settings = _settings()
     if args.action == "list":
         for spec in registry(settings.app_id):
-            print(f"{spec.name:32} {spec.role:9} {spec.cleanup_policy:7} {spec.doc}")
+            kept = "compacted" if spec.retention is None else f"{spec.retention // DAY_MS} days"
+            print(f"{spec.name:32} {spec.role:9} {spec.cleanup_policy:7} {kept:>10}  {spec.doc}")
         return 0
     if settings.embedded:
         raise ConfigError("set LEADPIPE_BOOTSTRAP_SERVERS to the cluster the topics should be created on")

@@ -262,6 +262,11 @@ def _read(writer: WriterSchema, data: bytes, offset: int) -> Decoded:
     fo.seek(offset)
     try:
         record = schemaless_reader(fo, writer.writer, writer.reader)
+    except OverflowError as exc:  # a timestamp-millis a writer accepted but no datetime can hold
+        raise DecodeError(
+            f"a {writer.stem} record (writer {writer.version}) with a value out of range, such as an instant "
+            f"outside years 1-9999 in UTC: {_brief(exc)}"
+        ) from exc
     except Exception as exc:  # untrusted bytes: fastavro fails with many unrelated exception types
         raise DecodeError(
             f"body is not valid Avro for {writer.stem} (writer {writer.version}): {_brief(exc)}"

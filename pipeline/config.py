@@ -17,6 +17,11 @@ from pipeline.errors import ConfigError
 
 ENV_PREFIX = "LEADPIPE_"
 
+PUBLIC_ERASURE_KEY = "leadpipe-development-erasure-key"
+"""The erasure key earlier releases used when none was set. It is public, so markers made with it
+reverse by hashing every phone number: refused like an unset key."""
+MIN_ERASURE_KEY_CHARS = 16
+
 CRM_PRESETS = ("generic", "hubspot", "salesforce")
 """Mapping presets shipped in connectors/presets/ (connectors.crm_mapping.PRESETS is this)."""
 
@@ -63,7 +68,7 @@ def _instant(name: str, raw: str) -> datetime:
     return value
 
 
-def _redact_url(url: str | None) -> str | None:
+def redact_url(url: str | None) -> str | None:
     """Hide the password in ``scheme://user:password@host`` so settings can be logged."""
     if url is None:
         return None
@@ -166,6 +171,11 @@ class Settings:
     web_enabled: bool = True
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    open_reads: bool = False
+    """LOCAL RUNS ONLY: with no keys file (``api_keys_path``), serve the worker's, the console's and the
+    CRM connector's reads without a key — allowed on a loopback address only (pipeline.http_auth)."""
+    faust_views: bool = False
+    """Serve Faust's built-in web views (/router/, /table/, statistics, /graph), behind a read key."""
     scoring_rules_path: Path | None = None
     """JSON file of scoring rules; None uses the packaged defaults."""
     campaigns_path: Path | None = None
@@ -192,9 +202,9 @@ class Settings:
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: str | None = field(default=None, repr=False)
-    erasure_key: str = field(default="leadpipe-development-erasure-key", repr=False)
-    """HMAC key for erasure markers. Set a secret in production and never change it: a new key
-    cannot find the markers made with the old one."""
+    erasure_key: str | None = field(default=None, repr=False)
+    """HMAC key of erasure markers and of the email stage's keys (see :meth:`erasure_secret`). Set a
+    secret and never change it: a new key cannot find the markers made with the old one."""
     # --- console (pipeline/console) ---
     console_host: str = "127.0.0.1"
     console_port: int = 8082
@@ -239,7 +249,8 @@ class Settings:
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     api_keys_path: Path | None = None
-    """JSON file of API keys (``{"keys": [{key_id, source, key, hmac_secret}]}``); the gateway needs it."""
+    """JSON file of API keys with scopes (``{"keys": [{key_id, source, key, hmac_secret, scopes}]}``):
+    the gateway's writers, and the readers of every service (pipeline.http_auth)."""
     gateway_max_body_bytes: int = 64 * 1024
     """Largest request body the gateway reads; a bigger one is answered 413."""
     gateway_cors_origins: tuple[str, ...] = ()
@@ -249,6 +260,24 @@ class Settings:
     gateway_linger_ms: int = 2
     """How long the gateway's producer waits to batch writes (a little batching under load)."""
 
+    def erasure_secret(self) -> bytes:
+        """The erasure HMAC key, for a process that hashes with it (the worker).
+
+        Raises :class:`ConfigError` naming ``LEADPIPE_ERASURE_KEY`` when it is unset, the public
+        development key or shorter than 16 characters: a known key lets anyone reverse the markers
+        of erased numbers by hashing every number. The demo sets a random key per run.
+        """
+        key = self.erasure_key
+        if key is None or key == PUBLIC_ERASURE_KEY:
+            state = "is not set" if key is None else "is the public development key"
+            raise ConfigError(f"{ENV_PREFIX}ERASURE_KEY {state}: set a secret of 32+ random characters (e.g. "
+                              "`openssl rand -base64 32`) and never change it; with a known key the markers of "
+                              "erased numbers reverse by hashing every number")
+        if len(key) < MIN_ERASURE_KEY_CHARS:
+            raise ConfigError(f"{ENV_PREFIX}ERASURE_KEY: {len(key)} characters, at least {MIN_ERASURE_KEY_CHARS} "
+                              "(32+ random characters recommended)")
+        return key.encode()
+
     @property
     def embedded(self) -> bool:
         """True when no cluster is configured and the embedded broker must run."""
@@ -256,7 +285,7 @@ class Settings:
 
     @property
     def registry_url_redacted(self) -> str | None:
-        return _redact_url(self.schema_registry_url)
+        return redact_url(self.schema_registry_url)
 
     def with_bootstrap(self, servers: str) -> Settings:
         """The same settings pointed at ``servers`` (used once the embedded broker is up)."""
@@ -287,7 +316,7 @@ class Settings:
             elif f.name == "schema_registry_url":
                 value = self.registry_url_redacted
             elif f.name == "crm_url":
-                value = _redact_url(self.crm_url)
+                value = redact_url(self.crm_url)
             lines.append(f"{f.name}={value}")
         return "\n".join(lines)
 
@@ -340,6 +369,10 @@ class Settings:
             kw["recovery_consistency_check"] = _bool("RECOVERY_CONSISTENCY_CHECK", raw)
         if (raw := environ.get(ENV_PREFIX + "WEB_ENABLED")) is not None:
             kw["web_enabled"] = _bool("WEB_ENABLED", raw)
+        if (raw := environ.get(ENV_PREFIX + "OPEN_READS")) is not None:
+            kw["open_reads"] = _bool("OPEN_READS", raw)
+        if (raw := environ.get(ENV_PREFIX + "FAUST_VIEWS")) is not None:
+            kw["faust_views"] = _bool("FAUST_VIEWS", raw)
         if (raw := get("DATA_DIR")) is not None:
             kw["data_dir"] = Path(raw)
         if (raw := environ.get(ENV_PREFIX + "DEDUPE_BY_EMAIL")) is not None:
@@ -392,7 +425,7 @@ class Settings:
         if self.crm_preset not in CRM_PRESETS:
             raise ConfigError(f"{ENV_PREFIX}CRM_PRESET={self.crm_preset!r}: expected one of {', '.join(CRM_PRESETS)}")
         if self.crm_url is not None and not re.match(r"https?://", self.crm_url):
-            raise ConfigError(f"{ENV_PREFIX}CRM_URL={_redact_url(self.crm_url)!r}: expected http:// or https://")
+            raise ConfigError(f"{ENV_PREFIX}CRM_URL={redact_url(self.crm_url)!r}: expected http:// or https://")
         if self.crm_backoff_cap_s < self.crm_backoff_base_s:
             raise ConfigError(f"{ENV_PREFIX}CRM_BACKOFF_CAP_S={self.crm_backoff_cap_s} must be at least "
                               f"{ENV_PREFIX}CRM_BACKOFF_BASE_S={self.crm_backoff_base_s}")

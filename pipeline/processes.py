@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Self
 
@@ -61,10 +62,12 @@ class ServiceProcess:
         )
         return self
 
-    def health(self) -> dict[str, object] | None:
-        """The health body, or None when the process does not answer."""
+    def health(self, headers: Mapping[str, str] | None = None) -> dict[str, object] | None:
+        """The health body, or None when the process does not answer. Without a read key in
+        ``headers`` it says only whether the process is ready (pipeline.http_auth)."""
+        request = urllib.request.Request(f"{self.url}{self.health_path}", headers=dict(headers or {}))  # noqa: S310
         try:
-            with urllib.request.urlopen(f"{self.url}{self.health_path}", timeout=1.0) as resp:  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=1.0) as resp:  # noqa: S310 - loopback
                 return dict(json.loads(resp.read()))
         except urllib.error.HTTPError as exc:
             return dict(json.loads(exc.read() or b"{}"))

@@ -4,6 +4,22 @@ All topics share one partition count (``Settings.partitions``) because every str
 ``phone_e164`` after normalization and must be co-partitioned with the tables. Topics are created
 explicitly from this registry before any worker starts: Tansu auto-creates unknown topics with 4
 partitions and cannot add partitions later, and Faust would crash-loop on a mismatch.
+
+Every topic also says how long it keeps what it holds (``retention.ms``, or compaction for table
+changelogs), applied when :func:`pipeline.admin.ensure_topics` creates it. The defaults follow what
+each topic is for; README "Personal data: what is kept, where, how long" says it per topic:
+
+- inputs and internal re-keyed copies: :data:`REPLAY_RETENTION_MS` (7 days) — long enough to replay
+  after an incident; what must last is in the tables and the audit trail;
+- deliveries (``call-ready``, ``qualified-lead``) and ``dead-letter``: :data:`DELIVERY_RETENTION_MS`
+  (30 days) — time for a dialer, a CRM or an operator to catch up, and the longest erasure deadline
+  honoured (GDPR Art. 12(3): one month; 152-FZ: 30 days);
+- the audit trail (``lead-decision``): :data:`AUDIT_RETENTION_MS` (5 years) — company do-not-call
+  records are kept 5 years (47 CFR 64.1200(d)(3)), past the TCPA's 4-year limitation period; a legal
+  obligation erasure does not override (GDPR Art. 17(3)(b));
+- table changelogs: compacted (the newest row per key, forever), with old values of a key compacted
+  away within :data:`COMPACTION_LAG_MS` (7 days) of a change — so an erased row's last values go —
+  and tombstones kept :data:`TOMBSTONE_RETENTION_MS` (1 day) for restoring workers to see.
 """
 
 from __future__ import annotations
@@ -14,6 +30,17 @@ from typing import Literal
 Role = Literal["input", "output", "internal", "changelog"]
 
 
+DAY_MS = 24 * 3600 * 1000
+REPLAY_RETENTION_MS = 7 * DAY_MS
+DELIVERY_RETENTION_MS = 30 * DAY_MS
+AUDIT_RETENTION_MS = (5 * 365 + 2) * DAY_MS  # five years, leap days included
+COMPACTION_LAG_MS = 7 * DAY_MS
+TOMBSTONE_RETENTION_MS = 1 * DAY_MS
+
+_RETENTION_BY_ROLE: dict[Role, int] = {"input": REPLAY_RETENTION_MS, "internal": REPLAY_RETENTION_MS,
+                                        "output": DELIVERY_RETENTION_MS}
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
@@ -22,6 +49,23 @@ class TopicSpec:
     """Schema file stem in ``schemas/`` (``internal/...`` for internal topics); None for changelogs."""
     cleanup_policy: Literal["delete", "compact"] = "delete"
     doc: str = ""
+    retention_ms: int | None = None
+    """How long records are kept (delete policy); None: the role's default (see the module docstring)."""
+
+    @property
+    def retention(self) -> int | None:
+        """``retention.ms`` of a topic that deletes, None for a compacted one."""
+        if self.cleanup_policy == "compact":
+            return None
+        return self.retention_ms if self.retention_ms is not None else _RETENTION_BY_ROLE.get(self.role,
+                                                                                               REPLAY_RETENTION_MS)
+
+    def config(self) -> dict[str, str]:
+        """The topic configs set when the topic is created."""
+        if self.cleanup_policy == "compact":
+            return {"cleanup.policy": "compact", "max.compaction.lag.ms": str(COMPACTION_LAG_MS),
+                    "delete.retention.ms": str(TOMBSTONE_RETENTION_MS)}
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention)}
 
 
 LEAD_CAPTURED = "lead-captured"
@@ -80,7 +124,8 @@ def registry(app_id: str) -> tuple[TopicSpec, ...]:
         TopicSpec(OPT_OUT, "input", "opt-out", doc="Do-not-call requests and their removals."),
         TopicSpec(CALL_READY, "output", "call-ready", doc="Work for dialers, keyed by phone_e164; READY or WITHDRAW."),
         TopicSpec(QUALIFIED_LEAD, "output", "qualified-lead", doc="Qualified leads for CRMs."),
-        TopicSpec(LEAD_DECISION, "output", "lead-decision", doc="Audit trail: one record per decision."),
+        TopicSpec(LEAD_DECISION, "output", "lead-decision", doc="Audit trail: one record per decision.",
+                  retention_ms=AUDIT_RETENTION_MS),
         TopicSpec(DEAD_LETTER, "output", "dead-letter", doc="Undecodable or invalid input with original bytes."),
         TopicSpec(number_events_topic(app_id), "internal", "internal/number-event",
                   doc="Every input event normalized and re-keyed by phone_e164."),

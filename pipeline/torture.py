@@ -28,6 +28,7 @@ import dataclasses
 import json
 import os
 import random
+import secrets
 import shutil
 import tempfile
 import time
@@ -235,7 +236,8 @@ def torture_run(settings: Settings, *, workers: int, events: int, kills: int, se
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
     env.update({"LEADPIPE_FIXED_CLOCK": NOW.isoformat(), "LEADPIPE_APP_ID": settings.app_id,
                 "LEADPIPE_PARTITIONS": str(settings.partitions), "LEADPIPE_LOG_LEVEL": "warning",
-                "LEADPIPE_ERASURE_KEY": settings.erasure_key})
+                # A run's own secret; reads open on loopback: the run's dial-checks come from here.
+                "LEADPIPE_ERASURE_KEY": secrets.token_hex(16), "LEADPIPE_OPEN_READS": "true"})
     tail = TopicTail(settings.kafka_client_config(), codec, [CALL_READY, LEAD_DECISION]).start()
     pool = Workers(workers, settings, env, log_dir)
     started = time.monotonic()

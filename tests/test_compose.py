@@ -173,11 +173,18 @@ def test_gateway_and_console_run_by_default_crm_behind_profile(services: dict[st
     assert "127.0.0.1:8082:8082" in services["console"]["ports"]
 
 
-def test_gateway_reads_the_mounted_api_keys(services: dict[str, Any]) -> None:
-    gateway = services["gateway"]
-    path = _env(gateway)["LEADPIPE_API_KEYS_PATH"]
-    assert any(str(v).endswith(f":{path}:ro") for v in gateway["volumes"])
+@pytest.mark.parametrize("name", ["gateway", "worker", "console", "crm"])
+def test_every_http_service_reads_the_mounted_api_keys(services: dict[str, Any], name: str) -> None:
+    service = services[name]
+    path = _env(service)["LEADPIPE_API_KEYS_PATH"]
+    assert any(str(v).endswith(f":{path}:ro") for v in service["volumes"])
+    assert "LEADPIPE_OPEN_READS" not in _env(service)  # reads are open only in local runs
     assert (ROOT / "config" / "api-keys.example.json").is_file()
+
+
+def test_the_erasure_key_must_be_given_it_has_no_public_default(services: dict[str, Any]) -> None:
+    # ${VAR:?message}: compose refuses to start when the variable is unset or empty.
+    assert re.fullmatch(r"\$\{LEADPIPE_ERASURE_KEY:\?[^}]+\}", _env(services["worker"])["LEADPIPE_ERASURE_KEY"])
 
 
 def test_healthy_and_completed_conditions_are_satisfiable(services: dict[str, Any]) -> None:
@@ -211,9 +218,11 @@ def test_worker_is_scalable(services: dict[str, Any]) -> None:
         # Only a host-port range can be shared by several replicas.
         host = str(port.get("published", "")) if isinstance(port, dict) else str(port).split(":")[-2]
         assert "-" in host, f"worker publishes fixed host port {port!r}: --scale would clash"
-    # A named volume would be shared by every replica (RocksDB files opened twice).
+    # A named volume would be shared by every replica (RocksDB files opened twice); a read-only
+    # bind mount of a file (the keys) is shared harmlessly.
     for volume in worker.get("volumes", []):
-        assert ":" not in volume, f"worker mounts {volume!r}: use an anonymous per-replica volume"
+        assert ":" not in volume or (volume.startswith("./") and volume.endswith(":ro")), (
+            f"worker mounts {volume!r}: use an anonymous per-replica volume")
 
 
 def test_worker_web_server_reachable_in_network(services: dict[str, Any]) -> None:

@@ -4,6 +4,10 @@
     GET /metrics     the same figures in Prometheus text
     GET /dashboard   the live dashboard (HTML + vanilla JS, polls /v1/report every second)
     GET /healthz     {"ready": true} once the topic reader caught up with what existed at start
+    GET /login       the login form: an API key with the read scope → a session cookie (pipeline.http_auth)
+
+Everything but /healthz and /login needs a read key: ``X-API-Key``, ``Authorization: Bearer`` or,
+in a browser, the session cookie ``/login`` sets (a link ``/dashboard#key=<key>`` logs in at once).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pipeline.codec import make_codec
 from pipeline.config import Settings
 from pipeline.console.sources import LagProbe, ReportTail, WorkerScrape
 from pipeline.errors import ConfigError
+from pipeline.http_auth import KeyRing, add_login_routes, auth_middleware, is_reader, read_keys
 from pipeline.reporting.aggregate import Report
 from pipeline.reporting.prometheus import render_report
 from pipeline.topics import INPUT_TOPICS, number_events_topic
@@ -51,7 +56,7 @@ class Console:
         self.clock = clock or ((lambda: fixed) if fixed is not None else (lambda: datetime.now(UTC)))
         self.tail = ReportTail(kafka, make_codec(settings))
         self.lag = LagProbe(kafka, settings.app_id, [*INPUT_TOPICS, number_events_topic(settings.app_id)])
-        self.scrape = WorkerScrape(settings.worker_urls)
+        self.scrape = WorkerScrape(settings.worker_urls, api_key=settings.api_key)
         self._cache_s = cache_s
         self._max_age_s = max_age_s
         self._compute_s = 0.0
@@ -103,7 +108,8 @@ def dashboard_html() -> str:
     return resources.files("pipeline.console").joinpath("dashboard.html").read_text(encoding="utf-8")
 
 
-def build_web_app(console: Console) -> web.Application:
+def build_web_app(console: Console, keys: KeyRing | None) -> web.Application:
+    """The console's routes; ``keys`` checks reads (None: reads are open, see pipeline.http_auth.read_keys)."""
     page = dashboard_html()
 
     async def report(_request: web.Request) -> web.Response:
@@ -118,16 +124,18 @@ def build_web_app(console: Console) -> web.Application:
     async def dashboard(_request: web.Request) -> web.Response:
         return web.Response(text=page, content_type="text/html", charset="utf-8")
 
-    async def healthz(_request: web.Request) -> web.Response:
+    async def healthz(request: web.Request) -> web.Response:
         ready = console.tail.ready
-        body = {"ready": ready, "status": "ok" if ready else "starting", "error": console.tail.error,
-                "records_read": console.tail.records_read}
+        body: dict[str, object] = {"ready": ready, "status": "ok" if ready else "starting"}
+        if is_reader(request, keys):  # the reader's error can name the broker: readers only
+            body.update(error=console.tail.error, records_read=console.tail.records_read)
         return web.json_response(body, status=200 if ready else 503)
 
     async def root(_request: web.Request) -> web.Response:
         raise web.HTTPFound("/dashboard")
 
-    app = web.Application()
+    app = web.Application(middlewares=[auth_middleware(keys, pages=frozenset({"/", "/dashboard"}))])
+    add_login_routes(app, keys, landing="/dashboard")
     app.router.add_get("/", root)
     app.router.add_get("/v1/report", report)
     app.router.add_get("/metrics", metrics)
@@ -139,12 +147,14 @@ def build_web_app(console: Console) -> web.Application:
 def serve(settings: Settings) -> int:
     """Run the console until SIGINT/SIGTERM."""
     log.setLevel(settings.log_level.upper())
+    keys = read_keys(settings.api_keys_path, open_reads=settings.open_reads, host=settings.console_host,
+                     service="the console")
     console = Console(settings)
     console.start()
     log.info("console on http://%s:%s/dashboard (workers scraped: %s)", settings.console_host,
              settings.console_port, ", ".join(settings.worker_urls) or "none")
     try:
-        web.run_app(build_web_app(console), host=settings.console_host, port=settings.console_port,
+        web.run_app(build_web_app(console, keys), host=settings.console_host, port=settings.console_port,
                     print=None, handle_signals=True)
     finally:
         console.stop()

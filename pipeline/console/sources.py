@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from connectors.kafka import reader_consumer
 from pipeline.codec import Codec
 from pipeline.errors import CodecError
+from pipeline.http_auth import KEY_HEADER
 from pipeline.reporting.aggregate import REPORT_TOPICS, Aggregator, Report
 from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram, parse_histogram
 
@@ -182,8 +183,10 @@ class LagProbe(_Background):
 class WorkerScrape(_Background):
     """Fetches each worker's /metrics and sums their opt-out-to-blocked latency histograms."""
 
-    def __init__(self, urls: Sequence[str], *, interval_s: float = 2.0) -> None:
+    def __init__(self, urls: Sequence[str], *, api_key: str | None = None, interval_s: float = 2.0) -> None:
         self._urls = list(urls)
+        # The workers' /metrics needs a key with the read scope (pipeline.http_auth).
+        self._headers = {KEY_HEADER: api_key} if api_key else {}
         self._interval_s = interval_s
         super().__init__("worker-scrape")
         self.latency = Histogram()
@@ -195,7 +198,8 @@ class WorkerScrape(_Background):
         for url in self._urls:
             try:
                 # Operator-configured worker URL (http/https checked at start-up).
-                with urllib.request.urlopen(f"{url}/metrics", timeout=2.0) as resp:  # noqa: S310
+                request = urllib.request.Request(f"{url}/metrics", headers=self._headers)  # noqa: S310
+                with urllib.request.urlopen(request, timeout=2.0) as resp:  # noqa: S310
                     text = resp.read().decode()
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 workers[url] = {"up": False, "error": str(exc)}

@@ -30,6 +30,7 @@ RULE_CALLABLE = "decision.callable"
 RULE_CONSENT_REQUIRED = "consent.required"
 RULE_CONSENT_REVOKED = "consent.revocation"
 RULE_PHONE_VALID = "phone.valid"
+RULE_INPUT_LIMITS = "input.limits"
 RULE_DEDUPE = "lead.dedupe"
 
 # Reason code and rule id for a suppression, by what created it. Opt-outs and "do not call" said on
@@ -201,6 +202,13 @@ def decide(
 def rejected_phone(code: str, detail: str) -> Decision:
     """A lead whose phone number cannot be called at all (unparseable, invalid, wrong type)."""
     reasons: tuple[Reason, ...] = ({"code": code, "rule_id": RULE_PHONE_VALID, "detail": detail},)
+    return Decision("REJECTED", reasons, _fired(reasons), None, (), None, None)
+
+
+def rejected_fields(problems: list[tuple[str, str]]) -> Decision:
+    """A lead with fields over their limits (:mod:`pipeline.core.limits`): one reason per field."""
+    reasons: tuple[Reason, ...] = tuple(
+        {"code": "FIELD_TOO_LONG", "rule_id": RULE_INPUT_LIMITS, "detail": f"{path}: {why}"} for path, why in problems)
     return Decision("REJECTED", reasons, _fired(reasons), None, (), None, None)
 
 

@@ -26,6 +26,7 @@ from pipeline.core.campaigns import CampaignBook
 from pipeline.core.decision import compliance_reasons
 from pipeline.core.leads import LeadRecord
 from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy, default_lifecycle
+from pipeline.core.limits import DIAL_CHECK_AT_MAX, DIAL_CHECK_AT_MIN, IDENTIFIER_CHARS, NAME_CHARS, instant_in_range
 from pipeline.core.number import NumberState, migrated, rule_checks
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.rulepack import RulePack, jurisdictions
@@ -35,7 +36,7 @@ from pipeline.registry.store import RegistrySet
 
 CHANNELS: tuple[ConsentChannel, ...] = ("VOICE", "AUTODIALED_VOICE", "SMS", "ANY")
 RULE_LEAD = "dial-check.lead"
-MAX_LEAD_ID = 128
+MAX_LEAD_ID = IDENTIFIER_CHARS
 """Longest lead id a dialer may ask about."""
 
 
@@ -124,9 +125,15 @@ def parse_request(phone: str, query: Mapping[str, str], default_region: str) -> 
         else:
             if at.tzinfo is None:
                 errors["at"] = f"{raw_at!r} needs a UTC offset, e.g. 2026-11-24T20:30:00-05:00"
+            elif not (instant_in_range(at) and DIAL_CHECK_AT_MIN <= at < DIAL_CHECK_AT_MAX):
+                errors["at"] = (f"{raw_at[:64]!r} is outside {DIAL_CHECK_AT_MIN.year}-{DIAL_CHECK_AT_MAX.year - 1} "
+                                "(UTC)")
     lead_id = query.get("lead_id")
     if lead_id is not None and not (0 < len(lead_id.strip()) <= MAX_LEAD_ID and lead_id.isprintable()):
         errors["lead_id"] = f"expected 1 to {MAX_LEAD_ID} printable characters, got {lead_id[:MAX_LEAD_ID + 1]!r}"
+    for name, chars in (("campaign_id", IDENTIFIER_CHARS), ("campaign", IDENTIFIER_CHARS), ("purpose", NAME_CHARS)):
+        if len(query.get(name) or "") > chars:
+            errors[name] = f"{len(query.get(name) or '')} characters, at most {chars}"
     if errors or isinstance(info, PhoneError):
         return errors
     # ``campaign_id`` is the name everywhere else; ``campaign`` is kept for dialers written against 0.1.

@@ -274,7 +274,10 @@ def _local_day(at: datetime, time_zone: str) -> str:
         zone = ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         return at.date().isoformat()
-    return at.astimezone(zone).date().isoformat()
+    try:
+        return at.astimezone(zone).date().isoformat()
+    except OverflowError:  # the first or last hours of year 1 or 9999: no local date exists, UTC's does
+        return at.date().isoformat()
 
 
 # --- configuration -------------------------------------------------------------------------------

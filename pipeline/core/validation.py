@@ -2,7 +2,8 @@
 
 The schema already guarantees types and required fields; this module finds records that are
 well-formed but unusable: blank ids, an ``occurred_at`` far in the future, or a field that the
-event's own choices make necessary (a TEMPORARY opt-out needs ``expires_at``...). Each problem is a
+event's own choices make necessary (a TEMPORARY opt-out needs ``expires_at``...). Lengths and sizes
+are :mod:`pipeline.core.limits`'s, checked by the gateway and intake beside these. Each problem is a
 human-readable string starting with the field it is about; no problems means the record is valid.
 
 The caller decides what a problem costs. For opt-outs, keep in mind that rejecting one means going
@@ -16,16 +17,6 @@ from datetime import datetime, timedelta
 
 MAX_CLOCK_SKEW = timedelta(days=1)
 """How far after "now" an ``occurred_at`` may be before it is treated as wrong."""
-
-MAX_LABEL_CHARS = 100
-"""Longest name or label (a contact's name, role or title, a best time to call)."""
-MAX_NOTES_CHARS = 2_000
-"""Longest free-text note (what was promised for a callback)."""
-_CALL_OUTCOME_LIMITS: dict[str, int] = {
-    "contact_name": MAX_LABEL_CHARS, "contact_role": MAX_LABEL_CHARS, "title": MAX_LABEL_CHARS,
-    "best_time_to_call": MAX_LABEL_CHARS, "callback_notes": MAX_NOTES_CHARS,
-}
-"""Call-outcome fields a CRM maps, and the most each may hold: they travel to call-ready and qualified-lead."""
 
 _REQUIRED_TEXT: dict[str, tuple[str, ...]] = {
     "lead-captured": ("event_id", "lead_id", "phone", "campaign_id", "source"),
@@ -75,10 +66,6 @@ def _call_outcome_problems(record: Mapping[str, object]) -> list[str]:
     problems = []
     if record.get("outcome") == "CALLBACK_REQUESTED" and record.get("callback_at") is None:
         problems.append("callback_at: a CALLBACK_REQUESTED outcome needs the time to call back")
-    for name, limit in _CALL_OUTCOME_LIMITS.items():
-        value = record.get(name)
-        if isinstance(value, str) and len(value) > limit:
-            problems.append(f"{name}: at most {limit:,} characters, got {len(value):,}")
     return problems
 
 

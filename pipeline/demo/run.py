@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -57,6 +58,8 @@ TRICKLE_EVERY_S = 3.0
 COMPLIANCE_SOURCE = "compliance-desk"
 """The API key opt-outs and consent changes are posted with (preference center, SMS keywords)."""
 DIALER_SOURCE = "dialer:reference"
+OPERATOR_SOURCE = "ops:demo"
+"""The read-only key the dashboard link logs in with and the console scrapes the worker with."""
 CRM_FAULTS = ("--failure-rate", "0.15", "--fail-after-store-rate", "0.1", "--seed", "5")
 """The local CRM fails some requests, some after storing: the connector's retries and idempotency
 key are at work in every demo."""
@@ -212,11 +215,17 @@ class Demo:
 
 
 def _api_keys(workdir: Path) -> tuple[Path, dict[str, str]]:
-    """A fresh API key per source, written where the gateway reads them; returns (file, source → key)."""
-    keys = {source: secrets.token_urlsafe(24) for source in (*LEAD_SOURCES, COMPLIANCE_SOURCE, DIALER_SOURCE)}
+    """A fresh API key per source, written where every service reads them; returns (file, source → key).
+
+    Senders may write; the dialer writes outcomes and reads the dial-check; the operator's key reads
+    only (dashboard, reports, metrics)."""
+    scopes = {DIALER_SOURCE: ["read", "write"], OPERATOR_SOURCE: ["read"]}
+    sources = (*LEAD_SOURCES, COMPLIANCE_SOURCE, DIALER_SOURCE, OPERATOR_SOURCE)
+    keys = {source: secrets.token_urlsafe(24) for source in sources}
     path = workdir / "api-keys.json"
     path.write_text(json.dumps({"keys": [
-        {"key_id": source.replace(":", "-"), "source": source, "key": key, "hmac_secret": None}
+        {"key_id": source.replace(":", "-"), "source": source, "key": key, "hmac_secret": None,
+         "scopes": scopes.get(source, ["write"])}
         for source, key in keys.items()
     ]}, indent=2))
     path.chmod(0o600)
@@ -261,17 +270,21 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         bootstrap = settings.bootstrap_servers or ""
         _say(f"▶ broker at {bootstrap}; creating topics ...")
         ensure_topics(settings)
-        worker = demo.start(WorkerProcess(bootstrap=bootstrap, log_path=workdir / "worker.log",
-                                          embedded=demo.broker is not None), "worker")
         keys_path, keys = _api_keys(workdir)
-        gateway = demo.start(GatewayProcess(bootstrap=bootstrap, api_keys_path=keys_path,
+        env = _service_env(keys_path)
+        worker = demo.start(WorkerProcess(bootstrap=bootstrap, log_path=workdir / "worker.log", env=env,
+                                          embedded=demo.broker is not None), "worker")
+        gateway = demo.start(GatewayProcess(bootstrap=bootstrap, api_keys_path=keys_path, env=env,
                                             log_path=workdir / "gateway.log"), "ingest gateway")
         console = demo.start(ConsoleProcess(bootstrap=bootstrap, worker_urls=[worker.url],
+                                            env={**env, "LEADPIPE_API_KEY": keys[OPERATOR_SOURCE]},
                                             log_path=workdir / "console.log"), "console")
         _say("▶ starting the CRM connector and a local CRM that fails now and then ...")
-        demo.crm = start_local_crm(bootstrap, log_dir=workdir, preset="hubspot", sink_args=CRM_FAULTS)
+        demo.crm = start_local_crm(bootstrap, log_dir=workdir, preset="hubspot", sink_args=CRM_FAULTS, env=env,
+                                   read_key=keys[OPERATOR_SOURCE])
+        dashboard = f"{console.url}/dashboard#key={keys[OPERATOR_SOURCE]}"
         _say(f"▶ gateway   {gateway.url}  (OpenAPI: {gateway.url}/openapi.json)")
-        _say(f"▶ dashboard {console.url}/dashboard   ← open it in a browser")
+        _say(f"▶ dashboard {dashboard}   ← open it in a browser (the link logs you in with this run's read key)")
         _say(f"▶ local CRM {demo.crm.sink.url}/received")
 
         codec = make_codec(settings)
@@ -281,7 +294,7 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         submitter = Submitter(gateway.url, keys)
         # The demo's dialer is the reference client, fast-paced: short calls, many per second.
         # Its people ask to be called back right away ("I'm driving"), so a callback comes back in the demo.
-        dialer = DialerClient(checker=DialCheckClient([worker.url]),
+        dialer = DialerClient(checker=DialCheckClient([worker.url], api_key=keys[DIALER_SOURCE]),
                               sink=HttpOutcomeSink(GatewayClient(gateway.url, keys[DIALER_SOURCE])),
                               model=DemoCalls(seed=settings.dialer_seed),
                               clock=clock, calls_per_second=DEMO_CALLS_PER_SECOND, talk_time_s=DEMO_TALK_TIME_S,
@@ -320,7 +333,7 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         if done:
             done = _wait(lambda: _crm_stored(demo.crm) >= _to_crm(report), demo, deadline)
         _summary(report, dialer, submitter, demo.crm, fed, len(direct), done)
-        _say(f"▶ dashboard {console.url}/dashboard")
+        _say(f"▶ dashboard {dashboard}")
         if not done:
             return 1
         if exit_when_done:
@@ -343,6 +356,13 @@ def run_demo(settings: Settings, *, leads: int = 60, exit_when_done: bool = Fals
         demo.stop()
         _say("▶ stopped: dialer, CRM connector and sink, console, gateway, worker and broker are down")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _service_env(keys_path: Path) -> dict[str, str]:
+    """The environment of the demo's services: this run's keys file for reads and writes, and a
+    random erasure key (markers made in a demo mean nothing after it, so none needs to survive it)."""
+    _say("▶ erasure key: a random one for this run (LEADPIPE_ERASURE_KEY; production sets its own secret)")
+    return {**os.environ, "LEADPIPE_API_KEYS_PATH": str(keys_path), "LEADPIPE_ERASURE_KEY": secrets.token_urlsafe(32)}
 
 
 def _counts(counter: Mapping[str, int]) -> str:

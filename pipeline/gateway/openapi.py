@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline import topics
-from pipeline.gateway.auth import KEY_HEADER, SIGNATURE_HEADER
 from pipeline.gateway.request import (
     ArrayOf,
     AvroType,
@@ -24,6 +23,7 @@ from pipeline.gateway.request import (
     Record,
     Timestamp,
 )
+from pipeline.http_auth import KEY_HEADER, SIGNATURE_HEADER
 
 HEALTH_PATH = "/healthz"
 OPENAPI_PATH = "/openapi.json"
@@ -150,6 +150,8 @@ def build_document(mappers: Mapping[str, EventMapper], *, max_body_bytes: int) -
                 "202": {"description": "acknowledged by the broker", "content": {"application/json": {"schema": {
                     "type": "object", "properties": accepted, "required": list(accepted)}}}},
                 "401": _error("missing or wrong API key or signature; nothing written", {"error": "unknown API key"}),
+                "403": _error("an API key without the write scope; nothing written",
+                              {"error": "API key 'ops' may not write (its scopes: read)"}),
                 "413": _error(f"body over {max_body_bytes} bytes", {"error": "body too large"}),
                 "415": _error("another content type", {"error": "unsupported content type"}),
                 "422": _error("invalid fields, each named", {"error": "invalid request",
@@ -170,7 +172,11 @@ def build_document(mappers: Mapping[str, EventMapper], *, max_body_bytes: int) -
     }}
     paths[METRICS_PATH] = {"get": {
         "summary": "Prometheus metrics: answers by route and status, readiness", "operationId": "get_metrics",
-        "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+        "security": [{"apiKey": []}, {"bearer": []}],
+        "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}},
+                      "401": _error("no or an unknown API key", {"error": "unknown API key"}),
+                      "403": _error("an API key without the read scope",
+                                    {"error": "API key 'webform-main' may not read (its scopes: write)"})},
     }}
     paths[OPENAPI_PATH] = {"get": {
         "summary": "This document", "operationId": "get_openapi",
@@ -183,14 +189,18 @@ def build_document(mappers: Mapping[str, EventMapper], *, max_body_bytes: int) -
                                 "on the input topics out. See docs/gateway.md."},
         "paths": paths,
         "components": {
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": KEY_HEADER}},
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": KEY_HEADER},
+                                "bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "the same API key as Authorization: Bearer <key>"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {
                     "error": {"type": "string"}, "detail": {"type": "string"},
                     "fields": {"type": "object", "additionalProperties": {"type": "string"},
                                "description": "field path (dotted) → why it was refused"}}},
-                "Health": {"type": "object", "required": ["ready"], "properties": {
-                    "ready": {"type": "boolean"}, "detail": {"type": ["string", "null"]}}},
+                "Health": {"type": "object", "required": ["ready", "status"], "properties": {
+                    "ready": {"type": "boolean"}, "status": {"type": "string", "enum": ["ok", "starting"]},
+                    "detail": {"type": ["string", "null"],
+                               "description": "why it is not ready; only for a request with a read key"}}},
             },
         },
     }

@@ -14,6 +14,8 @@ inputs count as absent: that is what an HTML form sends for an empty optional fi
 
 Errors are a dict ``{field path: why}``; paths are dotted (``consent.granted_at``,
 ``attributes.budget``) with ``[i]`` for array items (``tags[2]``); ``body`` is the whole body.
+Lengths and counts are checked against :mod:`pipeline.core.limits`, the same limits intake applies;
+instants must fall in years 1-9999 in UTC, and text must be Unicode (no lone surrogates).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from pipeline import topics
+from pipeline.core.limits import field_problems, instant_in_range
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.validation import validate_input
 
@@ -184,6 +187,20 @@ _FORM_TRUE = frozenset({"true", "1", "on", "yes"})
 _FORM_FALSE = frozenset({"false", "0", "off", "no"})
 
 
+_SURROGATE = "contains a lone UTF-16 surrogate (e.g. \\ud800): not Unicode text"
+
+
+def _surrogate(text: str) -> bool:
+    """True when ``text`` holds a lone surrogate (JSON's ``"\\ud800"``), which no UTF-8 encoder accepts."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _describe(value: object) -> str:
     if value is None:
         return "null"
@@ -225,6 +242,9 @@ def _convert(t: AvroType, value: object, path: str, errors: dict[str, str], text
         if instant.tzinfo is None or instant.utcoffset() is None:
             errors[path] = f"{value[:64]!r} needs a UTC offset, e.g. Z or -05:00"
             return _INVALID
+        if not instant_in_range(instant):
+            errors[path] = f"{value[:64]!r} falls outside years 1-9999 in UTC"
+            return _INVALID
         return instant
     if isinstance(t, Enum):
         if not isinstance(value, str) or value not in t.symbols:
@@ -240,8 +260,11 @@ def _convert(t: AvroType, value: object, path: str, errors: dict[str, str], text
         if not isinstance(value, dict):
             errors[path] = f"expected an object, got {_describe(value)}"
             return _INVALID
+        bad_names = [k for k in value if _surrogate(k)]
+        for k in bad_names:
+            errors[f"{path}.{k.encode('utf-8', 'backslashreplace').decode()}"] = _SURROGATE
         out_map = {str(k): _convert(t.values, v, f"{path}.{k}", errors, text) for k, v in value.items()}
-        return _INVALID if any(v is _INVALID for v in out_map.values()) else out_map
+        return _INVALID if bad_names or any(v is _INVALID for v in out_map.values()) else out_map
     if not isinstance(value, list):
         errors[path] = f"expected an array, got {_describe(value)}"
         return _INVALID
@@ -251,6 +274,9 @@ def _convert(t: AvroType, value: object, path: str, errors: dict[str, str], text
 
 def _primitive(name: str, value: object, path: str, errors: dict[str, str], text: bool) -> object:
     if name == "string":
+        if isinstance(value, str) and _surrogate(value):
+            errors[path] = _SURROGATE
+            return _INVALID
         if isinstance(value, str):
             return value
         errors[path] = f"expected text, got {_describe(value)}"
@@ -409,6 +435,14 @@ class EventMapper:
             name, _, why = problem.partition(": ")
             if name not in errors:
                 errors[name] = why
+        for name, why in field_problems(self.kind, record):
+            errors.setdefault(name, why)
+        if self.kind == topics.OPT_OUT and record.get("category") == "TEMPORARY":
+            expires_at = record.get("expires_at")
+            if isinstance(expires_at, datetime) and expires_at <= now:
+                # Accepted means applied: an opt-out that ended already would block nothing.
+                errors.setdefault("expires_at",
+                                  f"{expires_at.isoformat()} has passed: this opt-out would block nothing")
         phone, country = record.get("phone"), record.get("country")
         key = None
         if "phone" not in errors and isinstance(phone, str) and (country is None or isinstance(country, str)):

@@ -1,8 +1,12 @@
 """The ingest gateway's aiohttp app and the ``leadpipe gateway`` command.
 
-Per POST: size (413) → authenticate over the raw body (401) → content type (415) → map and check
-every field (422) → encode with the project codec → await the broker's acknowledgement (202, or 503
-when there is none). Nothing is written before authentication and validation pass.
+Per POST: size (413) → authenticate over the raw body (401; 403 for a key without the ``write``
+scope) → content type (415) → map and check
+every field (422) → encode with the project codec (413 over ``limits.RECORD_BYTES``) → await the
+broker's acknowledgement (202, or 503 when there is none). Nothing is written before
+authentication and validation pass. ``GET /metrics`` needs a ``read`` key (``pipeline.http_auth``);
+``/healthz`` and ``/openapi.json`` are open, and ``/healthz`` says only whether the gateway is ready
+unless a read key asks.
 """
 
 from __future__ import annotations
@@ -25,17 +29,28 @@ from aiohttp.typedefs import Middleware
 from pipeline import topics
 from pipeline.codec import Codec, ConfluentCodec, SchemaStore, make_codec
 from pipeline.config import Settings
+from pipeline.core.limits import record_size_problem
 from pipeline.errors import ConfigError, EncodeError
-from pipeline.gateway.auth import KEY_HEADER, SIGNATURE_HEADER, AuthFailure, KeyRing, load_api_keys
 from pipeline.gateway.openapi import HEALTH_PATH, METRICS_PATH, OPENAPI_PATH, build_document
 from pipeline.gateway.producer import AckProducer, BrokerUnavailable
 from pipeline.gateway.request import ENDPOINTS, EventMapper, Mapped
+from pipeline.http_auth import (
+    KEY_HEADER,
+    OPEN_PATHS,
+    SIGNATURE_HEADER,
+    AuthFailure,
+    KeyRing,
+    auth_middleware,
+    is_reader,
+    load_api_keys,
+    presented_key,
+)
 
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
-_ALLOW_HEADERS = f"Content-Type, {KEY_HEADER}, {SIGNATURE_HEADER}"
+_ALLOW_HEADERS = f"Content-Type, {KEY_HEADER}, {SIGNATURE_HEADER}, Authorization"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -83,9 +98,9 @@ class Gateway:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _error(413, "body too large", detail=f"at most {limit} bytes")
-        who = self.keys.authenticate(request.headers.get(KEY_HEADER), request.headers.get(SIGNATURE_HEADER), body)
+        who = self.keys.authenticate(presented_key(request.headers), request.headers.get(SIGNATURE_HEADER), body)
         if isinstance(who, AuthFailure):
-            return _error(401, who.reason)
+            return _error(who.status, who.reason)
         ctype = request.content_type
         now = self.clock()
         if ctype == JSON:
@@ -107,8 +122,11 @@ class Gateway:
         try:
             value = self.codec.encode(mapper.kind, record)
         except EncodeError as exc:  # the mapping let through what the schema refuses: a bug, said plainly
-            log.error("encode failed after validation: %s", exc)
+            # The message may quote the caller's values: the log gets its kind only, the caller all of it.
+            log.error("encode failed after validation on %s: %s", mapper.kind, type(exc.__cause__).__name__)
             return _error(500, "could not encode the event", detail=str(exc))
+        if (too_large := record_size_problem(len(value))) is not None:
+            return _error(413, "record too large", detail=too_large)
         try:
             # Keyed by the E.164 number (murmur2, as Faust partitions): decided without a hop.
             await self.producer.send(mapper.kind, value, (mapped.key or record["phone"]).encode())
@@ -128,7 +146,10 @@ class Gateway:
 
     async def health(self, request: web.Request) -> web.Response:
         ready = self.producer.ready and self.producer.down is None
-        return web.json_response({"ready": ready, "detail": self.producer.down}, status=200 if ready else 503)
+        body: dict[str, object] = {"ready": ready, "status": "ok" if ready else "starting"}
+        if is_reader(request, self.keys):  # why it is not ready names the broker: readers only
+            body["detail"] = self.producer.down
+        return web.json_response(body, status=200 if ready else 503)
 
     async def openapi(self, request: web.Request) -> web.Response:
         return web.json_response(self.document)
@@ -176,6 +197,9 @@ def create_app(settings: Settings, producer: AckProducer, codec: Codec, keys: Ke
                clock: Callable[[], datetime] | None = None, new_id: Callable[[], str] | None = None) -> web.Application:
     """The gateway app. ``producer`` must be started in the loop that serves the app."""
     middlewares = [cors_middleware(settings.gateway_cors_origins)] if settings.gateway_cors_origins else []
+    # GETs other than /healthz and the OpenAPI document need a read key; POSTs authenticate themselves
+    # (write scope, HMAC over the raw body) in the handler.
+    middlewares.append(auth_middleware(keys, open_paths=OPEN_PATHS | {OPENAPI_PATH}))
     # client_max_size makes request.read() refuse a chunked body past the limit (413).
     app = web.Application(client_max_size=settings.gateway_max_body_bytes, middlewares=middlewares)
     gateway = Gateway(settings, producer, codec, keys, clock=clock, new_id=new_id)

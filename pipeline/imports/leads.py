@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, cast
 
+from pipeline.core.limits import field_problems, instant_in_range
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.validation import validate_input
 from pipeline.events import Address, ConsentChannel, ConsentProof, LeadCaptured
@@ -193,6 +194,9 @@ def _parse_instant(text: str, name: str, problems: list[str]) -> datetime | None
     if value.tzinfo is None or value.utcoffset() is None:
         problems.append(f"{name}: no UTC offset ({text!r}; write e.g. 2026-11-24T09:30:00-05:00)")
         return None
+    if not instant_in_range(value):
+        problems.append(f"{name}: outside years 1-9999 in UTC ({text!r})")
+        return None
     return value
 
 
@@ -244,6 +248,7 @@ def row_to_lead(plan: ColumnPlan, cells: Sequence[str], line_number: int, defaul
         "attributes": {name: cells[i].strip() for name, i in plan.attributes.items() if cells[i].strip()},
     }
     problems.extend(_as_row_problem(p) for p in validate_input("lead-captured", record, now))
+    problems.extend(f"{path}: too long ({why})" for path, why in field_problems("lead-captured", record))
     key = ""
     if phone:
         normalized = normalize_phone(phone, country, defaults.default_region)

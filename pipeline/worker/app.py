@@ -32,6 +32,7 @@ from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]  # aiok
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.core.number import NumberState
+from pipeline.redaction import fingerprint
 from pipeline.reporting.prometheus import Histogram
 from pipeline.topics import (
     INPUT_TOPICS,
@@ -46,6 +47,7 @@ from pipeline.topics import (
     number_events_topic,
 )
 from pipeline.transport import LeadpipeApp
+from pipeline.worker.access import faust_web_options, worker_read_keys
 from pipeline.worker.clock import Clock, make_clock
 from pipeline.worker.commit import AtLeastOnce, Committer, ExactlyOnce, Outbox
 from pipeline.worker.decide import Decider, Incoming, Plan
@@ -118,6 +120,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         log.info("line types: %d numbers or prefixes from %s", len(policies.line_types), policies.line_types.origin)
     log.info("settings (secrets hidden):\n%s", settings.describe())
     log.info("rule pack %s", policies.rule_pack.version)
+    read_keys = worker_read_keys(settings)  # refuses to start with reads open to anyone
     credentials = None
     if settings.sasl_username is not None:
         credentials = faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_password,
@@ -153,6 +156,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         web_port=settings.web_port,
         # Where other workers send dial-checks for numbers this worker owns.
         canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        **faust_web_options(settings, read_keys),  # a read key for every view; Faust's own views off
     )
 
     number_events = number_events_topic(settings.app_id)
@@ -163,7 +167,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         # Raw bytes in and out (JSON made by the state types): the app's serializers are raw.
         return app.Table(name, default=None, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
-    secret = settings.erasure_key.encode()
+    secret = settings.erasure_secret()  # refuses an unset or public key
     tables = NumberTables(table(TABLE_SUPPRESSIONS), table(TABLE_CONSENTS), table(TABLE_LEADS),
                           table(TABLE_ERASURES), secret)
     index_topic = changelog_topic(settings.app_id, TABLE_EMAILS)
@@ -238,7 +242,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         for key in releases.due(now):
             phone = phone_of(key, settings.default_region, policies.line_types)
             if phone is None:  # keys are E.164 numbers made by intake: a bug if reached
-                log.error("a leads table key is not a phone number")
+                log.error("a leads table key (%s) is not a phone number", fingerprint(key))
                 continue
             for _, event in releases.releases(key, tables.leads.get(key), now, phone):
                 out.append(Outgoing(number_events, key, codec.encode(NUMBER_EVENT_SCHEMA, branch_named(event))))
@@ -249,5 +253,5 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         return state if state is not None else tables.read(key)
 
     register_pages(app, settings=settings, policies=policies, tables=tables, state_of=current_state, clock=clock,
-                   health=health, optout_latency=optout_latency, counters=counters.render)
+                   health=health, optout_latency=optout_latency, counters=counters.render, read_keys=read_keys)
     return app

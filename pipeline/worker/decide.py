@@ -36,6 +36,7 @@ from pipeline.core.number import Emit, NumberState, ProcessContext, next_release
 from pipeline.core.routing import EmailCheck, first_hop
 from pipeline.errors import CodecError
 from pipeline.events import NumberEvent, OptOut
+from pipeline.redaction import exception_summary, fingerprint
 from pipeline.worker.email_index import EmailIndex
 from pipeline.worker.policies import Policies
 from pipeline.worker.state import NumberTables, RowTooLarge, RowWrite
@@ -137,7 +138,8 @@ class Decider:
             except (CodecError, RowTooLarge, RecordTooLarge) as exc:
                 self._dead_letter(record, "decode" if isinstance(exc, CodecError) else "size", exc, now, plan)
             except Exception as exc:  # a bug must not stop the partition: keep the bytes, log loudly
-                log.exception("decide failed on %s/%s@%s", record.topic, record.partition, record.offset)
+                log.error("decide failed on %s/%s@%s: %s", record.topic, record.partition, record.offset,
+                          exception_summary(exc))
                 self._dead_letter(record, "decide", exc, now, plan)
             else:
                 self._commit(record, effects, states, plan)
@@ -165,7 +167,8 @@ class Decider:
             return
         result = intake(record.topic, decoded.schema, decoded.record, partition=record.partition,
                         offset=record.offset, default_region=self.default_region, now=ctx.now,
-                        rule_pack_version=ctx.rule_pack_version, line_types=self.policies.line_types)
+                        rule_pack_version=ctx.rule_pack_version, line_types=self.policies.line_types,
+                        encoded_size=len(record.value))
         if isinstance(result, Invalid):
             raise _Invalid(result.stage, result.error)
         if isinstance(result, Rejected):
@@ -262,11 +265,11 @@ class Decider:
                      plan: Plan) -> None:
         if isinstance(error, _Invalid):
             stage, error = error.stage, error.reason
-        else:
-            log.warning("dead-letter %s/%s@%s stage=%s: %s", record.topic, record.partition, record.offset,
-                        stage, type(error).__name__)
         letter = dead_letter(topic=record.topic, partition=record.partition, offset=record.offset, key=record.key,
                              value=record.value, stage=stage, error=error, now=now)
+        # The error may quote the input: the log gets its fingerprint, the dead-letter record all of it.
+        log.warning("dead-letter %s/%s@%s stage=%s %s: %s", record.topic, record.partition, record.offset, stage,
+                    letter["error_type"], fingerprint(letter["error"]))
         plan.add(record.partition, Outgoing(topics.DEAD_LETTER, letter["key"],
                                             self.codec.encode(topics.DEAD_LETTER, letter)))
         plan.dead_letters += 1

@@ -18,6 +18,7 @@ from pipeline.config import Settings
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.linetype import with_line_type
 from pipeline.core.number import NumberState
+from pipeline.http_auth import KeyRing, is_reader
 from pipeline.registry.check import registry_metrics
 from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram
 from pipeline.worker.clock import Clock
@@ -41,7 +42,7 @@ class Health:
 
 def register_pages(app: faust.App, *, settings: Settings, policies: Policies, tables: NumberTables,
                    state_of: Callable[[bytes], NumberState], clock: Clock, health: Health, optout_latency: Histogram,
-                   counters: Callable[[], str]) -> None:
+                   counters: Callable[[], str], read_keys: KeyRing | None) -> None:
     """Add the worker's pages to ``app``'s web server."""
 
     @app.page("/v1/dial-check/{phone}")
@@ -81,10 +82,11 @@ def register_pages(app: faust.App, *, settings: Settings, policies: Policies, ta
             reason = "rebalancing"
         else:
             reason = health.not_ready()
-        body = {"status": "ok" if reason is None else "starting", "ready": reason is None,
-                "app_id": settings.app_id}
-        if reason is not None:
-            body["reason"] = reason
+        body: dict[str, Any] = {"status": "ok" if reason is None else "starting", "ready": reason is None}
+        if is_reader(request, read_keys):  # open to anyone: status only, unless a reader asks
+            body["app_id"] = settings.app_id
+            if reason is not None:
+                body["reason"] = reason
         return web.json(body, status=200 if reason is None else 503)
 
 

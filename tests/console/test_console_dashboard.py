@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
@@ -119,6 +120,11 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         ensure_topics(settings)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
         env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
+        keys_file = log_dir / "api-keys.json"
+        keys_file.write_text(json.dumps(KEYS_DOCUMENT), encoding="utf-8")
+        # Worker and console check reads against the same keys; the console scrapes the worker with READ_KEY.
+        env.update(LEADPIPE_API_KEYS_PATH=str(keys_file), LEADPIPE_API_KEY=READ_KEY,
+                   LEADPIPE_ERASURE_KEY="console-test-erasure-key-0123456789")
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
                                log_path=log_dir / "worker.log").start()
         console = ConsoleProcess(bootstrap=settings.bootstrap_servers or "", worker_urls=[worker.url], env=env,
@@ -140,6 +146,29 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
             worker.stop()
         broker.stop()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+READ_KEY = "console-read-key-0123456789"
+WRITE_KEY = "console-write-key-0123456789"
+KEYS_DOCUMENT = {"keys": [
+    {"key_id": "ops", "source": "ops", "key": READ_KEY, "hmac_secret": None, "scopes": ["read"]},
+    {"key_id": "web", "source": "web", "key": WRITE_KEY, "hmac_secret": None, "scopes": ["write"]},
+]}
+
+
+def read(url: str, key: str = READ_KEY) -> bytes:
+    request = urllib.request.Request(url, headers={"X-API-Key": key})  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback
+        return bytes(resp.read())
+
+
+def status(url: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
@@ -291,7 +320,8 @@ def test_dashboard_shows_the_topics_and_updates_live(system: System) -> None:
     wait_until(lambda: len(system.records(QUALIFIED_LEAD)) >= 1, "a qualified lead")
 
     system.console.start().wait_ready(timeout_s=60)
-    system.browser.get(system.console.dashboard_url)
+    # The link the demo prints: the fragment logs the browser in (session cookie), then the page loads.
+    system.browser.get(f"{system.console.dashboard_url}#key={READ_KEY}")
     system.browser.execute_script("window.__sameDocument = 'first load';")
     first = settle(system, sent, "first wave")
     assert first["captured"] == sent
@@ -339,12 +369,30 @@ def test_dashboard_shows_the_topics_and_updates_live(system: System) -> None:
         probe.stop()
 
     # /metrics carries the same figures in Prometheus text, and /v1/report the same as JSON.
-    with urllib.request.urlopen(f"{system.console.url}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
-        metrics = resp.read().decode()
+    metrics = read(f"{system.console.url}/metrics").decode()
     assert f"leadpipe_report_captured {second['captured']}\n" in metrics
     assert f"leadpipe_report_qualified {second['qualified']}\n" in metrics
     assert "leadpipe_optout_to_blocked_seconds_count" in metrics
     assert "leadpipe_consumer_lag{" in metrics
-    with urllib.request.urlopen(f"{system.console.url}/v1/report", timeout=5) as resp:  # noqa: S310 - loopback
-        report = json.loads(resp.read())
+    report = json.loads(read(f"{system.console.url}/v1/report"))
     assert {k: report["funnel"][k] for k in STAGES} == {k: second[k] for k in STAGES}
+
+
+# After the test above, which starts the console once the topics hold data.
+@pytest.mark.parametrize("path", ["/dashboard", "/v1/report", "/metrics"])
+def test_each_console_read_needs_a_read_key(system: System, path: str) -> None:
+    if not system.console.alive():
+        system.console.start().wait_ready(timeout_s=60)
+    url = system.console.url + path
+    assert status(url, {}) == 401
+    assert status(url, {"X-API-Key": WRITE_KEY}) == 403
+    assert status(url, {"X-API-Key": READ_KEY}) == 200
+    assert status(url, {"Authorization": f"Bearer {READ_KEY}"}) == 200
+
+
+def test_the_console_healthz_is_open_but_says_only_whether_it_is_ready(system: System) -> None:
+    if not system.console.alive():
+        system.console.start().wait_ready(timeout_s=60)
+    with urllib.request.urlopen(f"{system.console.url}/healthz", timeout=5) as resp:  # noqa: S310 - loopback
+        assert json.loads(resp.read()) == {"ready": True, "status": "ok"}
+    assert "records_read" in json.loads(read(f"{system.console.url}/healthz"))

@@ -140,3 +140,20 @@ def test_a_lead_out_of_attempts_and_a_bad_lead_id() -> None:
     assert "LEAD_ATTEMPTS_USED" in codes(answer)
     assert parse_request("+13052094411", {"lead_id": " "}, "US") == {"lead_id": "expected 1 to 128 printable "
                                                                       "characters, got ' '"}
+
+
+def test_an_at_the_window_search_cannot_reach_is_a_bad_request_naming_at() -> None:
+    for raw in ("9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-23:00", "3000-01-01T00:00:00Z"):
+        errors = parse_request("+13052094411", {"at": raw}, "US")
+        assert isinstance(errors, dict) and list(errors) == ["at"], raw
+        assert "outside 1970-2999" in errors["at"]
+    for raw in ("1970-01-01T00:00:00Z", "2999-12-31T23:59:59.999Z"):
+        parsed = parse_request("+13052094411", {"at": raw, "campaign_id": "solar-q4"}, "US")
+        assert isinstance(parsed, DialCheckRequest), raw
+        answer = dial_check(parsed, apply(lead()), campaigns=default_campaigns(), pack=PACK, now=T0)
+        assert answer.at == parsed.at and answer.rule_pack_version == PACK.version
+
+
+def test_query_values_over_their_limits_are_named() -> None:
+    errors = parse_request("+13052094411", {"campaign_id": "c" * 129, "purpose": "p" * 101}, "US")
+    assert errors == {"campaign_id": "129 characters, at most 128", "purpose": "101 characters, at most 100"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 import pytest
+from confluent_kafka import Producer
 
 from connectors.crm_local import start_local_crm
 from connectors.kafka import EventProducer, TopicTail
@@ -26,11 +29,23 @@ from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.processes import ServiceProcess
-from pipeline.topics import DEAD_LETTER, QUALIFIED_LEAD
+from pipeline.topics import DEAD_LETTER, OPT_OUT, QUALIFIED_LEAD
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+READ_KEY = "crm-tests-read-key-0123456789"
+WRITE_KEY = "crm-tests-write-key-0123456789"
+KEYS_DOCUMENT = {"keys": [
+    {"key_id": "ops", "source": "ops", "key": READ_KEY, "hmac_secret": None, "scopes": ["read"]},
+    {"key_id": "web", "source": "web", "key": WRITE_KEY, "hmac_secret": None, "scopes": ["write"]},
+]}
+
+
+def read(url: str, key: str = READ_KEY) -> bytes:
+    request = urllib.request.Request(url, headers={"X-API-Key": key})  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback
+        return bytes(resp.read())
 
 
 class Bench:
@@ -43,6 +58,9 @@ class Bench:
         self.producer = EventProducer(settings.kafka_client_config(), codec)
         self.processes: list[ServiceProcess] = []
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
+        keys_file = log_dir / "api-keys.json"
+        keys_file.write_text(json.dumps(KEYS_DOCUMENT), encoding="utf-8")
+        self.env["LEADPIPE_API_KEYS_PATH"] = str(keys_file)  # the connector's /metrics needs READ_KEY
 
     def sink(self, *args: str) -> ServiceProcess:
         port = free_port()
@@ -130,7 +148,7 @@ def test_every_lead_reaches_a_flaky_crm_exactly_once(bench: Bench) -> None:
     # connector retries requests that in fact succeeded: only the idempotency key prevents duplicates.
     sent = bench.send_leads(40)
     crm = start_local_crm(bench.settings.bootstrap_servers or "", log_dir=bench.log_dir, preset="hubspot",
-                          env=bench.env,
+                          env=bench.env, read_key=READ_KEY,
                           sink_args=["--failure-rate", "0.3", "--fail-after-store-rate", "0.2", "--seed", "11"],
                           connector_env={"LEADPIPE_CRM_MAX_ATTEMPTS": "30", "LEADPIPE_CRM_BACKOFF_BASE_S": "0.02",
                                          "LEADPIPE_CRM_BACKOFF_CAP_S": "0.2", "LEADPIPE_CRM_GROUP_ID": "crm-flaky"})
@@ -150,8 +168,7 @@ def test_every_lead_reaches_a_flaky_crm_exactly_once(bench: Bench) -> None:
         stats = crm.stats()
         assert isinstance(stats["retried"], int) and stats["retried"] > 0
         assert stats["dead_lettered"] == 0
-        with urllib.request.urlopen(f"{crm.connector.url}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
-            metrics = resp.read().decode()
+        metrics = read(f"{crm.connector.url}/metrics").decode()
         assert "leadpipe_crm_delivered_total 40" in metrics
         assert "leadpipe_crm_dead_lettered_total 0" in metrics
         assert "leadpipe_crm_ready 1" in metrics
@@ -212,3 +229,119 @@ def test_a_connector_killed_mid_stream_loses_nothing_and_duplicates_nothing(benc
     keys = stored_keys(sink)
     assert len(keys) == 80
     assert sorted(keys) == sorted(record["event_id"] for record, _ in sent)
+
+
+def status(url: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_connectors_reads_need_a_read_key_and_healthz_tells_only_readers_where_it_delivers(
+        bench: Bench) -> None:
+    sink = bench.sink()
+    connector = bench.connector(f"{sink.url}/leads", group="crm-auth")
+    url = f"{connector.url}/metrics"
+    assert status(url, {}) == 401
+    assert status(url, {"X-API-Key": WRITE_KEY}) == 403
+    assert status(url, {"X-API-Key": READ_KEY}) == 200
+    assert status(url, {"Authorization": f"Bearer {READ_KEY}"}) == 200
+    assert get_json(f"{connector.url}/healthz") == {"ready": True, "status": "ok"}
+    detailed = json.loads(read(f"{connector.url}/healthz"))
+    assert detailed["url"] == f"{sink.url}/leads" and "last_error" in detailed
+
+
+# --- erasure reaches the CRM ----------------------------------------------------------------------
+
+PRESET_PATHS = {"generic": "/leads", "hubspot": "/crm/v3/objects/contacts",
+                "salesforce": "/services/data/v60.0/sobjects/Lead"}
+
+
+def erase(phone: str, **extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "event_id": f"erase-{uuid.uuid4()}", "occurred_at": NOW, "phone": phone, "country": "US", "action": "ERASE",
+        "scope": "ALL_CHANNELS", "category": "PERMANENT", "campaign_id": None, "expires_at": None,
+        "source": "privacy-desk", "reason": "GDPR art. 17 request", "evidence": "ticket-77"}
+    record.update(extra)
+    return record
+
+
+def valid_number() -> str:
+    """A US number that exists in the numbering plan (the connector normalizes erasures' numbers)."""
+    while True:
+        candidate = f"+1305{uuid.uuid4().int % 10_000_000:07d}"
+        if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
+            return candidate
+
+
+def holds(sink: ServiceProcess, number: str) -> bool:
+    """True when any lead stored at the sink holds ``number`` anywhere in its body."""
+    return number in json.dumps([lead["body"] for lead in get_json(f"{sink.url}/received")["leads"]])
+
+
+@pytest.mark.parametrize("preset", ["generic", "hubspot", "salesforce"])
+def test_an_erasure_makes_the_crm_forget_the_number(bench: Bench, preset: str) -> None:
+    sink = bench.sink()
+    connector = bench.connector(f"{sink.url}{PRESET_PATHS[preset]}", group=f"crm-erase-{preset}", crm_preset=preset)
+    number = valid_number()
+    bench.send_leads(1, phone_e164=number)
+    wait_until(lambda: holds(sink, number), timeout_s=30, what="the qualified lead stored at the CRM")
+
+    # As people write it: national format, country given; the connector normalizes it to E.164.
+    national = f"({number[2:5]}) {number[5:8]}-{number[8:]}"
+    bench.producer.send(OPT_OUT, erase(national), key=national)
+    bench.producer.send(OPT_OUT, erase(national, action="ADD", event_id=f"add-{uuid.uuid4()}"), key=national)
+    [(sentinel, _)] = bench.send_leads(1)  # read after the erasure: delivered, so the erasure was handled
+    bench.producer.flush()
+    wait_until(lambda: holds(sink, sentinel["phone_e164"]), timeout_s=30, what="the sentinel lead stored")
+    wait_until(lambda: not holds(sink, number), timeout_s=30, what="the CRM forgot the number")
+    assert get_json(f"{sink.url}/received")["forgotten"] == 1
+    stats = json.loads(read(f"{connector.url}/healthz"))
+    assert (stats["forgotten"], stats["forget_dead_lettered"], stats["dead_lettered"]) == (1, 0, 0)
+
+
+def test_a_lead_written_before_an_erasure_read_first_is_withheld(bench: Bench) -> None:
+    sink = bench.sink()
+    connector = bench.connector(f"{sink.url}/leads", group="crm-withheld")
+    number = valid_number()
+    bench.producer.send(OPT_OUT, erase(number), key=number)
+    bench.producer.flush()
+    wait_until(lambda: json.loads(read(f"{connector.url}/healthz")).get("forgotten") == 1, timeout_s=30,
+               what="the erasure handled (nothing stored: 404 counts as forgotten)")
+    # A lead the worker wrote a minute before the erasure, read only now (the topics are read side by side).
+    stale = qualified_lead(phone_e164=number)
+    written = Producer(bench.settings.kafka_client_config())
+    written.produce(QUALIFIED_LEAD, bench.codec.encode(QUALIFIED_LEAD, stale), key=number,
+                    timestamp=int(time.time() * 1000) - 60_000)
+    written.flush(10)
+    [(sentinel, _)] = bench.send_leads(1)
+    wait_until(lambda: holds(sink, sentinel["phone_e164"]), timeout_s=30, what="the sentinel lead stored")
+    assert not holds(sink, number)
+    assert json.loads(read(f"{connector.url}/healthz"))["withheld"] == 1
+
+
+def test_the_connectors_log_holds_no_personal_data_even_when_the_crm_echoes_it(bench: Bench) -> None:
+    tail = TopicTail(bench.settings.kafka_client_config(), bench.codec, [DEAD_LETTER]).start()
+    try:
+        # A CRM that refuses with the lead quoted back, and fails some requests before that (retries).
+        sink = bench.sink("--reject-marker", "REJECT-ME", "--echo-body", "--fail-first", "2")
+        connector = bench.connector(f"{sink.url}/leads", group="crm-pii")
+        person = {"first_name": "Zelda", "last_name": "Quixotic", "email": "zelda.quixotic@example.org",
+                  "notes": "REJECT-ME: call Zelda Quixotic after six"}
+        [(refused, refused_bytes)] = bench.send_leads(1, **person)
+        [dead] = tail.wait_for(DEAD_LETTER, lambda r: r.record is not None and r.record["value"] == refused_bytes,
+                               timeout_s=60)
+        assert dead.record is not None and "Quixotic" in dead.record["error"]  # kept with the bytes, for operators
+        log_path = connector.log_path
+        connector.stop()
+    finally:
+        tail.stop()
+    assert log_path is not None
+    log = log_path.read_text(encoding="utf-8")
+    assert f"lead {refused['lead_id']} dead-lettered: refused by the CRM: HTTP 400 (answer: " in log  # it did log
+    assert "attempt 1 failed (HTTP 503 (answer: " in log
+    for personal in ("Zelda", "Quixotic", "zelda.quixotic", refused["phone_e164"], refused["phone_e164"][2:]):
+        assert personal not in log, f"{personal!r} in the connector's log:\n{log}"

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connectors.crm_mapping import PRESETS, MappingError, load_mapping, lookup, map_record, parse_mapping
+from connectors.crm_mapping import (
+    PRESETS,
+    MappingError,
+    forget_request,
+    load_mapping,
+    lookup,
+    map_record,
+    parse_mapping,
+)
 from pipeline.codec import SchemaStore, SingleObjectCodec
 
 QUALIFIED_AT = datetime(2026, 11, 24, 17, 5, tzinfo=UTC)
@@ -196,3 +205,52 @@ def test_values_translate_and_an_unlisted_value_counts_as_missing() -> None:
                                                   "default": "unknown"}}})
     assert map_record(mapping, qualified(lead_status="QUALIFIED")) == {"stage": "sql"}
     assert map_record(mapping, qualified(lead_status="STALE")) == {"stage": "unknown"}
+
+
+# --- forget: how each preset makes its CRM forget a number ------------------------------------------
+
+@pytest.mark.parametrize(("preset", "crm_url", "method", "url", "body"), [
+    ("generic", "https://crm.example/leads", "POST", "https://crm.example/leads/forget",
+     {"phone_e164": "+13052094411", "erasure_event_id": "erase-1"}),
+    # HubSpot CRM v3: POST /crm/v3/objects/contacts/gdpr-delete {objectId, idProperty (a unique property)}
+    ("hubspot", "https://api.hubapi.com/crm/v3/objects/contacts", "POST",
+     "https://api.hubapi.com/crm/v3/objects/contacts/gdpr-delete",
+     {"idProperty": "leadpipe_phone_e164", "objectId": "+13052094411"}),
+    # Salesforce: DELETE /services/data/vXX.X/sobjects/Lead/<External ID field>/<value>, value URL-encoded
+    ("salesforce", "https://x.my.salesforce.com/services/data/v60.0/sobjects/Lead/", "DELETE",
+     "https://x.my.salesforce.com/services/data/v60.0/sobjects/Lead/Leadpipe_Phone_E164__c/%2B13052094411", None),
+])
+def test_each_preset_forgets_a_number_the_way_its_vendor_does(preset: str, crm_url: str, method: str, url: str,
+                                                               body: dict[str, Any] | None) -> None:
+    mapping = load_mapping(preset)
+    assert mapping.forget is not None
+    request = forget_request(mapping.forget, crm_url=crm_url, phone_e164="+13052094411", event_id="erase-1")
+    assert (request.method, request.url, request.body) == (method, url, body)
+
+
+@pytest.mark.parametrize("preset", ["hubspot", "salesforce"])
+def test_presets_that_delete_by_a_unique_field_also_fill_it_when_they_create(preset: str) -> None:
+    mapping = load_mapping(preset)
+    assert mapping.forget is not None
+    field = (mapping.forget.body or {}).get("idProperty") or mapping.forget.url.split("/")[-2]
+    body = map_record(mapping, qualified())
+    created = body.get("properties", body)
+    assert isinstance(created, dict) and created[field] == "+13052094411"
+
+
+@pytest.mark.parametrize(("forget", "message"), [
+    ("DELETE", "forget: expected an object"),
+    ({"method": "PUT", "url": "{crm_url}/x"}, "forget.method: expected POST or DELETE"),
+    ({"method": "POST", "url": "https://elsewhere/forget"}, "forget.url: expected a template starting with {crm_url}"),
+    ({"method": "POST", "url": "{crm_url}/{email}"}, "unknown placeholders ['email']"),
+    ({"method": "POST", "url": "{crm_url}/f", "body": {"who": "{first_name}"}},
+     "forget.body.who: unknown placeholders"),
+    ({"method": "POST", "url": "{crm_url}/f", "verb": "x"}, "forget: unknown keys ['verb']"),
+])
+def test_a_bad_forget_call_is_refused_naming_the_field(forget: object, message: str) -> None:
+    with pytest.raises(MappingError, match=re.escape(message)):
+        parse_mapping({"fields": {"phone": "phone_e164"}, "forget": forget})
+
+
+def test_a_mapping_without_forget_has_none() -> None:
+    assert parse_mapping({"fields": {"phone": "phone_e164"}}).forget is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -34,10 +36,13 @@ def test_any_2xx_is_delivered(status: int) -> None:
     assert after_attempt(POLICY, 3, Attempt(status), 0.5) == Delivered(3)
 
 
-def test_a_refusal_is_dead_lettered_at_once_with_the_crms_answer() -> None:
-    verdict = after_attempt(POLICY, 1, Attempt(400, '{"error": "Email is invalid"}'), 0.5)
-    assert verdict == GiveUp('refused by the CRM: HTTP 400: {"error": "Email is invalid"}', permanent=True,
-                             attempts=1)
+def test_a_refusal_is_dead_lettered_at_once_with_the_crms_answer_kept_out_of_the_reason() -> None:
+    answer = '{"error": "Email ana@example.com is invalid"}'
+    verdict = after_attempt(POLICY, 1, Attempt(400, answer), 0.5)
+    digest = hashlib.sha256(answer.encode()).hexdigest()[:12]
+    assert verdict == GiveUp(f"refused by the CRM: HTTP 400 (answer: {len(answer)} bytes, sha256 {digest})",
+                             permanent=True, attempts=1, answer=answer)
+    assert "ana@" not in verdict.reason  # the reason is what logs and /healthz show
 
 
 def test_retriable_failures_are_retried_until_the_attempts_run_out() -> None:
@@ -47,7 +52,8 @@ def test_retriable_failures_are_retried_until_the_attempts_run_out() -> None:
     last = verdicts[-1]
     assert isinstance(last, GiveUp)
     assert not last.permanent
-    assert last.reason == "4 attempts failed, last: HTTP 500: boom"
+    assert last.reason.startswith("4 attempts failed, last: HTTP 500 (answer: 4 bytes, sha256 ")
+    assert last.answer == "boom"
     assert verdicts[1] == RetryAfter(pytest.approx(0.999 * 1.0), "no answer: ConnectionResetError: reset")
 
 

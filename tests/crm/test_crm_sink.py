@@ -171,3 +171,34 @@ async def test_a_redirect_is_not_followed_with_a_body_less_get() -> None:
         assert attempt.status == 302  # a refusal: dead-lettered, never silently re-sent as a GET
     finally:
         await runner.cleanup()
+
+
+async def _forget(method: str, url: str, body: dict[str, Any] | None = None) -> int:
+    async with aiohttp.ClientSession() as session, session.request(method, url, json=body) as resp:
+        return resp.status
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/leads/forget", {"phone_e164": "+13052094411"}),
+    ("POST", "/crm/v3/objects/contacts/gdpr-delete", {"idProperty": "leadpipe_phone_e164", "objectId": "+13052094411"}),
+    ("DELETE", "/services/data/v60.0/sobjects/Lead/Leadpipe_Phone_E164__c/%2B13052094411", None),
+])
+async def test_forget_removes_every_lead_holding_the_number_in_each_presets_shape(
+        plain_sink: Sink, method: str, path: str, body: dict[str, Any] | None) -> None:
+    await plain_sink.post({"properties": {"leadpipe_phone_e164": "+13052094411", "firstname": "Ana"}}, key="a")
+    await plain_sink.post({"Phone": "+13052094411", "LastName": "Silva"}, key="b")
+    await plain_sink.post({"phone_e164": "+13052094499", "first_name": "Bo"}, key="c")
+    assert await _forget(method, plain_sink.url + path, body) == 204
+    received = await plain_sink.received()
+    assert [lead["body"] for lead in received["leads"]] == [{"phone_e164": "+13052094499", "first_name": "Bo"}]
+    assert received["forgotten"] == 2
+    assert await _forget(method, plain_sink.url + path, body) == 404  # nothing left for that number
+
+
+async def test_an_echoing_sink_quotes_what_it_refused() -> None:
+    runner, sink = await start_sink(Faults(reject_marker="bad", echo_body=True))
+    try:
+        status, answer = await sink.post({"first_name": "Zelda", "notes": "bad"}, key="k")
+        assert status == 400 and answer["received"] == {"first_name": "Zelda", "notes": "bad"}
+    finally:
+        await runner.cleanup()

@@ -159,6 +159,14 @@ def test_dial_check_client_refuses_what_the_worker_cannot_read_and_fails_closed(
         DialCheckClient([server.url]).check("+13055550103", "solar-q4")
 
 
+def test_dial_check_client_sends_its_read_key_and_a_refused_key_means_no_call(server: RecordingServer) -> None:
+    DialCheckClient([server.url], api_key="dialer-key-0123456789").check("+13055550104", "solar-q4")
+    assert server.requests[-1].headers["x-api-key"] == "dialer-key-0123456789"
+    server.answer("/v1/dial-check/+13055550105", 401, {"error": "unknown API key"})
+    with pytest.raises(DialCheckUnavailable, match="HTTP 401"):
+        DialCheckClient([server.url], api_key="wrong-key-0123456789").check("+13055550105", "solar-q4")
+
+
 def test_form_fields_skip_empty_values() -> None:
     from connectors.webforms import lead_form_fields
 

@@ -27,16 +27,18 @@ from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
 from pipeline.config import Settings
-from pipeline.gateway.auth import KeyRing, parse_api_keys
 from pipeline.gateway.server import create_app, producer_for
+from pipeline.http_auth import KeyRing, parse_api_keys
 from pipeline.topics import INPUT_TOPICS
 
 PLAIN_KEY = "plain-key-0123456789"
 SIGNED_KEY = "vendor-key-0123456789"
+READ_KEY = "read-key-0123456789ab"
 HMAC_SECRET = "s3cret"  # noqa: S105 - a test fixture's secret, not a real one
 KEYS_DOCUMENT = {"keys": [
     {"key_id": "webform-main", "source": "webform-main", "key": PLAIN_KEY, "hmac_secret": None},
     {"key_id": "vendor-x", "source": "vendor-x", "key": SIGNED_KEY, "hmac_secret": HMAC_SECRET},
+    {"key_id": "ops", "source": "ops", "key": READ_KEY, "hmac_secret": None, "scopes": ["read"]},
 ]}
 
 

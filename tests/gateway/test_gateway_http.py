@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from gateway_harness import HMAC_SECRET, PLAIN_KEY, SIGNED_KEY, Site, serve_gateway
+from gateway_harness import HMAC_SECRET, PLAIN_KEY, READ_KEY, SIGNED_KEY, Site, serve_gateway
 
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.codec import SINGLE_OBJECT_MAGIC
 from pipeline.config import Settings
-from pipeline.gateway.auth import sign
+from pipeline.http_auth import sign
 from pipeline.topics import CALL_OUTCOME, CONSENT_CHANGED, LEAD_CAPTURED, OPT_OUT
 
 # The fixtures (site, gateway, keys_file, fresh_phone); not a conftest.py: see gateway_harness.
@@ -63,7 +63,7 @@ async def test_a_form_encoded_lead(gateway: Client, site: Site, fresh_phone: Cal
 
 
 @pytest.mark.parametrize(("path", "topic", "body"), [
-    ("/v1/opt-outs", OPT_OUT, {"category": "TEMPORARY", "expires_at": "2026-12-24T00:00:00Z",
+    ("/v1/opt-outs", OPT_OUT, {"category": "TEMPORARY", "expires_at": "2036-12-24T00:00:00Z",
                                "reason": "not now"}),
     ("/v1/consents", CONSENT_CHANGED, {"action": "REVOKE", "channel": "SMS", "channel_specific": True}),
     ("/v1/call-outcomes", CALL_OUTCOME, {"lead_id": "L-9", "campaign_id": "solar-q4", "outcome": "DO_NOT_CALL",
@@ -135,7 +135,7 @@ async def test_422_names_each_bad_field(gateway: Client) -> None:
                                   headers={**AUTH, "Content-Type": "application/json"})
     assert bad_json.status == 422
     assert list((await bad_json.json())["fields"]) == ["body"]
-    metrics = await (await gateway.get("/metrics")).text()
+    metrics = await (await gateway.get("/metrics", headers={"X-API-Key": READ_KEY})).text()
     assert 'leadpipe_gateway_requests_total{route="/v1/leads",status="422"} 1' in metrics
     assert 'leadpipe_gateway_requests_total{route="/v1/opt-outs",status="422"} 1' in metrics
     assert "leadpipe_gateway_ready 1" in metrics
@@ -143,6 +143,40 @@ async def test_422_names_each_bad_field(gateway: Client) -> None:
                               headers={**AUTH, "Content-Type": "application/json"})
     assert deep.status == 422
     assert await deep.json() == {"error": "invalid request", "fields": {"body": "JSON nested too deeply"}}
+
+
+async def test_lone_surrogates_out_of_range_instants_and_long_fields_are_422_naming_the_field(
+        gateway: Client) -> None:
+    raw = b'{"phone": "+13052094411", "campaign_id": "solar-q4", "first_name": "\\ud800"}'
+    resp = await gateway.post("/v1/leads", data=raw, headers={**AUTH, "Content-Type": "application/json"})
+    assert resp.status == 422
+    assert list((await resp.json())["fields"]) == ["first_name"]
+    resp = await gateway.post("/v1/opt-outs", headers=AUTH, json={
+        "phone": "+13052094411", "category": "TEMPORARY", "expires_at": "9999-12-31T23:59:59-23:00"})
+    assert resp.status == 422
+    assert await resp.json() == {"error": "invalid request", "fields": {
+        "expires_at": "'9999-12-31T23:59:59-23:00' falls outside years 1-9999 in UTC"}}
+    resp = await gateway.post("/v1/call-outcomes", headers=AUTH, json={
+        "phone": "+13052094411", "lead_id": "L-1", "campaign_id": "solar-q4", "outcome": "NO_ANSWER",
+        "notes": "n" * 2001})
+    assert resp.status == 422
+    assert await resp.json() == {"error": "invalid request", "fields": {"notes": "2001 characters, at most 2000"}}
+
+
+async def test_reads_need_a_read_key_and_writes_a_write_key(gateway: Client, fresh_phone: Callable[[], str]) -> None:
+    assert (await gateway.get("/metrics")).status == 401
+    assert (await gateway.get("/metrics", headers={"X-API-Key": PLAIN_KEY})).status == 403  # write-only
+    assert (await gateway.get("/metrics", headers={"X-API-Key": READ_KEY})).status == 200
+    assert (await gateway.get("/metrics", headers={"Authorization": f"Bearer {READ_KEY}"})).status == 200
+    refused = await gateway.post("/v1/opt-outs", json={"phone": fresh_phone()}, headers={"X-API-Key": READ_KEY})
+    assert refused.status == 403
+    assert (await refused.json())["error"] == "API key 'ops' may not write (its scopes: read)"
+    bearer = await gateway.post("/v1/opt-outs", json={"phone": fresh_phone()},
+                                headers={"Authorization": f"Bearer {PLAIN_KEY}"})
+    assert bearer.status == 202
+    health = await gateway.get("/healthz")
+    assert health.status == 200 and await health.json() == {"ready": True, "status": "ok"}
+    assert (await gateway.get("/openapi.json")).status == 200
 
 
 async def test_413_over_the_size_limit_and_415_for_other_types(gateway: Client, site: Site) -> None:
@@ -209,7 +243,9 @@ async def test_503_when_the_broker_stops_and_never_a_202_for_an_unwritten_event(
                 if health.status == 503:
                     break
                 await asyncio.sleep(0.1)
-            assert health.status == 503 and (await health.json())["ready"] is False
+            assert health.status == 503 and await health.json() == {"ready": False, "status": "starting"}
+            detailed = await (await gateway.get("/healthz", headers={"X-API-Key": READ_KEY})).json()
+            assert detailed["ready"] is False and detailed["detail"]  # why: for readers only
             started = time.monotonic()
             assert (await gateway.post("/v1/opt-outs", json={"phone": fresh_phone()}, headers=AUTH)).status == 503
             assert time.monotonic() - started < 0.5

@@ -17,10 +17,10 @@ from gateway_harness import serve_gateway
 from pipeline.broker import free_port
 from pipeline.codec import SchemaStore
 from pipeline.config import Settings
-from pipeline.gateway.auth import KeyRing, parse_api_keys
 from pipeline.gateway.openapi import EXAMPLES, FORM_EXAMPLE, build_document
 from pipeline.gateway.request import EventMapper
 from pipeline.gateway.server import create_app, mappers_for, producer_for
+from pipeline.http_auth import KeyRing, parse_api_keys
 from pipeline.topics import LEAD_CAPTURED
 
 SETTINGS = Settings().with_bootstrap("127.0.0.1:9")  # never contacted: the producer is not started
@@ -100,4 +100,4 @@ def test_the_form_example_is_accepted_and_documented() -> None:
 def test_every_post_documents_the_answers_it_gives() -> None:
     for path in MAPPERS:
         answers = DOCUMENT["paths"][path]["post"]["responses"]
-        assert set(answers) == {"202", "401", "413", "415", "422", "503"}
+        assert set(answers) == {"202", "401", "403", "413", "415", "422", "503"}

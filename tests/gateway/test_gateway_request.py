@@ -126,7 +126,7 @@ def test_given_ids_and_times_are_kept() -> None:
     (topics.CALL_OUTCOME,
      {"lead_id": "L-1", "phone": "+13052094411", "campaign_id": "c", "outcome": "QUALIFIED",
       "contact_name": "A" * 101, "callback_notes": "n" * 2_001, "title": 7},
-     {"contact_name": "at most 100 characters, got 101", "callback_notes": "at most 2,000 characters, got 2,001",
+     {"contact_name": "101 characters, at most 100", "callback_notes": "2001 characters, at most 2000",
       "title": "expected text, got a number"}),
 ])
 def test_every_bad_field_is_named(kind: str, body: object, expected: dict[str, str]) -> None:
@@ -230,3 +230,66 @@ def test_a_form_field_given_both_as_a_value_and_as_a_group_is_named() -> None:
     mapped = as_form([("phone", "+13052094411"), ("campaign_id", "c"), ("address", "1 Ocean Dr"),
                       ("address.region", "FL")])
     assert mapped.errors == {"address": "given both as a value and as a group of fields"}
+
+
+# --- limits, instants and text the worker could not take ------------------------------------------
+
+@pytest.mark.parametrize(("body", "field", "why"), [
+    ({**LEAD, "first_name": "A" * 101}, "first_name", "101 characters, at most 100"),
+    ({**LEAD, "lead_id": "L" * 129}, "lead_id", "129 characters, at most 128"),
+    ({**LEAD, "attributes": {"budget": "9" * 501}}, "attributes.budget", "501 characters, at most 500"),
+    ({**LEAD, "attributes": {f"k{i}": "v" for i in range(33)}}, "attributes", "33 entries, at most 32"),
+    ({**LEAD, "consent": {**CONSENT, "consent_text": "I agree. " * 223}}, "consent.consent_text",
+     "2007 characters, at most 2000"),
+])
+def test_fields_over_their_limits_are_named(body: dict[str, Any], field: str, why: str) -> None:
+    assert as_json(topics.LEAD_CAPTURED, body).errors == {field: why}
+
+
+def test_a_form_field_over_its_limit_is_named_too() -> None:
+    mapped = as_form([("phone", "3052094411"), ("campaign_id", "solar-q4"), ("notes", "n" * 501)])
+    assert mapped.errors == {"attributes.notes": "501 characters, at most 500"}
+
+
+@pytest.mark.parametrize(("kind", "body", "field"), [
+    (topics.OPT_OUT, {"phone": "+13052094411", "category": "TEMPORARY", "expires_at": "9999-12-31T23:59:59-23:00"},
+     "expires_at"),
+    (topics.LEAD_CAPTURED, {**LEAD, "occurred_at": "0001-01-01T00:00:00+01:00"}, "occurred_at"),
+    (topics.LEAD_CAPTURED, {**LEAD, "consent": {**CONSENT, "granted_at": "9999-12-31T23:30:00-01:00"}},
+     "consent.granted_at"),
+    (topics.CALL_OUTCOME, {"phone": "+13052094411", "lead_id": "L-1", "campaign_id": "solar-q4",
+                           "outcome": "CALLBACK_REQUESTED", "callback_at": "9999-12-31T23:59:59.999-00:01"},
+     "callback_at"),
+])
+def test_an_instant_outside_years_1_to_9999_in_utc_is_named(kind: str, body: dict[str, Any], field: str) -> None:
+    errors = as_json(kind, body).errors
+    assert list(errors) == [field]
+    assert errors[field].endswith("falls outside years 1-9999 in UTC")
+
+
+def test_instants_at_the_edges_of_what_the_wire_holds_are_accepted() -> None:
+    opt_out = {"phone": "+13052094411", "category": "TEMPORARY", "expires_at": "9999-12-31T23:59:59.999Z",
+               "occurred_at": "0001-01-01T00:00:00-01:00"}
+    record = as_json(topics.OPT_OUT, opt_out).record
+    assert record is not None
+    codec = SingleObjectCodec(STORE)
+    decoded = codec.decode(codec.encode(topics.OPT_OUT, record)).record
+    assert decoded["expires_at"] == datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+
+
+def test_a_temporary_opt_out_that_already_ended_is_refused_it_would_block_nothing() -> None:
+    errors = as_json(topics.OPT_OUT, {"phone": "+13052094411", "category": "TEMPORARY",
+                                      "expires_at": (NOW - timedelta(seconds=1)).isoformat()}).errors
+    assert list(errors) == ["expires_at"] and "would block nothing" in errors["expires_at"]
+
+
+@pytest.mark.parametrize("body", [
+    {**LEAD, "first_name": "\ud800"},
+    {**LEAD, "attributes": {"k": "x\udfffy"}},
+    {**LEAD, "attributes": {"\ud800": "v"}},
+])
+def test_a_lone_surrogate_is_a_field_error_not_an_encoding_crash(body: dict[str, Any]) -> None:
+    errors = as_json(topics.LEAD_CAPTURED, body).errors
+    assert len(errors) == 1
+    [why] = errors.values()
+    assert "lone UTF-16 surrogate" in why

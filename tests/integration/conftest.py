@@ -37,6 +37,13 @@ from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_DECISION, QUALIFIED_LE
 from pipeline.worker.app import partitioner
 
 NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 in New York: inside every US window
+READ_KEY = "integration-read-key-0123456789"
+"""The key tests send to the worker's dial-check and /metrics (scope read)."""
+KEYS_DOCUMENT = {"keys": [
+    {"key_id": "tests-read", "source": "tests", "key": READ_KEY, "hmac_secret": None, "scopes": ["read"]},
+    {"key_id": "tests-write", "source": "tests", "key": "integration-write-key-0123456789", "hmac_secret": None},
+]}
+ERASURE_KEY = "integration-tests-erasure-key-0123456789"
 
 
 class Pipeline:
@@ -53,6 +60,14 @@ class Pipeline:
         self.log_dir = log_dir
         self._restarts = itertools.count(1)
         self.clock_file = clock_file
+        self.read_headers = {"X-API-Key": READ_KEY}
+        """Headers of a request with the read scope (dial-check, /metrics)."""
+
+    def read(self, url: str) -> bytes:
+        """GET ``url`` on a worker with the read key; HTTPError for an answer other than 2xx."""
+        request = urllib.request.Request(url, headers=self.read_headers)  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback
+            return bytes(resp.read())
 
     def set_clock(self, at: datetime) -> None:
         """Move the worker's decision clock to ``at`` (it reads the file on every decision and tick)."""
@@ -90,8 +105,7 @@ class Pipeline:
         url = (f"{self.worker.url}/v1/dial-check/{urllib.parse.quote(phone)}?"
                f"{urllib.parse.urlencode({'campaign_id': 'solar-q4', **query})}")
         try:
-            with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback
-                return cast(dict[str, Any], json.loads(resp.read()))
+            return cast(dict[str, Any], json.loads(self.read(url)))
         except urllib.error.HTTPError as exc:
             return cast(dict[str, Any], json.loads(exc.read()))
 
@@ -143,6 +157,10 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         clock_file.write_text(NOW.isoformat(), encoding="utf-8")
         env["LEADPIPE_CLOCK_FILE"] = str(clock_file)
         env["LEADPIPE_RELEASE_INTERVAL_S"] = "0.5"
+        keys_file = log_dir / "api-keys.json"
+        keys_file.write_text(json.dumps(KEYS_DOCUMENT), encoding="utf-8")
+        env["LEADPIPE_API_KEYS_PATH"] = str(keys_file)
+        env["LEADPIPE_ERASURE_KEY"] = ERASURE_KEY
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
                                log_path=log_dir / "worker-0.log").start()
         worker.wait_ready(timeout_s=90)

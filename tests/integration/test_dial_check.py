@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -20,8 +19,7 @@ pytestmark = pytest.mark.integration
 def ask(pipeline: Pipeline, phone: str, **query: str) -> tuple[int, dict[str, Any]]:
     url = f"{pipeline.worker.url}/v1/dial-check/{urllib.parse.quote(phone)}?{urllib.parse.urlencode(query)}"
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
-            return resp.status, json.loads(resp.read())
+        return 200, json.loads(pipeline.read(url))
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
 
@@ -56,6 +54,9 @@ def test_dial_check_rejects_a_bad_number_naming_the_field(pipeline: Pipeline) ->
     status, answer = ask(pipeline, "not-a-number", channel="FAX")
     assert status == 400
     assert set(answer["fields"]) == {"phone", "channel"}
+    status, answer = ask(pipeline, "+13052094411", at="9999-12-31T23:59:59Z")  # was a 500: the window overflowed
+    assert status == 400
+    assert list(answer["fields"]) == ["at"]
 
 
 def test_dial_check_with_a_lead_id_answers_for_the_lead_on_the_worker(pipeline: Pipeline,

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 
 import pytest
-from conftest import NOW, Pipeline, lead, opt_out
+from conftest import NOW, READ_KEY, Pipeline, lead, opt_out
 
 from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, KafkaOutcomeSink
 from connectors.kafka import EventProducer, TopicTail
@@ -29,7 +29,8 @@ def outcomes(pipeline: Pipeline) -> Iterator[TopicTail]:
 
 def make_dialer(pipeline: Pipeline, campaigns: Collection[str] = ()) -> DialerClient:
     producer = EventProducer(pipeline.settings.kafka_client_config(), pipeline.codec)
-    return DialerClient(checker=DialCheckClient([pipeline.worker.url]), sink=KafkaOutcomeSink(producer),
+    return DialerClient(checker=DialCheckClient([pipeline.worker.url], api_key=READ_KEY),
+                        sink=KafkaOutcomeSink(producer),
                         model=OutcomeModel(seed=11), clock=lambda: NOW, calls_per_second=50, campaigns=campaigns)
 
 
@@ -109,6 +110,7 @@ def test_leadpipe_dialer_command_works_offers_and_stops_on_ctrl_c(
         pipeline: Pipeline, us_number: Callable[[], str], outcomes: TopicTail) -> None:
     env = {**pipeline.env, "LEADPIPE_BOOTSTRAP_SERVERS": pipeline.settings.bootstrap_servers or "",
            "LEADPIPE_DIAL_CHECK_URLS": pipeline.worker.url, "LEADPIPE_DIALER_CAMPAIGNS": "solar-q4",
+           "LEADPIPE_API_KEY": READ_KEY,
            "LEADPIPE_DIALER_CALLS_PER_SECOND": "20", "LEADPIPE_DIALER_TALK_TIME_S": "0.2",
            "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "dialer"], env=env, stdout=subprocess.PIPE,

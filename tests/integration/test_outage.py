@@ -38,6 +38,8 @@ def test_the_worker_recovers_from_ten_broker_outages_within_30_s(tmp_path: Path,
         ensure_topics(settings)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
         env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
+        env["LEADPIPE_ERASURE_KEY"] = "outage-test-erasure-key-0123456789"
+        env["LEADPIPE_OPEN_READS"] = "true"  # loopback only; nothing here reads the worker
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
                                log_path=tmp_path / "worker.log").start()
         worker.wait_ready(timeout_s=90)
