@@ -7,7 +7,7 @@ Layout (the architecture, read from the tree):
 - ``pipeline.events`` typed mirrors of ``schemas/*.avsc``.
 - ``pipeline.codec``  Avro wire formats (single-object encoding and Confluent).
 - ``pipeline.topics`` the topic registry: every topic, its partitions and cleanup policy.
-- ``pipeline.app``    the Faust app: agents that decode, look up state, call the core, write back, emit.
+- ``pipeline.worker`` the Faust worker: one agent that decodes, looks up state, calls the core, sends, writes back.
 - ``pipeline.broker`` the embedded Kafka-compatible broker (Tansu) for local runs and tests.
 - ``pipeline.cli``    the ``leadpipe`` console script.
 """

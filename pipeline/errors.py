@@ -1,7 +1,7 @@
 """The leadpipe exception tree.
 
 Errors about *input* are data, not exceptions: a bad record becomes a rejected decision or a
-dead-letter record (see ``pipeline.app``). Exceptions are for configuration mistakes, outages
+dead-letter record (see ``pipeline.worker.decide``). Exceptions are for configuration mistakes, outages
 and bugs::
 
     LeadpipeError                  root: catch this to catch everything leadpipe raises

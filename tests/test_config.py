@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pipeline.app import create_app
+from pipeline.worker.app import create_app
 
 from pipeline.config import PUBLIC_ERASURE_KEY, Settings
 from pipeline.errors import ConfigError
