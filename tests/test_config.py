@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pipeline.worker.app import create_app
 
 from pipeline.config import PUBLIC_ERASURE_KEY, Settings
 from pipeline.errors import ConfigError
+from pipeline.worker.app import create_app
 
 
 @pytest.mark.parametrize(("env", "message"), [

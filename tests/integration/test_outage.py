@@ -2,14 +2,17 @@
 
 The embedded broker keeps its data in memory, so an outage here is the broker frozen (SIGSTOP) and
 thawed (SIGCONT) — what a network partition or a stalled broker looks like to a client, data kept.
-Half the outages outlast the consumer session timeout, so the group expires and is rebuilt.
+Half the outages outlast the consumer session timeout. The worker runs at log level WARNING, where
+Faust's terminal spinner used to set the root logger to DEBUG: its /metrics shows it does not.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,10 +42,15 @@ def test_the_worker_recovers_from_ten_broker_outages_within_30_s(tmp_path: Path,
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
         env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
         env["LEADPIPE_ERASURE_KEY"] = "outage-test-erasure-key-0123456789"
-        env["LEADPIPE_OPEN_READS"] = "true"  # loopback only; nothing here reads the worker
+        env["LEADPIPE_OPEN_READS"] = "true"  # loopback only
+        env["LEADPIPE_LOG_LEVEL"] = "warning"  # the level at which Faust's spinner once set the root to DEBUG
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
                                log_path=tmp_path / "worker.log").start()
         worker.wait_ready(timeout_s=90)
+        with urllib.request.urlopen(f"{worker.url}/metrics", timeout=10) as resp:  # noqa: S310 - loopback
+            metrics = resp.read().decode()
+        # A running worker's root logger is at the level asked for, not DEBUG (see pipeline.worker.main).
+        assert f"leadpipe_worker_root_log_level {logging.WARNING}" in metrics
         codec = make_codec(settings)
         tail = TopicTail(settings.kafka_client_config(), codec, [CALL_READY]).start()
         producer = EventProducer(settings.kafka_client_config(), codec)
