@@ -32,6 +32,7 @@ CALL_READY = "call-ready"
 QUALIFIED_LEAD = "qualified-lead"
 LEAD_DECISION = "lead-decision"
 DEAD_LETTER = "dead-letter"
+DIAL_CHECK = "dial-check"
 
 INPUT_TOPICS = (LEAD_CAPTURED, CONSENT_CHANGED, CALL_OUTCOME, OPT_OUT)
 
@@ -82,6 +83,8 @@ def registry(app_id: str) -> tuple[TopicSpec, ...]:
         TopicSpec(QUALIFIED_LEAD, "output", "qualified-lead", doc="Qualified leads for CRMs."),
         TopicSpec(LEAD_DECISION, "output", "lead-decision", doc="Audit trail: one record per decision."),
         TopicSpec(DEAD_LETTER, "output", "dead-letter", doc="Undecodable or invalid input with original bytes."),
+        TopicSpec(DIAL_CHECK, "output", "dial-check",
+                  doc="Audit: every dial-time check answer (request id, call id, allowed, reasons, worker)."),
         TopicSpec(number_events_topic(app_id), "internal", "internal/number-event",
                   doc="Every input event normalized and re-keyed by phone_e164."),
         *(TopicSpec(changelog_topic(app_id, t), "changelog", None, "compact", doc=f"Changelog of the {t} table.")
