@@ -45,7 +45,7 @@ from pipeline.codec import Codec, Decoded, make_codec
 from pipeline.config import Settings
 from pipeline.core.campaigns import CampaignBook, default_campaigns, load_campaigns
 from pipeline.core.consents import ConsentLedger
-from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
+from pipeline.core.dialcheck import DialCheckRequest, audit_record, dial_check, parse_request
 from pipeline.core.email_stage import (
     EmailLeads,
     email_route,
@@ -64,6 +64,7 @@ from pipeline.core.qualification import Framework, default_framework, load_frame
 from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
 from pipeline.core.scoring import ScoringModel, ScoringRule, default_scoring, load_scoring
 from pipeline.core.suppressions import SuppressionState
+from pipeline.dialcheck_audit import DialCheckAuditLog, worker_id
 from pipeline.errors import CodecError, ConfigError
 from pipeline.events import DeadLetter
 from pipeline.http_auth import is_reader
@@ -460,9 +461,15 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         if len(sent_releases) > 100_000:
             sent_releases.clear()
 
+    # Every answer on record (pipeline.dialcheck_audit): sent in the background, failures counted.
+    answered_by = worker_id(settings.web_host, settings.web_port)
+    audit = DialCheckAuditLog(lambda topic, key, value: app.producer.send(topic, key, value, None, None, None),
+                              codec, enabled=settings.dial_check_audit)
+
     @app.page("/v1/dial-check/{phone}")
     async def dial_check_view(web: Any, request: Any, phone: str) -> Any:
-        """Allowed or not, why, and seconds left — from the tables of the worker owning the number."""
+        """Allowed or not, why, and seconds left — from the tables of the worker owning the number,
+        which puts the answer on the dial-check topic."""
         parsed = parse_request(phone, request.query, settings.default_region)
         if not isinstance(parsed, DialCheckRequest):
             return web.json({"error": "invalid request", "fields": parsed}, status=400)
@@ -474,13 +481,15 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             pass
         result = dial_check(parsed, number_state(key), campaigns=campaigns, pack=rule_pack, now=clock(),
                             registries=registries, lifecycle=lifecycle)
-        return web.json(result.to_json())
+        request_id = str(uuid.uuid4())
+        audit.submit(audit_record(parsed, result, answered_by, request_id))
+        return web.json(result.to_json(request_id=request_id, worker_id=answered_by))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         """Prometheus text: national registry age and staleness (stale = numbers blocked, fail closed)."""
         text = registry_metrics(registries, clock()) + optout_latency.render(
-            OPTOUT_LATENCY, "opt-out Kafka timestamp to its suppression written by this worker")
+            OPTOUT_LATENCY, "opt-out Kafka timestamp to its suppression written by this worker") + audit.metrics()
         return web.text(text, content_type="text/plain; version=0.0.4")
 
     @app.page("/healthz")

@@ -206,6 +206,13 @@ class BenchSite:
     worker: WorkerProcess
     broker_name: str
     """"embedded Tansu" or "configured cluster", for the report."""
+    worker_env: dict[str, str]
+    workdir: Path
+
+    def another_worker(self, name: str, **extra_env: str) -> WorkerProcess:
+        """A (not yet started) worker like ``worker`` with ``extra_env`` on top; the caller stops it."""
+        return WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env={**self.worker_env, **extra_env},
+                             log_path=self.workdir / f"{name}.log", embedded=self.broker_name == "embedded Tansu")
 
 
 @contextlib.contextmanager
@@ -228,7 +235,7 @@ def bench_site(settings: Settings, name: str) -> Iterator[BenchSite]:
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env, log_path=workdir / "worker.log",
                                embedded=broker is not None)
         yield BenchSite(settings, make_codec(settings), worker,
-                        "embedded Tansu" if broker is not None else "configured cluster")
+                        "embedded Tansu" if broker is not None else "configured cluster", env, workdir)
     finally:
         if worker is not None:
             worker.stop()
