@@ -13,10 +13,13 @@ Copy this when you integrate a dialer. It does five things, each in a few lines:
 3. **Drops withdrawn offers**: a WITHDRAW drops the number's offer for its ``lead_id`` (every offer
    of the number when ``lead_id`` is empty). Never dials after ``callable_until``.
 4. **Asks the dial-time check right before dialing** (:class:`DialCheckClient`), for the number,
-   the campaign and the offer's lead. The answer is the state at that moment, so an opt-out that
-   landed after the READY (and whose WITHDRAW the dialer has not read yet), or a lead closed since,
-   still stops the call: the offer is dropped and counted with its reason. When no worker answers,
-   nothing is dialed (fail closed).
+   the campaign and the offer's lead, passing the id of the call it is about to make (``call_id``;
+   here the event id its call outcome will carry). The answer is the state at that moment, so an
+   opt-out that landed after the READY (and whose WITHDRAW the dialer has not read yet), or a lead
+   closed since, still stops the call: the offer is dropped and counted with its reason. When no
+   worker answers, nothing is dialed (fail closed). The worker puts every answer on the
+   ``dial-check`` topic with that call id, so what the dialer was told before call C can be shown
+   later (docs/compliance-walkthrough.md).
 5. **Reports every call** through an :class:`OutcomeSink`: the gateway's ``POST /v1/call-outcomes``
    (:class:`HttpOutcomeSink`) or straight to the ``call-outcome`` topic (:class:`KafkaOutcomeSink`).
    An outcome that could not be delivered is kept and sent again: a lost DO_NOT_CALL is a lost
@@ -184,6 +187,8 @@ class DialCheckUnavailable(LeadpipeError):
 class DialCheckAnswer:
     allowed: bool
     reasons: tuple[dict[str, str], ...]
+    request_id: str | None = None
+    """The worker's id of the answer, as recorded on the ``dial-check`` topic (None when refused)."""
 
 
 class DialCheckClient:
@@ -204,10 +209,14 @@ class DialCheckClient:
         # Reads need a key with the read scope (pipeline.http_auth); None: a worker with open reads.
         self._headers = {KEY_HEADER: api_key} if api_key else {}
 
-    def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None) -> DialCheckAnswer:
+    def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None, *,
+              call_id: str | None = None) -> DialCheckAnswer:
         """May ``phone_e164`` be dialed for ``campaign_id`` (and ``lead_id``: is that lead still to be
-        called?) now? Raises :class:`DialCheckUnavailable`."""
-        query = urllib.parse.urlencode({"campaign_id": campaign_id, **({"lead_id": lead_id} if lead_id else {})})
+        called?) now? ``call_id`` identifies the call about to be made on the worker's audit record.
+        Raises :class:`DialCheckUnavailable`."""
+        params = {"campaign_id": campaign_id, **({"lead_id": lead_id} if lead_id else {}),
+                  **({"call_id": call_id} if call_id is not None else {})}
+        query = urllib.parse.urlencode(params)
         path = f"/v1/dial-check/{urllib.parse.quote(phone_e164, safe='')}?{query}"
         problems = []
         for base in self._urls:
@@ -215,7 +224,7 @@ class DialCheckClient:
                 request = urllib.request.Request(base + path, headers=self._headers)  # noqa: S310 - http(s) checked
                 with urllib.request.urlopen(request, timeout=self._timeout_s) as resp:  # noqa: S310 - http(s) checked
                     body = json.loads(resp.read())
-                return DialCheckAnswer(bool(body["allowed"]), tuple(body.get("reasons") or ()))
+                return DialCheckAnswer(bool(body["allowed"]), tuple(body.get("reasons") or ()), body.get("request_id"))
             except urllib.error.HTTPError as exc:
                 if exc.code == 400:  # the worker cannot read the number: never dial it
                     detail = exc.read().decode(errors="replace")[:200]
@@ -458,8 +467,10 @@ class DialerClient:
             self.stats.expired += len(expired)
             if offer is None:
                 return bool(expired)
+            call_id = self._model.call_id(offer)  # the event id this call's outcome will carry
             try:
-                answer = self._checker.check(offer["phone_e164"], offer["campaign_id"], offer["lead_id"])
+                answer = self._checker.check(offer["phone_e164"], offer["campaign_id"], offer["lead_id"],
+                                             call_id=call_id)
             except DialCheckUnavailable as exc:
                 # Named by its lead, not its number; the reason names the workers asked.
                 log.warning("not dialing lead %s: %s", offer["lead_id"], exc)
@@ -468,6 +479,8 @@ class DialerClient:
                 self._next_dial = self._monotonic() + self._retry_after_s
                 return True
             if not answer.allowed:  # the race guard: the number changed after the offer was made
+                log.info("call %s to %s not made: dial-check %s said %s", call_id, offer["phone_e164"],
+                         answer.request_id, [r["code"] for r in answer.reasons])
                 self.stats.blocked += 1
                 self.stats.blocked_reasons.update(r["code"] for r in answer.reasons)
                 continue

@@ -83,6 +83,11 @@ class OutcomeModel:
         self._codes = [code for code, _ in mix]
         self._weights = [weight for _, weight in mix]
 
+    def call_id(self, offer: Mapping[str, Any], attempt: int = 1) -> str:
+        """The id of the call made for ``offer``: the event id its outcome will carry, known before
+        dialing so the dial-time check can record it."""
+        return str(uuid.uuid5(_IDS, f"{offer['event_id']}:{attempt}"))
+
     def outcome(self, offer: Mapping[str, Any], *, ended_at: datetime, attempt: int = 1,
                 agent_id: str | None = None, code: CallOutcomeCode | None = None) -> CallOutcome:
         """The outcome of dialing ``offer`` (a READY record), reported at ``ended_at`` by ``agent_id``
@@ -96,7 +101,7 @@ class OutcomeModel:
         drawn: CallOutcomeCode = rng.choices(self._codes, self._weights)[0]
         code = code or drawn
         outcome: CallOutcome = {
-            "event_id": str(uuid.uuid5(_IDS, f"{offer['event_id']}:{attempt}")),
+            "event_id": self.call_id(offer, attempt),
             "occurred_at": ended_at,
             "lead_id": offer["lead_id"],
             "phone": offer["phone_e164"],

@@ -236,14 +236,18 @@ class BenchSite:
     worker: WorkerProcess
     broker_name: str
     """"embedded Tansu" or "configured cluster", for the report."""
+    worker_env: dict[str, str]
     workdir: Path
-    env: dict[str, str]
+
+    def another_worker(self, name: str, **extra_env: str) -> WorkerProcess:
+        """A (not yet started) worker like ``worker`` with ``extra_env`` on top; the caller stops it."""
+        return WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env={**self.worker_env, **extra_env},
+                             log_path=self.workdir / f"{name}.log", embedded=self.broker_name == "embedded Tansu")
 
     @contextlib.contextmanager
     def second_worker(self) -> Iterator[WorkerProcess]:
         """Another worker in the same group, stopped on exit (the first rebalances back)."""
-        worker = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=self.env,
-                               log_path=self.workdir / "worker-2.log", embedded=self.broker_name == "embedded Tansu")
+        worker = self.another_worker("worker-2")
         try:
             yield worker.start()
         finally:
@@ -271,7 +275,7 @@ def bench_site(settings: Settings, name: str) -> Iterator[BenchSite]:
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env, log_path=workdir / "worker.log",
                                embedded=broker is not None)
         yield BenchSite(settings, make_codec(settings), worker,
-                        "embedded Tansu" if broker is not None else "configured cluster", workdir, env)
+                        "embedded Tansu" if broker is not None else "configured cluster", env, workdir)
     finally:
         if worker is not None:
             worker.stop()

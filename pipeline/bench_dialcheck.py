@@ -1,12 +1,15 @@
 """The dial-time check under load: what a dialer waits for, and how fast an opt-out reaches it.
 
 (i)   server-side work: :func:`pipeline.core.dialcheck.dial_check` in-process on a warm number,
-      and the whole handler's pure work (parse the request, read three table values from their
-      JSON bytes, check, encode the answer) — per call, no I/O;
+      the whole handler's pure work (parse the request, read three table values from their JSON
+      bytes, check, encode the answer), and building and Avro-encoding its audit record — per
+      call, no I/O;
 (ii)  HTTP latency: an open-loop load of ``GET /v1/dial-check/{phone}`` at a fixed request rate on
       loopback against a real worker, over keep-alive connections. Requests are sent at their
       scheduled instants whatever the answers do, and each latency runs from the scheduled instant:
-      a server falling behind shows up as latency, not as a politely lower rate;
+      a server falling behind shows up as latency, not as a politely lower rate. Measured with the
+      ``dial-check`` audit on (every answer sent to the topic: the shipped setting), then on a
+      restarted worker with ``LEADPIPE_DIAL_CHECK_AUDIT=false``, side by side;
 (iii) opt-out → blocked: an opt-out is written with a plain producer (acknowledged), then the
       number's dial-check is polled every few milliseconds; the time from the start of the write
       to the first ``allowed: false`` is what a dialer racing an opt-out is exposed to.
@@ -35,10 +38,10 @@ import aiohttp
 
 from connectors.kafka import EventProducer, TopicTail
 from pipeline.bench import BENCH_NOW, BENCH_READ_KEY, bench_lead, bench_site, next_run
-from pipeline.codec import Codec
+from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.core.consents import ConsentLedger
-from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
+from pipeline.core.dialcheck import DialCheckRequest, audit_record, dial_check, parse_request
 from pipeline.core.intake import Routed, intake
 from pipeline.core.leads import NumberLeads
 from pipeline.core.number import NumberState, process
@@ -46,7 +49,7 @@ from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import LeadpipeError
 from pipeline.events import OptOut
 from pipeline.http_auth import KEY_HEADER
-from pipeline.topics import CALL_READY, LEAD_CAPTURED, OPT_OUT
+from pipeline.topics import CALL_READY, DIAL_CHECK, LEAD_CAPTURED, OPT_OUT
 from pipeline.worker.policies import load_policies
 
 CAMPAIGN = "solar-q4"  # requires consent: an allowed answer proves the lead's consent was found
@@ -90,8 +93,9 @@ def check_url(base: str, phone: str) -> str:
 # --- (i) in-process ------------------------------------------------------------------------------
 
 
-def bench_in_process(settings: Settings, calls: int) -> tuple[float, float]:
-    """Median µs per call of dial_check() alone, and of the handler's whole pure work."""
+def bench_in_process(settings: Settings, calls: int) -> tuple[float, float, float]:
+    """Median µs per call of dial_check() alone, of the handler's whole pure work, and of building
+    and encoding the answer's audit record."""
     policies = load_policies(settings, with_registries=False)
     campaigns, pack = policies.campaigns, policies.rule_pack
     ctx = policies.context(BENCH_NOW)
@@ -122,9 +126,15 @@ def bench_in_process(settings: Settings, calls: int) -> tuple[float, float]:
                              ConsentLedger.from_json(json.loads(rows[1])),
                              NumberLeads.from_json(json.loads(rows[2])))
         answer = dial_check(parsed, loaded, campaigns=campaigns, pack=pack, now=BENCH_NOW)
-        json.dumps(answer.to_json())
+        json.dumps(answer.to_json(request_id="r", worker_id="w"))
 
-    return _median_us(check_only, calls), _median_us(handler_work, calls)
+    answer = dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW)
+    codec = make_codec(settings)
+
+    def audit_work() -> None:
+        codec.encode(DIAL_CHECK, audit_record(request, answer, "bench-worker", str(uuid.uuid4())))
+
+    return _median_us(check_only, calls), _median_us(handler_work, calls), _median_us(audit_work, calls)
 
 
 def _median_us(fn: Callable[[], None], calls: int) -> float:
@@ -312,14 +322,18 @@ def phase_in_process(settings: Settings, runs: int, say: Say) -> float:
     in_process = [bench_in_process(settings, 10_000) for _ in range(runs)]
     check_us = statistics.median(x[0] for x in in_process)
     handler_us = statistics.median(x[1] for x in in_process)
+    audit_us = statistics.median(x[2] for x in in_process)
     say(f"(i)   dial_check() in-process, warm      {check_us:>8.1f} µs/call (median of 10,000)  runs: "
         + ", ".join(f"{x[0]:.1f}" for x in in_process))
     say(f"      + parse, 3 table reads, JSON out   {handler_us:>8.1f} µs/call                      runs: "
         + ", ".join(f"{x[1]:.1f}" for x in in_process))
+    say(f"      audit record built + Avro-encoded  {audit_us:>8.1f} µs/call                      runs: "
+        + ", ".join(f"{x[2]:.1f}" for x in in_process))
     return check_us
 
 
-def phase_http(url: str, pool: Sequence[str], rate: int, seconds: float, runs: int, say: Say) -> float:
+def phase_http(url: str, pool: Sequence[str], rate: int, seconds: float, runs: int, say: Say,
+               label: str = "") -> float:
     """(ii); returns the median p99 in ms."""
     asyncio.run(open_loop(url, pool, rate, 1.0))  # warm-up: connections, caches; not counted
     loads = []
@@ -328,7 +342,7 @@ def phase_http(url: str, pool: Sequence[str], rate: int, seconds: float, runs: i
             loads.append(asyncio.run(open_loop(url, pool, rate, seconds)))
     p99s = [_pct(r.latencies_ms, 99) for r in loads]
     p99 = statistics.median(p99s)
-    say(f"(ii)  HTTP dial-check, open loop at {rate:,} req/s for {seconds:g} s: achieved "
+    say(f"(ii)  HTTP dial-check{label}, open loop at {rate:,} req/s for {seconds:g} s: achieved "
         f"{statistics.median(r.achieved for r in loads):,.0f} req/s, "
         f"p50 {statistics.median(_pct(r.latencies_ms, 50) for r in loads):.2f} ms, p99 {p99:.2f} ms, "
         f"max {statistics.median(max(r.latencies_ms) for r in loads):.1f} ms, errors {sum(r.errors for r in loads)}, "
@@ -388,7 +402,19 @@ def run_dialcheck_bench(settings: Settings, *, rate: int = 1000, seconds: float 
         worker.wait_ready(timeout_s=90)
         pool = preload(settings, codec, POOL)
         say(f"      {POOL:,} numbers preloaded with a consented lead each (tables have rows; all answer allowed)")
-        p99 = phase_http(worker.url, pool, rate, seconds, runs, say)
+        p99 = phase_http(worker.url, pool, rate, seconds, runs, say, label=" (audit on)")
+        # The same load on a worker that records nothing (restarted: it recovers the same tables).
+        worker.stop()
+        quiet_worker = site.another_worker("worker-audit-off", LEADPIPE_DIAL_CHECK_AUDIT="false").start()
+        try:
+            quiet_worker.wait_ready(timeout_s=90)
+            p99_off = phase_http(quiet_worker.url, pool, rate, seconds, runs, say, label=" (audit off)")
+        finally:
+            quiet_worker.stop()
+        say(f"      audit on / off, HTTP p99: {p99:.2f} ms / {p99_off:.2f} ms "
+            f"({(p99 - p99_off):+.2f} ms for recording every answer)")
+        worker = site.worker.start()
+        worker.wait_ready(timeout_s=90)
         quiet99, loaded99, never = phase_opt_outs(settings, codec, worker.url, pool, rate, seconds, runs, say)
 
         low, high = COMMERCIAL_MS

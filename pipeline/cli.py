@@ -9,6 +9,7 @@
     leadpipe gateway   run the HTTP ingest gateway (leads, opt-outs, consents, call outcomes)
     leadpipe crm       deliver qualified leads to a CRM over HTTP (crm-sink: a local CRM stand-in)
     leadpipe import    bulk-import lead files (CSV) onto lead-captured
+    leadpipe dial-checks  what the dial-time check answered (by call id, request id or number)
 
 Settings come from ``LEADPIPE_*`` environment variables (see ``pipeline.config``).
 """
@@ -144,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.gateway.cli import add_gateway_commands
 
     add_gateway_commands(sub)
+
+    from pipeline.dialcheck_lookup import add_dialcheck_commands  # leadpipe dial-checks --call-id C
+
+    add_dialcheck_commands(sub)
 
     p = sub.add_parser("bench", help="measure throughput and latency")
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")

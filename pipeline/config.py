@@ -186,6 +186,8 @@ class Settings:
     """CSV of E.164 numbers or prefixes and their line type (pipeline.core.linetype); None: none known."""
     dedupe_by_email: bool = True
     """Pass leads with an email through the email stage (one more hop) to find duplicates by email."""
+    dial_check_audit: bool = True
+    """Append every dial-check answer to the ``dial-check`` topic. Off only to measure what it costs."""
     fixed_clock: datetime | None = None
     """Freeze the decision clock at this instant (tests, replays); None uses the system clock."""
     # --- lifecycle ---
@@ -377,6 +379,8 @@ class Settings:
             kw["data_dir"] = Path(raw)
         if (raw := environ.get(ENV_PREFIX + "DEDUPE_BY_EMAIL")) is not None:
             kw["dedupe_by_email"] = _bool("DEDUPE_BY_EMAIL", raw)
+        if (raw := environ.get(ENV_PREFIX + "DIAL_CHECK_AUDIT")) is not None:
+            kw["dial_check_audit"] = _bool("DIAL_CHECK_AUDIT", raw)
         for name in ("scoring_rules_path", "campaigns_path", "rule_pack_overrides_path", "line_types_path",
                      "lifecycle_path", "qualification_path"):
             if (raw := get(name.upper())) is not None:

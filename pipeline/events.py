@@ -226,6 +226,29 @@ class QualifiedLead(TypedDict):
     lead_status: str
 
 
+class DialCheckAudit(TypedDict):
+    event_id: str
+    occurred_at: datetime
+    request_id: str
+    call_id: str | None
+    lead_id: str | None
+    phone_e164: str
+    campaign_id: str
+    channel: ConsentChannel
+    purpose: str
+    at: datetime
+    allowed: bool
+    reasons: list[Reason]
+    rules_fired: list[str]
+    seconds_left: int
+    callable_from: datetime | None
+    callable_until: datetime | None
+    state_as_of: datetime
+    state_note: str
+    rule_pack_version: str
+    worker_id: str
+
+
 class DeadLetter(TypedDict):
     event_id: str
     occurred_at: datetime

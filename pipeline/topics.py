@@ -14,7 +14,7 @@ each topic is for; README "Personal data: what is kept, where, how long" says it
 - deliveries (``call-ready``, ``qualified-lead``) and ``dead-letter``: :data:`DELIVERY_RETENTION_MS`
   (30 days) — time for a dialer, a CRM or an operator to catch up, and the longest erasure deadline
   honoured (GDPR Art. 12(3): one month; 152-FZ: 30 days);
-- the audit trail (``lead-decision``): :data:`AUDIT_RETENTION_MS` (5 years) — company do-not-call
+- the audit trails (``lead-decision``, ``dial-check``): :data:`AUDIT_RETENTION_MS` (5 years) — company do-not-call
   records are kept 5 years (47 CFR 64.1200(d)(3)), past the TCPA's 4-year limitation period; a legal
   obligation erasure does not override (GDPR Art. 17(3)(b));
 - table changelogs: compacted (the newest row per key, forever), with old values of a key compacted
@@ -76,6 +76,7 @@ CALL_READY = "call-ready"
 QUALIFIED_LEAD = "qualified-lead"
 LEAD_DECISION = "lead-decision"
 DEAD_LETTER = "dead-letter"
+DIAL_CHECK = "dial-check"
 
 INPUT_TOPICS = (LEAD_CAPTURED, CONSENT_CHANGED, CALL_OUTCOME, OPT_OUT)
 
@@ -127,6 +128,9 @@ def registry(app_id: str) -> tuple[TopicSpec, ...]:
         TopicSpec(LEAD_DECISION, "output", "lead-decision", doc="Audit trail: one record per decision.",
                   retention_ms=AUDIT_RETENTION_MS),
         TopicSpec(DEAD_LETTER, "output", "dead-letter", doc="Undecodable or invalid input with original bytes."),
+        TopicSpec(DIAL_CHECK, "output", "dial-check",
+                  doc="Audit: every dial-time check answer (request id, call id, allowed, reasons, worker).",
+                  retention_ms=AUDIT_RETENTION_MS),
         TopicSpec(number_events_topic(app_id), "internal", "internal/number-event",
                   doc="Every input event normalized and re-keyed by phone_e164."),
         *(TopicSpec(changelog_topic(app_id, t), "changelog", None, "compact", doc=f"Changelog of the {t} table.")

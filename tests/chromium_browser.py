@@ -42,10 +42,12 @@ def read_dashboard(browser: webdriver.Chrome, stages: Sequence[str] = FUNNEL) ->
     element by element could mix two renders (or hit a removed one)."""
     page = browser.execute_script("""
         const value = (el) => el ? el.getAttribute('data-value') : null;
-        const out = {funnel: {}, reasons: {}, by_source: {}};
+        const out = {funnel: {}, reasons: {}, reason_labels: {}, by_source: {}};
         for (const s of arguments[0]) out.funnel[s] = value(document.getElementById('funnel-' + s));
-        for (const g of document.querySelectorAll('#reasons-chart g[data-reason]'))
+        for (const g of document.querySelectorAll('#reasons-chart g[data-reason]')) {
             out.reasons[g.getAttribute('data-reason')] = value(g);
+            out.reason_labels[g.getAttribute('data-reason')] = g.getAttribute('data-label');
+        }
         for (const row of document.querySelectorAll('#sources-body tr[data-source]'))
             out.by_source[row.getAttribute('data-source')] = row.querySelector('td[data-field=captured]').textContent;
         out.contact_rate = value(document.getElementById('health-contact_rate'));
@@ -59,6 +61,7 @@ def read_dashboard(browser: webdriver.Chrome, stages: Sequence[str] = FUNNEL) ->
     rate = page["contact_rate"]
     return {**{s: int(v or -1) for s, v in page["funnel"].items()},
             "reasons": {k: int(v or -1) for k, v in page["reasons"].items()},
+            "reason_labels": dict(page["reason_labels"]),
             "by_source": {k: int(v) for k, v in page["by_source"].items()},
             "contact_rate": round(float(rate), 9) if rate else None,
             "opt_outs": int(page["opt_outs"] or -1),

@@ -109,6 +109,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "key": b"\x00\xffkey", "value": b"\xc3\x01not avro", "stage": "decode", "error_type": "DecodeError",
         "error": "unknown framing", "value_size": 10, "value_sha256": "ab" * 32, "value_truncated": False,
     },
+    "dial-check": {
+        "event_id": "req-1", "occurred_at": T0, "request_id": "req-1", "call_id": "call-9", "lead_id": "L-1",
+        "phone_e164": "+13055550142", "campaign_id": "solar-fl", "channel": "AUTODIALED_VOICE",
+        "purpose": "marketing", "at": T0, "allowed": True, "reasons": REASONS, "rules_fired": ["us.tcpa.hours"],
+        "seconds_left": 21600, "callable_from": T0, "callable_until": T0 + timedelta(hours=6), "state_as_of": T0,
+        "state_note": "today's state", "rule_pack_version": "2024.05", "worker_id": "host:6066:4242",
+    },
     "internal/number-event": {
         "phone": {"phone_e164": "+13055550142", "region": "US", "number_type": "MOBILE",
                   "time_zones": ["America/New_York"], "area_code_region": "FL", "carrier": None,
@@ -313,13 +320,16 @@ CHANGED_SINCE_0_1_0 = {"internal/number-event", "opt-out", "lead-decision", "qua
 # qualified-lead: CRM context (lifecycle), title, best_time_to_call, lead_status; call-outcome: contact
 # name, role, title, best time to call, callback notes; call-ready: the callback promise; dead-letter:
 # value_size, value_sha256, value_truncated (originals too big to copy, by reference)
+NEW_SINCE_0_1_0 = {"dial-check"}  # the dial-check audit topic (issue 10)
 
 
 def test_unchanged_release_shares_the_current_fingerprint() -> None:
     # Schemas unchanged since 0.1.0 have the same bytes, read without resolution.
     released = SchemaStore(default_schemas_dir() / "released" / "0.1.0")
     for stem in STORE.stems:
-        if stem in CHANGED_SINCE_0_1_0:
+        if stem in NEW_SINCE_0_1_0:
+            assert stem not in released.stems
+        elif stem in CHANGED_SINCE_0_1_0:
             assert released.fingerprint(stem) != STORE.fingerprint(stem)
         else:
             assert released.fingerprint(stem) == STORE.fingerprint(stem)

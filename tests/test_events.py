@@ -30,6 +30,7 @@ TOP_LEVEL = {
     "LeadDecision": "lead-decision",
     "QualifiedLead": "qualified-lead",
     "DeadLetter": "dead-letter",
+    "DialCheckAudit": "dial-check",
     "NumberEvent": "internal/number-event",
 }
 ENUM_ALIASES = ["ConsentChannel", "SuppressionScope", "SuppressionCategory", "OptOutAction", "ConsentAction",

@@ -5,7 +5,7 @@ Policies are data (``pipeline/data/campaigns.json`` by default), validated when 
     {"campaigns": {"<campaign_id>": {"requires_consent": true, "consent_purpose": "marketing",
                                      "channel": "AUTODIALED_VOICE", "call_start": "08:00",
                                      "call_end": "21:00", "hours_rule_id": "campaign.hours",
-                                     "duplicate_window_days": 30}, ...}}
+                                     "duplicate_window_days": 30, "seller": "Sunrise Solar LLC"}, ...}}
 
 Every key of a campaign is optional (the ``CampaignPolicy`` defaults apply); unknown keys are
 errors, so a typo cannot silently weaken a policy. The campaign named ``default`` (built from the
@@ -51,6 +51,9 @@ class CampaignPolicy:
     duplicate_window_days: int = 30
     """Another lead of this campaign for the same number (or the same email) captured this many days
     apart or closer is a duplicate; 0 turns that off (the same lead id is still a duplicate)."""
+    seller: str | None = None
+    """The seller's name as written consent must state it (rule ``us.pewc``); None: only a consent
+    text naming the campaign id counts as naming the seller."""
 
     @property
     def duplicate_window(self) -> timedelta:
@@ -73,7 +76,7 @@ class CampaignBook:
 
 _KEYS = frozenset(
     {"requires_consent", "consent_purpose", "channel", "call_start", "call_end", "hours_rule_id",
-     "duplicate_window_days"}
+     "duplicate_window_days", "seller"}
 )
 
 
@@ -130,6 +133,7 @@ def _policy(campaign_id: str, raw: object) -> CampaignPolicy:
         call_end=_hours(campaign_id, "call_end", raw.get("call_end"), base.call_end),
         hours_rule_id=_text(campaign_id, "hours_rule_id", raw.get("hours_rule_id"), base.hours_rule_id),
         duplicate_window_days=window_days,
+        seller=_text(campaign_id, "seller", raw.get("seller"), "") or None,
     )
     if policy.call_start >= policy.call_end:
         raise _fail(

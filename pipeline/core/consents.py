@@ -15,12 +15,20 @@ How a question "may we contact this number for *purpose* on *channel* at *now*?"
 - Channels a **grant** covers: ANY → every channel; AUTODIALED_VOICE → autodialed and plain voice
   (consent to robocalls includes consent to a live call); VOICE → plain voice only (consent to a
   live call is not consent to an autodialer); SMS → SMS.
-- Channels a **revocation** covers: every channel unless it is ``channel_specific`` (FCC 24-24:
-  revoking calls revokes texts and vice versa). A channel-specific one covers its channel, and a
-  VOICE one also autodialed voice (no calls means no robocalls either).
+- Channels a **revocation** covers: every channel (FCC 24-24, COMPLIANCE.md ``us.revocation``:
+  revoking calls revokes texts and vice versa), even one sent as ``channel_specific``. Only when
+  counsel allows narrower revocations (``narrow_revocations``, from the rule pack's
+  ``revocation_scope`` rules) does a channel-specific one cover just its channel, a VOICE one also
+  autodialed voice (no calls means no robocalls either); the answer then names the revocation
+  the narrower reading set aside (``ConsentStatus.narrowed``).
 - Asking about ANY (a campaign that may use every channel) needs every channel: the worst answer
   over voice, autodialed voice and SMS is returned.
-- A deciding grant whose ``expires_at`` has passed reads EXPIRED; no covering entry reads MISSING.
+- A deciding grant whose ``expires_at`` has passed reads EXPIRED; no covering entry reads MISSING,
+  and its detail lists what is on record for the purpose (an SMS-only grant, say).
+
+**History.** Entries carry their effective instants, so ``ConsentLedger.as_of`` gives the ledger as
+it was at a past instant (a later revocation does not reach back; a grant given later does not
+count). When bounding drops an entry, ``history_from`` records from when answers are complete.
 """
 
 from __future__ import annotations
@@ -45,7 +53,12 @@ MAX_ENTRIES = 50
 longer decide anything (a newer entry covers everything they cover) go first, then the oldest
 grants: forgetting a grant can only make the answer stricter. A revocation that still decides
 something is never dropped (forgetting it could make a number callable again), so the ledger can
-exceed the bound only by one revocation per distinct (purpose, channel)."""
+exceed the bound only by one revocation per distinct (purpose, channel). A dropped entry may have
+decided an answer about the past: ``ConsentLedger.history_from`` then moves to the newest effective
+instant in the ledger."""
+
+_LISTED_ON_RECORD = 3
+"""Entries a MISSING answer lists from what is on record for the purpose."""
 
 _CONCRETE: tuple[ConsentChannel, ...] = ("VOICE", "AUTODIALED_VOICE", "SMS")
 _ALL = frozenset(_CONCRETE)
@@ -83,20 +96,24 @@ class ConsentEntry:
     ip: str | None = None
     expires_at: datetime | None = None
 
-    @property
-    def channels(self) -> frozenset[ConsentChannel]:
-        """The concrete channels (VOICE, AUTODIALED_VOICE, SMS) this entry speaks for."""
+    def channels(self, narrow_revocations: bool = False) -> frozenset[ConsentChannel]:
+        """The concrete channels (VOICE, AUTODIALED_VOICE, SMS) this entry speaks for; a revocation
+        covers every channel unless ``narrow_revocations`` and it is channel-specific."""
         if self.action == "GRANT":
             return _GRANT_CHANNELS[self.channel]
-        return _SPECIFIC_REVOKE_CHANNELS[self.channel] if self.channel_specific else _ALL
+        if narrow_revocations and self.channel_specific:
+            return _SPECIFIC_REVOKE_CHANNELS[self.channel]
+        return _ALL
 
-    def covers(self, purpose: str, channel: ConsentChannel) -> bool:
+    def covers(self, purpose: str, channel: ConsentChannel, narrow_revocations: bool = False) -> bool:
         """Whether this entry speaks for ``purpose`` on the concrete ``channel``."""
-        return (self.purpose == EVERY_PURPOSE or self.purpose == purpose) and channel in self.channels
+        return ((self.purpose == EVERY_PURPOSE or self.purpose == purpose)
+                and channel in self.channels(narrow_revocations))
 
     def covers_all_of(self, other: ConsentEntry) -> bool:
+        """Whether this entry speaks for everything ``other`` does under either revocation reading."""
         return (self.purpose == EVERY_PURPOSE or self.purpose == other.purpose) and (
-            other.channels <= self.channels
+            other.channels(narrow_revocations=False) <= self.channels(narrow_revocations=True)
         )
 
     def describe(self) -> str:
@@ -145,16 +162,28 @@ class ConsentLedger:
     """Grants and revocations of one number, in arrival order."""
 
     entries: tuple[ConsentEntry, ...] = ()
+    history_from: datetime | None = None
+    """Answers about instants before this may miss an entry bounding dropped; None: complete."""
 
     def knows(self, event_id: str) -> bool:
         return any(e.event_id == event_id for e in self.entries)
 
     def to_json(self) -> dict[str, object]:
-        return {"entries": [e.to_json() for e in self.entries]}
+        return {"entries": [e.to_json() for e in self.entries],
+                "history": js.compact({"from": js.iso_or_none(self.history_from)})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> ConsentLedger:
-        return cls(entries=tuple(ConsentEntry.from_json(item) for item in js.objects(data, "entries")))
+        entries = tuple(ConsentEntry.from_json(item) for item in js.objects(data, "entries"))
+        if "history" not in data:
+            # Written before history was kept: a full ledger may have dropped entries unrecorded.
+            full = len(entries) >= MAX_ENTRIES
+            return cls(entries, max(e.effective_at for e in entries) if full else None)
+        return cls(entries, js.instant_or_none(js.mapping(data, "history"), "from"))
+
+    def as_of(self, at: datetime) -> ConsentLedger:
+        """The ledger as it was at ``at``: the entries in effect by then."""
+        return ConsentLedger(tuple(e for e in self.entries if e.effective_at <= at), self.history_from)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +193,9 @@ class ConsentStatus:
     state: ConsentState
     entry: ConsentEntry | None
     detail: str
+    narrowed: ConsentEntry | None = None
+    """A channel-specific revocation that would have decided (REVOKED) had revocations covered
+    every channel, set aside because counsel allowed narrower revocations."""
 
 
 def _with_proof(entry: ConsentEntry, proof: ConsentProof | None) -> ConsentEntry:
@@ -184,9 +216,12 @@ def record(ledger: ConsentLedger, entry: ConsentEntry) -> ConsentLedger:
     if ledger.knows(entry.event_id):
         return ledger
     entries = (*ledger.entries, entry)
+    history_from = ledger.history_from
     if len(entries) > MAX_ENTRIES:
+        newest = max(e.effective_at for e in entries)
         entries = _bounded(entries)
-    return ConsentLedger(entries)
+        history_from = newest if history_from is None else max(history_from, newest)
+    return ConsentLedger(entries, history_from)
 
 
 def _shadowed(entries: tuple[ConsentEntry, ...], index: int) -> bool:
@@ -252,24 +287,37 @@ def grant_from_lead(ledger: ConsentLedger, lead: LeadCaptured) -> ConsentLedger:
 
 
 def consent_status(
-    ledger: ConsentLedger, *, purpose: str, channel: ConsentChannel, now: datetime
+    ledger: ConsentLedger, *, purpose: str, channel: ConsentChannel, now: datetime,
+    narrow_revocations: bool = False,
 ) -> ConsentStatus:
     """May the number be contacted for ``purpose`` on ``channel`` at ``now``? See the module doc."""
+    status = _worst(ledger, purpose, channel, now, narrow_revocations)
+    if narrow_revocations and status.state != "REVOKED":
+        broad = _worst(ledger, purpose, channel, now, False)
+        if broad.state == "REVOKED":
+            return replace(status, narrowed=broad.entry)
+    return status
+
+
+def _worst(ledger: ConsentLedger, purpose: str, channel: ConsentChannel, now: datetime,
+           narrow: bool) -> ConsentStatus:
     needed = _CONCRETE if channel == "ANY" else (channel,)
-    statuses = [_status_on(ledger, purpose, concrete, now) for concrete in needed]
+    statuses = [_status_on(ledger, purpose, concrete, now, narrow) for concrete in needed]
     return max(statuses, key=lambda status: _SEVERITY[status.state])
 
 
-def _status_on(ledger: ConsentLedger, purpose: str, channel: ConsentChannel, now: datetime) -> ConsentStatus:
+def _status_on(ledger: ConsentLedger, purpose: str, channel: ConsentChannel, now: datetime,
+               narrow: bool) -> ConsentStatus:
     deciding: ConsentEntry | None = None
     for entry in ledger.entries:
-        if not entry.covers(purpose, channel):
+        if not entry.covers(purpose, channel, narrow):
             continue
         # ">=": among equal instants the later arrival decides.
         if deciding is None or entry.effective_at >= deciding.effective_at:
             deciding = entry
     if deciding is None:
-        return ConsentStatus("MISSING", None, f"no consent on record for {purpose}/{channel}")
+        return ConsentStatus("MISSING", None, f"no consent on record for {purpose}/{channel}"
+                             + _on_record(ledger, purpose))
     if deciding.action == "REVOKE":
         return ConsentStatus("REVOKED", deciding, f"{purpose}/{channel} revoked: {deciding.describe()}")
     if deciding.expires_at is not None and now >= deciding.expires_at:
@@ -278,3 +326,13 @@ def _status_on(ledger: ConsentLedger, purpose: str, channel: ConsentChannel, now
             f"{purpose}/{channel} consent expired {deciding.expires_at.isoformat()}: {deciding.describe()}",
         )
     return ConsentStatus("GRANTED", deciding, f"{purpose}/{channel} granted: {deciding.describe()}")
+
+
+def _on_record(ledger: ConsentLedger, purpose: str) -> str:
+    """What the ledger does hold for ``purpose`` (newest first), so a MISSING answer matches the record."""
+    held = [e for e in reversed(ledger.entries) if e.purpose in (purpose, EVERY_PURPOSE)]
+    if not held:
+        return ""
+    listed = "; ".join(e.describe() for e in held[:_LISTED_ON_RECORD])
+    more = f" and {len(held) - _LISTED_ON_RECORD} more" if len(held) > _LISTED_ON_RECORD else ""
+    return f"; on record for {purpose}: {listed}{more}"

@@ -26,12 +26,13 @@ A stamp after ``now`` counts too (clock skew fails closed).
 
 **Limitations, all read the stricter way.**
 
-- A lifted suppression survives only in the removal audit (``Removal``), which keeps the lifted ids
-  and ``removed_at`` but neither their ``created_at`` nor their source. A REMOVE that lifted anything
-  at or after the EBR's start therefore ends it (the lifted request may predate the EBR, or have been
-  a NOT_NOW: the EBR ends anyway). The audit keeps only the last ``MAX_REMOVALS``: an older removal
-  is forgotten, so a durable end needs a REVOKE of the EBR purposes in the consent ledger (a
-  revocation that still decides is never dropped from it).
+- A lifted suppression is kept in the suppressions' bounded history (``SuppressionState.ended``,
+  with its ``created_at`` and source), and its REMOVE in the removal audit (``Removal``: the lifted
+  ids and ``removed_at`` only). Both end the EBR: the request itself from when it was made, and — for
+  rows whose history does not hold the request — a REMOVE that lifted anything at or after the EBR's
+  start (the lifted request may predate the EBR, or have been a NOT_NOW: the EBR ends anyway). Both
+  are bounded (``MAX_ENDED``, ``MAX_REMOVALS``): a durable end needs a REVOKE of the EBR purposes in
+  the consent ledger (a revocation that still decides is never dropped from it).
 - The law ties an EBR to one seller; the ledger has no seller, so an EBR is per number and any
   company request, for any campaign or channel, ends it.
 - The consent ledger is bounded (``MAX_ENTRIES``) and drops old grants first: an EBR can be
@@ -136,7 +137,7 @@ def active_ebr(
 def _company_requests(ledger: ConsentLedger, suppressions: SuppressionState) -> tuple[_End, ...]:
     active = (
         _End(s.created_at, None)
-        for s in suppressions.active
+        for s in (*suppressions.active, *suppressions.ended)
         if s.source in COMPANY_DNC_SOURCES and not (s.source == "CALL_OUTCOME" and s.category == "TEMPORARY")
     )
     # The audit does not say when a lifted suppression was made, nor by what: its removal is the

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.core import state_json as js
+from pipeline.core.reasons import reason
 from pipeline.events import Reason
 
 RULE_ERASURE = "privacy.erasure"
@@ -47,6 +48,6 @@ class Erasure:
         return cls(js.instant(data, "erased_at"), js.text(data, "request_event_id"), js.text(data, "requested_by"))
 
     def reason(self) -> Reason:
-        return {"code": "DNC_ERASED", "rule_id": RULE_ERASURE,
-                "detail": (f"personal data erased on request {self.request_event_id} by {self.requested_by} at "
-                           f"{self.erased_at.isoformat()}; the objection stands")}
+        return reason("DNC_ERASED", RULE_ERASURE, (f"personal data erased on request {self.request_event_id} by "
+                                                   f"{self.requested_by} at {self.erased_at.isoformat()}; "
+                                                   f"the objection stands"))

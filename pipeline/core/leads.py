@@ -2,6 +2,13 @@
 
 One ``NumberLeads`` per ``phone_e164`` lives in the ``leads`` table. Besides the lead records it
 remembers recent event ids: the whole-number idempotency guard of ``pipeline.core.number``.
+
+**History for answers about the past.** Call attempts are kept ``ATTEMPT_HISTORY`` (at most
+``MAX_ATTEMPTS_KEPT``), so a frequency cap can be evaluated at a past instant (``as_of``);
+``attempts_dropped_until`` is the newest attempt forgotten, so an answer whose cap period reaches
+back before it knows it may miss a call. The non-working mark keeps when it began. A row written
+before this history was kept (no ``history`` key) kept attempts only 7 days before its newest one:
+``attempts_dropped_until`` reads as that bound.
 """
 
 from __future__ import annotations
@@ -35,9 +42,12 @@ one event were not all made before a crash."""
 
 MAX_LEADS = 50
 MAX_MERGED = 20
-# Frequency caps look back at most a day (FL/OK/MD: 3 per 24 h; ME: 1 per 8 h); a week is ample.
-ATTEMPT_HISTORY = timedelta(days=7)
-MAX_ATTEMPTS_KEPT = 64
+# Frequency caps look back at most a day (FL/OK/MD: 3 per 24 h; ME: 1 per 8 h); 35 days lets a cap be
+# evaluated at any instant of the last month ("could we have called at 20:30 last Tuesday?").
+ATTEMPT_HISTORY = timedelta(days=35)
+_LEGACY_ATTEMPT_HISTORY = timedelta(days=7)
+"""What rows written before ``history`` was kept held: the attempts of the 7 days before the newest."""
+MAX_ATTEMPTS_KEPT = 256
 """Lead records kept per number, most recently touched last. Over it, the oldest record that is
 not ``offered`` goes first: a record with an outstanding READY must stay so it can be withdrawn.
 The lead-decision topic keeps the full history."""
@@ -69,7 +79,11 @@ class LeadRecord:
     callback); an offered lead's offer expires then (its window's end plus the lifecycle's
     ``offer_grace``). The release scheduler re-decides the lead then. None otherwise."""
     address_region: str | None = None
-    """State/province of the lead's address: a jurisdiction when the lead is re-decided."""
+    """State/province of the lead's address: a jurisdiction of every decision about the number in
+    this campaign (``pipeline.core.geography``)."""
+    address_country: str | None = None
+    """Country of the lead's address (ISO code as sent); None: read ``address_region`` in the number's
+    country."""
     # --- lifecycle (pipeline.core.lifecycle) ---
     failed_days: tuple[str, ...] = ()
     """Callee-local ISO dates with a failed (NO_CONTACT) attempt since the last contact."""
@@ -117,6 +131,7 @@ class LeadRecord:
             "qualified_by": self.qualified_by,
             "deferred_until": js.iso_or_none(self.deferred_until),
             "address_region": self.address_region,
+            "address_country": self.address_country,
             "failed_days": list(self.failed_days) or None,
             "score_history": [_mark_to_json(m) for m in self.score_history] or None,
             "merged": list(self.merged) or None,
@@ -146,6 +161,7 @@ class LeadRecord:
             qualified_by=js.text_or_none(data, "qualified_by"),
             deferred_until=js.instant_or_none(data, "deferred_until"),
             address_region=js.text_or_none(data, "address_region"),
+            address_country=js.text_or_none(data, "address_country"),
             failed_days=js.texts(data, "failed_days") if "failed_days" in data else (),
             score_history=tuple(_mark_from_json(m) for m in js.objects(data, "score_history"))
             if "score_history" in data else (),
@@ -207,14 +223,38 @@ class NumberLeads:
     a later call reaches someone (``pipeline.core.lifecycle``)."""
     non_working_evidence: str | None = None
     """event_id of the call outcome that marked the number non-working."""
+    non_working_since: datetime | None = None
+    """When that call found the number disconnected; None in rows written before it was kept."""
+    attempts_dropped_until: datetime | None = None
+    """The newest call attempt no longer in ``call_attempts``; None: none was dropped."""
     snoozes: tuple[Snooze, ...] = ()
     """The "not now" snoozes of this number's campaigns (``pipeline.core.snooze``); ended ones linger
     until the next one is added."""
 
     def called(self, at: datetime) -> NumberLeads:
         """Record one call attempt at ``at``, keeping the attempts of the last ``ATTEMPT_HISTORY``."""
-        kept = tuple(t for t in self.call_attempts if at - t < ATTEMPT_HISTORY)
-        return replace(self, call_attempts=tuple(sorted((*kept, at)))[-MAX_ATTEMPTS_KEPT:])
+        everything = sorted((*self.call_attempts, at))
+        newest = everything[-1]
+        kept = [t for t in everything if newest - t < ATTEMPT_HISTORY][-MAX_ATTEMPTS_KEPT:]
+        dropped = everything[:len(everything) - len(kept)]
+        dropped_until = self.attempts_dropped_until
+        if dropped:
+            dropped_until = dropped[-1] if dropped_until is None else max(dropped_until, dropped[-1])
+        return replace(self, call_attempts=tuple(kept), attempts_dropped_until=dropped_until)
+
+    def as_of(self, at: datetime) -> NumberLeads:
+        """The attempts, non-working mark and snoozes as they were at ``at`` (lead records as they are
+        now). Snoozes are those still kept: one that ended was dropped when another was added."""
+        non_working = self.non_working_until is not None and (
+            self.non_working_since is None or self.non_working_since <= at)
+        return replace(
+            self,
+            call_attempts=tuple(t for t in self.call_attempts if t <= at),
+            non_working_until=self.non_working_until if non_working else None,
+            non_working_evidence=self.non_working_evidence if non_working else None,
+            non_working_since=self.non_working_since if non_working else None,
+            snoozes=tuple(s for s in self.snoozes if s.since is None or s.since <= at),
+        )
 
     def seen(self, event_id: str) -> bool:
         return event_id in self.seen_event_ids
@@ -265,20 +305,30 @@ class NumberLeads:
         if self.call_attempts:
             data["calls"] = [js.iso(t) for t in self.call_attempts]
         if self.non_working_until is not None:
-            data["non_working"] = {"until": js.iso(self.non_working_until), "evidence": self.non_working_evidence}
+            data["non_working"] = js.compact({"until": js.iso(self.non_working_until),
+                                              "evidence": self.non_working_evidence,
+                                              "since": js.iso_or_none(self.non_working_since)})
         if self.snoozes:
             data["snoozes"] = [s.to_json() for s in self.snoozes]
+        data["history"] = js.compact({"attempts_dropped_until": js.iso_or_none(self.attempts_dropped_until)})
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> NumberLeads:
+        # Absent in values written before caps were counted: no attempts known.
+        calls = tuple(datetime.fromisoformat(t) for t in js.texts(data, "calls")) if "calls" in data else ()
+        if "history" in data:
+            dropped_until = js.instant_or_none(js.mapping(data, "history"), "attempts_dropped_until")
+        else:  # written before history was kept: see the module doc
+            dropped_until = max(calls) - _LEGACY_ATTEMPT_HISTORY if calls else None
+        non_working = _object(data, "non_working") if "non_working" in data else None
         return cls(
             leads=tuple(LeadRecord.from_json(item) for item in js.objects(data, "leads")),
             seen_event_ids=js.texts(data, "seen"),
-            # Absent in values written before caps were counted: no attempts known.
-            call_attempts=tuple(datetime.fromisoformat(t) for t in js.texts(data, "calls")) if "calls" in data else (),
-            non_working_until=js.instant(_object(data, "non_working"), "until") if "non_working" in data else None,
-            non_working_evidence=js.text_or_none(_object(data, "non_working"), "evidence")
-            if "non_working" in data else None,
+            call_attempts=calls,
+            non_working_until=js.instant(non_working, "until") if non_working is not None else None,
+            non_working_evidence=js.text_or_none(non_working, "evidence") if non_working is not None else None,
+            non_working_since=js.instant_or_none(non_working, "since") if non_working is not None else None,
+            attempts_dropped_until=dropped_until,
             snoozes=tuple(Snooze.from_json(item) for item in js.objects(data, "snoozes")),
         )

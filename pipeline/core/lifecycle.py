@@ -28,9 +28,11 @@ APPOINTMENT_SET        NOT_READY → CALLBACK (``lifecycle.callback.not_ready``)
                        (``lifecycle.disqualified.no_fit``)
 SALE                   closed QUALIFIED: a sale is a fact, not a claim (``lifecycle.qualified``)
 NOT_INTERESTED         closed REFUSED, the tags say why (``lifecycle.refused.not_interested``)
-DO_NOT_CALL            closed REFUSED; the number is suppressed in the scope asked (``lifecycle.refused.do_not_call``)
+DO_NOT_CALL            closed REFUSED; the number is suppressed in the scope asked (``DNC_CALL_OUTCOME``,
+                       ``dnc.company``: the name every later decision and dial-check gives the suppression)
 WRONG_NUMBER           closed INACTIVE: wrong party (``lifecycle.inactive.wrong_number``)
-DISCONNECTED           closed INACTIVE; the number is marked non-working (``lifecycle.inactive.disconnected``)
+DISCONNECTED           closed INACTIVE; the number is marked non-working (``NUMBER_NON_WORKING``,
+                       ``lifecycle.non_working``, as later decisions name the mark)
 =====================  =================================================================================
 
 Every attempt counts. A retry or callback that would exceed the attempt limit (the smaller of
@@ -60,6 +62,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipeline.core.leads import LeadRecord, LeadStatus
 from pipeline.core.outcomes import QUALIFYING, contact_kind
 from pipeline.core.qualification import Qualification
+from pipeline.core.reasons import ReasonCode, reason
 from pipeline.errors import ConfigError
 from pipeline.events import CallOutcome, CallOutcomeCode, Reason
 
@@ -132,7 +135,7 @@ class Transition:
     callbacks: int = 0
     """CALLBACK_REQUESTED outcomes of the lead, this one included."""
 
-_Again = Callable[[Next, datetime, str, str, str], Transition]
+_Again = Callable[[Next, datetime, ReasonCode, str, str], Transition]
 """``again`` inside ``transition``: schedule the next call, or close the lead when attempts are used up."""
 
 
@@ -156,10 +159,10 @@ def transition(lead: LeadRecord, outcome: CallOutcome, policy: LifecyclePolicy, 
     elif kind == "CONTACT":
         failed_days = ()  # the person was reached: the number works, the count of failed days starts over
 
-    def closed(status: LeadStatus, code_: str, rule_id: str, detail: str) -> Transition:
+    def closed(status: LeadStatus, code_: ReasonCode, rule_id: str, detail: str) -> Transition:
         return Transition(status, attempts, failed_days, "CLOSED", None, _reason(code_, rule_id, detail), callbacks)
 
-    def again(next_: Next, at: datetime, code_: str, rule_id: str, detail: str) -> Transition:
+    def again(next_: Next, at: datetime, code_: ReasonCode, rule_id: str, detail: str) -> Transition:
         limit = policy.attempt_limit(code)
         if attempts >= limit and code == "CALLBACK_REQUESTED" and policy.nurture_after_callbacks:
             return closed("NURTURE", "NURTURE", "lifecycle.nurture.max_attempts",
@@ -174,15 +177,16 @@ def transition(lead: LeadRecord, outcome: CallOutcome, policy: LifecyclePolicy, 
                           _reason(code_, rule_id, f"{detail}; due {due.isoformat()} (attempt {attempts} of {limit})"),
                           callbacks)
 
+    # One fact, one name: these two say what later decisions and dial-checks say of the same call.
     if kind == "NON_WORKING":
-        return closed("INACTIVE", "NUMBER_DISCONNECTED", "lifecycle.inactive.disconnected",
+        return closed("INACTIVE", "NUMBER_NON_WORKING", "lifecycle.non_working",
                       f"{code}: the number does not work; lead closed and the number marked non-working")
     if kind == "WRONG_PARTY":
         return closed("INACTIVE", "WRONG_NUMBER", "lifecycle.inactive.wrong_number",
                       f"{code}: the number is not the lead's; lead closed")
     if code == "DO_NOT_CALL":
         scope = outcome["dnc_scope"] or "ALL_CHANNELS"
-        return closed("REFUSED", "DNC_REQUESTED", "lifecycle.refused.do_not_call",
+        return closed("REFUSED", "DNC_CALL_OUTCOME", "dnc.company",
                       f"the person asked not to be called ({scope}); lead closed and the number suppressed")
     if code == "NOT_INTERESTED":
         tags = ", ".join(outcome["tags"]) or "no reason given"
@@ -260,8 +264,8 @@ def _retry(code: CallOutcomeCode, outcome: CallOutcome, policy: LifecyclePolicy,
                  f"{code}: retry after {_minutes(delay)} minutes")
 
 
-def _reason(code: str, rule_id: str, detail: str) -> Reason:
-    return {"code": code, "rule_id": rule_id, "detail": detail}
+def _reason(code: ReasonCode, rule_id: str, detail: str) -> Reason:
+    return reason(code, rule_id, detail)
 
 
 def _minutes(delay: timedelta) -> int:

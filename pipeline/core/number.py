@@ -13,11 +13,13 @@ What each input does:
   (``LeadRecord.merged``); nothing else. A lead the email stage marked ``duplicate_of`` (same
   email, another number; ``pipeline.core.email_stage``) arrives on the original lead's number and
   is a DUPLICATE there, or is sent on to its own number. Otherwise the lead is scored (capture
-  score, then ``scoring.at_decision`` at each decision), its call window computed and ``decide``d:
-  a lead-decision (with the lead's data-quality flags) always, plus a call-ready READY when
+  score, then ``scoring.at_decision`` at each decision) and judged by
+  ``pipeline.core.evaluation.evaluate`` — the one rule evaluation the dial-time check shares: a
+  lead-decision (with the lead's data-quality flags) always, plus a call-ready READY when
   CALL_READY.
 - **opt-out** / **consent-changed**: the state changes; then every offered lead that may no longer
-  be called gets a call-ready WITHDRAW and a lead-decision WITHDRAWN.
+  be called (the same evaluation, the window aside: an offer carries its own) gets a call-ready
+  WITHDRAW and a lead-decision WITHDRAWN.
 - **call-outcome**: the attempt is counted on its lead (a stub when the lead is unknown) and the
   offer is over (the dialer worked it). The lead moves through the lifecycle
   (``pipeline.core.lifecycle.transition``, answers judged by ``pipeline.core.qualification``): a
@@ -48,7 +50,7 @@ first time the number is touched (``pipeline.core.snooze.migrate_not_now``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import cast
@@ -56,13 +58,13 @@ from typing import cast
 from pipeline import topics
 from pipeline.core import qualification as qual
 from pipeline.core import scoring
-from pipeline.core.campaigns import CampaignBook, CampaignPolicy
-from pipeline.core.consents import ConsentLedger, apply_consent_change, consent_status, grant_from_lead
-from pipeline.core.decision import Decision, compliance_reasons, decide, duplicate, withdrawn
-from pipeline.core.ebr import active_ebr
+from pipeline.core.campaigns import CampaignBook
+from pipeline.core.consents import ConsentLedger, ConsentStatus, apply_consent_change, consent_status, grant_from_lead
+from pipeline.core.decision import Decision, duplicate, withdrawn
 from pipeline.core.email import check_email
 from pipeline.core.email_stage import erasure_emails
 from pipeline.core.erasure import RULE_ERASURE, Erasure
+from pipeline.core.evaluation import Evaluation, evaluate
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
 from pipeline.core.lifecycle import (
     CLOSED_STATUSES,
@@ -72,23 +74,13 @@ from pipeline.core.lifecycle import (
     expire_offer,
     transition,
 )
-from pipeline.core.linetype import wireless_reading_type
+from pipeline.core.number_state import NumberState as NumberState  # re-exported: the state process() takes
 from pipeline.core.outcomes import contact_kind
 from pipeline.core.quality import quality_flags
-from pipeline.core.rulepack import (
-    HouseHours,
-    RulePack,
-    WindowVerdict,
-    cap_verdict,
-    default_rule_pack,
-    frequency_caps,
-    jurisdictions,
-    legal_window,
-    wireless_restricted,
-)
-from pipeline.core.snooze import Snooze, active_snooze, migrate_not_now, snooze_from_outcome, with_snooze
+from pipeline.core.reasons import reason
+from pipeline.core.rulepack import RulePack, default_rule_pack
+from pipeline.core.snooze import migrate_not_now, snooze_from_outcome, with_snooze
 from pipeline.core.suppressions import (
-    SuppressionState,
     add,
     apply_opt_out,
     suppression_from_outcome,
@@ -111,7 +103,6 @@ from pipeline.events import (
     Reason,
     ReleaseDue,
 )
-from pipeline.registry.check import registry_verdict
 from pipeline.registry.store import RegistrySet
 
 _IDS = uuid.UUID("6f1d7c0e-3b1a-5c47-9a8e-2f4b6d1e0c55")
@@ -126,25 +117,6 @@ _STATUS_AFTER_DECISION: dict[str, LeadStatus] = {
     "DEFERRED": "NEW",
     "SUPPRESSED": "SUPPRESSED",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class NumberState:
-    """The three table values of one number, one per table (``topics.TABLES``), each stored as its
-    ``to_json()``. ``process`` returns a part it did not change as the very same object, so the
-    agent writes back exactly the parts that are not ``is``-identical (``leads`` always changes:
-    it remembers the event id). Each value is idempotent on its own should a crash split the writes."""
-
-    suppressions: SuppressionState = field(default_factory=SuppressionState)
-    consents: ConsentLedger = field(default_factory=ConsentLedger)
-    leads: NumberLeads = field(default_factory=NumberLeads)
-    erasure: Erasure | None = None
-    """Set once the number's personal data was erased: the three parts are then empty and the
-    agent deletes their rows (tombstones) instead of writing them."""
-
-    @classmethod
-    def empty(cls) -> NumberState:
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,13 +279,13 @@ def _on_lead(
         score=lead_score.total,
         score_breakdown=lead_score.breakdown,
         address_region=address["region"] if address else None,
+        address_country=address["country"] if address else None,
     )
-    country = address["country"] if address else None
-    return _evaluate(state, event, record, country, decision_id, ctx, flags=scoring.quality_flags_of(facts))
+    return _evaluate(state, event, record, decision_id, ctx, flags=scoring.quality_flags_of(facts))
 
 
-def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, address_country: str | None,
-              decision_id: str, ctx: ProcessContext, *, flags: tuple[str, ...] | None = None,
+def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, decision_id: str, ctx: ProcessContext, *,
+              flags: tuple[str, ...] | None = None,
               extra: tuple[Reason, ...] = ()) -> tuple[NumberState, tuple[Emit, ...]]:
     """Decide ``record`` now (a new lead, or a deferred one being released) and offer it when callable.
     ``flags``: its data-quality flags when already known (a new lead's were computed for scoring);
@@ -326,18 +298,10 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
     lead_id, campaign_id = record.lead_id, record.campaign_id
     input_event_id = event["event"]["event_id"]
     policy = ctx.campaigns.policy_for(campaign_id)
-    where = jurisdictions(phone, record.address_region, address_country)
-    checks = rule_checks(state, phone, where, policy, ctx.rule_pack, ctx.registries, ctx.now)
-    lead_score = _decision_score(state, record, phone, policy, checks.verdict.window.seconds_left(ctx.now), ctx)
-    decision = decide(
-        campaign_id=campaign_id, phone=phone, suppressions=state.suppressions, consents=state.consents,
-        policy=policy, score=lead_score, window=checks.verdict.window, now=ctx.now,
-        window_detail=checks.verdict.detail, restrictions=checks.restrictions, cap=checks.cap,
-        exemptions=checks.exemptions,
-    )
-    snooze = active_snooze(state.leads.snoozes, campaign_id, ctx.now)
-    if snooze is not None:
-        decision = _snoozed(decision, snooze)
+    found = evaluate(state, phone, policy, pack=ctx.rule_pack, registries=ctx.registries, at=ctx.now,
+                     address=(record.address_region, record.address_country))
+    lead_score = _decision_score(record, phone, found.consent, _seconds_left(found, ctx.now), ctx)
+    decision = found.decision(lead_score)
     promise = record.callback
     if decision.outcome == "CALL_READY" and promise is not None:
         # The legal window opened before the time asked for, or the release came a tick after it.
@@ -345,7 +309,6 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
     if extra:
         reasons = (*extra, *decision.reasons)
         decision = replace(decision, reasons=reasons, rules_fired=tuple(dict.fromkeys(r["rule_id"] for r in reasons)))
-    window = checks.verdict.window
     status = _status_after_decision(record.status, decision.outcome)
     if flags is None:
         flags = _quality_flags(record.first_name, record.last_name, record.email, phone)
@@ -365,7 +328,7 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
             "score_breakdown": list(lead_score.breakdown),
             "callable_from": decision.callable_from,
             "callable_until": decision.callable_until,
-            "seconds_left": window.seconds_left(ctx.now),
+            "seconds_left": _seconds_left(found, ctx.now),
             "time_zones": list(phone["time_zones"]),
             "reasons": list(decision.reasons),
             "decision_id": decision_id,
@@ -386,18 +349,6 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, addres
     return replace(state, leads=state.leads.put(record)), tuple(emits)
 
 
-def _snoozed(decision: Decision, snooze: Snooze) -> Decision:
-    """``decision`` held by a "not now" snooze of its campaign: a lead that could be offered (now or
-    at a later opening) waits for the snooze's end instead; a refusal stays a refusal."""
-    if decision.outcome == "DEFERRED" and decision.callable_from is not None and decision.callable_from >= snooze.until:
-        return decision
-    if decision.outcome not in ("CALL_READY", "DEFERRED"):
-        return decision
-    reasons = (snooze.reason(), *(r for r in decision.reasons if r["code"] != "CALLABLE"))
-    return Decision("DEFERRED", reasons, tuple(dict.fromkeys(r["rule_id"] for r in reasons)), decision.score,
-                    decision.score_breakdown, snooze.until, None)
-
-
 def _waits_until(decision: Decision, policy: LifecyclePolicy) -> datetime | None:
     """When the release scheduler looks at the lead again: a DEFERRED one when it becomes callable,
     an offered one when its offer expires (window end plus grace, for the outcome to arrive)."""
@@ -416,12 +367,20 @@ def _status_after_decision(status: LeadStatus, outcome: str) -> LeadStatus:
     return _STATUS_AFTER_DECISION[outcome]
 
 
-def _decision_score(state: NumberState, record: LeadRecord, phone: PhoneInfo, policy: CampaignPolicy,
-                    seconds_left: int, ctx: ProcessContext) -> scoring.Score:
-    """The lead's score at a decision now: its capture score plus decay and contactability (the legal
-    window's ``seconds_left``, 0 when nothing is offered; its attempts as they stand)."""
-    consent = consent_status(state.consents, purpose=policy.consent_purpose, channel=policy.channel, now=ctx.now)
-    granted_at = consent.entry.effective_at if consent.state == "GRANTED" and consent.entry is not None else None
+def _seconds_left(found: Evaluation, now: datetime) -> int:
+    """Whole seconds the call may still be made in, from ``now``; 0 when it may not be made now."""
+    if not found.allowed or found.callable_until is None:
+        return 0
+    return max(0, int((found.callable_until - now).total_seconds()))
+
+
+def _decision_score(record: LeadRecord, phone: PhoneInfo, consent: ConsentStatus | None, seconds_left: int,
+                    ctx: ProcessContext) -> scoring.Score:
+    """The lead's score at a decision now: its capture score plus decay and contactability (the
+    ``seconds_left`` it may be called in, 0 when nothing is offered; its attempts as they stand;
+    the consent on record)."""
+    granted = consent is not None and consent.state == "GRANTED" and consent.entry is not None
+    granted_at = consent.entry.effective_at if granted and consent is not None and consent.entry else None
     return scoring.at_decision(
         scoring.Score(record.score or 0.0, record.score_breakdown), ctx.scoring_model, now=ctx.now,
         captured_at=record.captured_at, seconds_left=seconds_left, attempts=record.attempts,
@@ -480,11 +439,11 @@ def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
         return state, ()
     decision_id = record_id(release["event_id"], "decision", record.lead_id)
     if not record.offered:
-        return _evaluate(state, event, record, None, decision_id, ctx)
+        return _evaluate(state, event, record, decision_id, ctx)
     expiry = expire_offer(record, ctx.lifecycle, record.deferred_until - ctx.lifecycle.offer_grace)
     record = replace(record, offered=False, deferred_until=None, expired_offers=expiry.expired_offers)
     if not expiry.stale:  # re-offered at the next window: nobody called, so no attempt is counted
-        return _evaluate(state, event, record, None, decision_id, ctx, extra=(expiry.reason,))
+        return _evaluate(state, event, record, decision_id, ctx, extra=(expiry.reason,))
     # The offer's own callable_until already ended it for dialers: no WITHDRAW is needed.
     record = replace(record, status="STALE", last_decision_id=decision_id)
     decision = Decision("CLOSED", (expiry.reason,), (expiry.reason["rule_id"],), record.score,
@@ -492,88 +451,6 @@ def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
     emit = _lead_decision(ctx, event, record.lead_id, record.campaign_id, record.source, decision, decision_id,
                           lead_status="STALE", attempts=record.attempts)
     return replace(state, leads=state.leads.put(record)), (emit,)
-
-
-@dataclass(frozen=True, slots=True)
-class RuleChecks:
-    """What the rule pack and the national registries say about calling a number at one instant,
-    beyond its own do-not-call and consent state. Shared by decisions and the dial-time check."""
-
-    verdict: WindowVerdict
-    restrictions: tuple[Reason, ...]
-    """Reasons forbidding the call outright: a national registry (unless an EBR exempts it), a
-    state's wireless reading."""
-    exemptions: tuple[Reason, ...]
-    """Reasons a block was lifted (an EBR in force): part of the trace."""
-    cap: tuple[Reason, datetime] | None
-    """The frequency cap reached at the instant, with when it frees up."""
-
-
-def rule_checks(state: NumberState, phone: PhoneInfo, where: tuple[str, ...], policy: CampaignPolicy,
-                pack: RulePack, registries: RegistrySet, at: datetime) -> RuleChecks:
-    """Evaluate the legal window, registries (and EBR), wireless readings and caps for ``phone`` at ``at``."""
-    autodialed = policy.channel == "AUTODIALED_VOICE"
-    verdict = legal_window(pack, where, phone["time_zones"], at, autodialed=autodialed,
-                           house_hours=HouseHours(policy.hours_rule_id, policy.call_start, policy.call_end))
-    restrictions, exemptions = registry_blocks(phone["phone_e164"], state, registries, pack, where, at)
-    restrictions += non_working_reasons(state.leads, at)
-    wireless = wireless_restricted(pack, where, wireless_reading_type(phone), at)
-    if wireless is not None:
-        line = ("the line type is MOBILE" if phone["line_type"] == "MOBILE" else
-                f"the line type is unknown ({phone['number_type']}): treated as wireless (fail closed)")
-        restrictions += ({
-            "code": "WIRELESS_RESTRICTED", "rule_id": wireless,
-            "detail": f"solicitation calls to wireless numbers are restricted in {', '.join(where)}; {line}",
-        },)
-    return RuleChecks(verdict, restrictions, exemptions, cap_reached(state.leads, where, autodialed, pack, at))
-
-
-def non_working_reasons(leads: NumberLeads, now: datetime) -> tuple[Reason, ...]:
-    """The reason a number marked non-working (a DISCONNECTED outcome) is not offered, until its recheck."""
-    if leads.non_working_until is None or now >= leads.non_working_until:
-        return ()
-    return ({"code": "NUMBER_NON_WORKING", "rule_id": "lifecycle.non_working",
-             "detail": (f"call outcome {leads.non_working_evidence} found the number disconnected; not offered "
-                        f"until {leads.non_working_until.isoformat()} unless a call reaches someone")},)
-
-
-def registry_reasons(phone_e164: str, registries: RegistrySet, now: datetime) -> tuple[Reason, ...]:
-    """The national-registry reason forbidding the call (listed, or a stale registry: fail closed)."""
-    verdict = registry_verdict(phone_e164, registries, now)
-    if not verdict.blocked:
-        return ()
-    return ({"code": verdict.reason_code or "DNC_REGISTRY", "rule_id": verdict.rule_id or "dnc.registry",
-             "detail": verdict.detail},)
-
-
-def registry_blocks(phone_e164: str, state: NumberState, registries: RegistrySet, pack: RulePack,
-                    where: Sequence[str], now: datetime) -> tuple[tuple[Reason, ...], tuple[Reason, ...]]:
-    """(reasons that block, exemptions that lifted a block): an established business relationship
-    in force exempts a call from the US national registry — never from a company DNC request."""
-    blocks = registry_reasons(phone_e164, registries, now)
-    if not any(r["code"] == "DNC_REGISTRY" and phone_e164.startswith("+1") for r in blocks):
-        return blocks, ()
-    ebr = active_ebr(state.consents, state.suppressions, pack, where, now)
-    if ebr is None:
-        return blocks, ()
-    exemption: Reason = {"code": "EBR_EXEMPTION", "rule_id": ebr.rule_id, "detail": ebr.detail}
-    return tuple(r for r in blocks if r["code"] != "DNC_REGISTRY"), (exemption,)
-
-
-def cap_reached(leads: NumberLeads, where: tuple[str, ...], autodialed: bool, pack: RulePack,
-                now: datetime) -> tuple[Reason, datetime] | None:
-    """The frequency-cap reason and when the cap frees up, when the number's cap is reached at ``now``."""
-    caps = frequency_caps(pack, where, now, autodialed=autodialed)
-    if not caps:
-        return None
-    verdict = cap_verdict(caps, leads.call_attempts, now)
-    if verdict.allowed or verdict.next_allowed_at is None:
-        return None
-    return ({
-        "code": "FREQUENCY_CAP", "rule_id": verdict.rule_id or "cap",
-        "detail": (f"{len(leads.call_attempts)} calls recorded for this number; cap {verdict.rule_id} reached "
-                   f"until {verdict.next_allowed_at.isoformat()}"),
-    }, verdict.next_allowed_at)
 
 
 def _duplicate_of(leads: NumberLeads, lead: LeadCaptured,
@@ -644,18 +521,15 @@ def _withdraw_blocked(
     input_event_id = event["event"]["event_id"]
     phone = event["phone"]
     for lead in state.leads.offered():
-        policy = ctx.campaigns.policy_for(lead.campaign_id)
-        reasons = extra or compliance_reasons(
-            campaign_id=lead.campaign_id, suppressions=state.suppressions, consents=state.consents,
-            policy=policy, now=ctx.now,
-        )
-        if not reasons:
-            where = jurisdictions(phone, lead.address_region, None)
-            cap = cap_reached(state.leads, where, policy.channel == "AUTODIALED_VOICE", ctx.rule_pack, ctx.now)
-            reasons = (cap[0],) if cap is not None else non_working_reasons(state.leads, ctx.now)
-        snooze = None if reasons else active_snooze(state.leads.snoozes, lead.campaign_id, ctx.now)
-        if snooze is not None:
-            reasons = (snooze.reason(),)
+        reasons = extra
+        snooze = None
+        if not reasons:  # what stands in the way now, the window aside: the offer carries its own
+            found = evaluate(state, phone, ctx.campaigns.policy_for(lead.campaign_id), pack=ctx.rule_pack,
+                             registries=ctx.registries, at=ctx.now)
+            reasons = (*found.blockers, found.cap) if found.cap is not None else found.blockers
+            if not reasons and found.snooze is not None:
+                snooze = found.snooze
+                reasons = (snooze.reason(),)
         if not reasons:
             continue
         decision = withdrawn(reasons, score=lead.score, score_breakdown=lead.score_breakdown)
@@ -720,7 +594,9 @@ def _on_outcome(
     decision_id = record_id(outcome["event_id"], "decision", lead.lead_id)
     moved = captured and step.next != "UNCHANGED"
     if moved:  # scored again: this decision's score counts this call's attempt, like its record does
-        now_score = _decision_score(state, lead, phone, ctx.campaigns.policy_for(lead.campaign_id), 0, ctx)
+        policy = ctx.campaigns.policy_for(lead.campaign_id)
+        consent = consent_status(state.consents, purpose=policy.consent_purpose, channel=policy.channel, now=ctx.now)
+        now_score = _decision_score(lead, phone, consent, 0, ctx)
         lead = replace(lead, score=now_score.total, score_breakdown=now_score.breakdown)
     emits = [_lifecycle_decision(ctx, event, lead, step, decision_id, captured=captured)]
     lead = replace(lead, last_decision_id=decision_id)
@@ -734,9 +610,10 @@ def _on_outcome(
     kind = contact_kind(code)
     if kind == "NON_WORKING":
         leads = replace(leads, non_working_until=outcome["occurred_at"] + ctx.lifecycle.non_working_recheck,
-                        non_working_evidence=outcome["event_id"])
+                        non_working_evidence=outcome["event_id"], non_working_since=outcome["occurred_at"])
     elif kind in ("CONTACT", "WRONG_PARTY") and leads.non_working_until is not None:
-        leads = replace(leads, non_working_until=None, non_working_evidence=None)  # someone answered: it works
+        # Someone answered: it works.
+        leads = replace(leads, non_working_until=None, non_working_evidence=None, non_working_since=None)
     snooze = snooze_from_outcome(outcome, not_now_default=ctx.lifecycle.not_now_default)
     if snooze is not None:  # what the person said holds for the campaign, whatever the lead's state
         leads = replace(leads, snoozes=with_snooze(leads.snoozes, snooze, ctx.now))
@@ -765,21 +642,21 @@ def _lifecycle_decision(ctx: ProcessContext, event: NumberEvent, lead: LeadRecor
     IGNORED_CLOSED when nothing moves — the lead was closed already, or was never captured for this
     number (a stub: it is closed when the outcome says so, and otherwise has nothing to offer)."""
     outcome: DecisionOutcome
-    reason = step.reason
+    why = step.reason
     if step.next == "CLOSED":
         outcome = "CLOSED"
     elif step.next == "UNCHANGED":
         outcome = "IGNORED_CLOSED"
     elif not captured:
         outcome = "IGNORED_CLOSED"
-        reason = {"code": "LEAD_UNKNOWN", "rule_id": "lifecycle.unknown_lead",
-                  "detail": (f"{lead.last_outcome} recorded as attempt {step.attempts} for lead {lead.lead_id}, which "
-                             "was never captured for this number: nothing to offer again (the call still counts "
-                             "for frequency caps, and a do-not-call still applies)")}
+        why = reason("LEAD_UNKNOWN", "lifecycle.unknown_lead", (
+            f"{lead.last_outcome} recorded as attempt {step.attempts} for lead {lead.lead_id}, which was never "
+            "captured for this number: nothing to offer again (the call still counts for frequency caps, and a "
+            "do-not-call still applies)"))
     else:
         outcome = "DEFERRED"
     callable_from = step.next_at if outcome == "DEFERRED" else None
-    decision = Decision(outcome, (reason,), (reason["rule_id"],), lead.score, lead.score_breakdown,
+    decision = Decision(outcome, (why,), (why["rule_id"],), lead.score, lead.score_breakdown,
                         callable_from, None)
     return _lead_decision(ctx, event, lead.lead_id, lead.campaign_id, lead.source, decision, decision_id,
                           lead_status=step.status, attempts=step.attempts)

@@ -31,6 +31,14 @@ prerecorded calls only, as 47 CFR 64.1200(a) groups them) and ``enabled`` (defau
   ``"no_inquiry": true`` (or ``"no_purchase"``): that kind makes no EBR; ``"none": true``: nothing
   does. There are no ``null`` values: in overrides ``null`` removes a key, and that must never turn
   "no EBR" into "no limit" (a rule left with no parameter fails to load).
+- ``revocation_scope``: ``{"channel_specific": false}`` — whether a consent revocation sent as
+  channel-specific may be read as covering only its channel. ``false`` (the shipped ``us.revocation``,
+  FCC 24-24): every revocation covers calls and texts. Narrower scopes exist only where counsel sets
+  ``true`` by override and no other applicable rule says ``false`` (``revocation_scope``).
+- ``consent_exemption``: ``{"registry": "us-dnc"}`` — prior express written consent exempts a call
+  from that national registry (``us.pewc``: 47 CFR 64.1200(c)(2)(ii), TSR 16 CFR
+  310.4(b)(1)(iii)(B)(1)). What counts as written consent naming the seller is
+  ``pipeline.core.evaluation``'s to judge; disabling the rule turns the exemption off.
 
 Unknown keys are errors, so a typo cannot silently weaken a rule; ``ConfigError`` names the rule id
 and the key.
@@ -60,6 +68,7 @@ and ``ends`` are calendar dates: for a local day they compare with that day; for
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import functools
 import hashlib
@@ -78,7 +87,7 @@ from pipeline.events import PhoneInfo
 
 Kind = Literal[
     "hours", "no_call_days", "holidays", "frequency_cap", "wireless_prohibited", "registry_screen",
-    "suppression_retention", "ebr",
+    "suppression_retention", "ebr", "revocation_scope", "consent_exemption",
 ]
 EbrKind = Literal["purchase", "inquiry"]
 Calls = Literal["all", "automated"]
@@ -199,6 +208,24 @@ class WirelessParams:
 
 
 @dataclass(frozen=True, slots=True)
+class RevocationScopeParams:
+    channel_specific: bool
+    """True: a channel-specific revocation covers only its channel (counsel's narrower reading)."""
+
+    def to_json(self) -> dict[str, object]:
+        return {"channel_specific": self.channel_specific}
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentExemptionParams:
+    registry: str
+    """The national registry written consent exempts a call from, e.g. ``us-dnc``."""
+
+    def to_json(self) -> dict[str, object]:
+        return {"registry": self.registry}
+
+
+@dataclass(frozen=True, slots=True)
 class RetentionParams:
     min_days: int
 
@@ -244,7 +271,7 @@ class EbrParams:
 
 Params = (
     HoursParams | NoCallDaysParams | HolidaysParams | CapParams | RegistryParams | WirelessParams | RetentionParams
-    | EbrParams
+    | EbrParams | RevocationScopeParams | ConsentExemptionParams
 )
 
 
@@ -559,6 +586,8 @@ _KIND_PARAMS: dict[Kind, frozenset[str]] = {
     "suppression_retention": frozenset({"min_days"}),
     "ebr": frozenset({"purchase_months", "purchase_days", "inquiry_months", "inquiry_days", "business_days",
                       "no_purchase", "no_inquiry", "none"}),
+    "revocation_scope": frozenset({"channel_specific"}),
+    "consent_exemption": frozenset({"registry"}),
 }
 _OPTIONAL_PARAMS = frozenset({"days"})
 
@@ -621,6 +650,16 @@ def _params(kind: Kind, raw: Mapping[str, object], fail: _Fail) -> Params:
         return RegistryParams(registry, _positive(raw["max_age_days"], "params.max_age_days", fail))
     if kind == "suppression_retention":
         return RetentionParams(_positive(raw["min_days"], "params.min_days", fail))
+    if kind == "revocation_scope":
+        specific = raw["channel_specific"]
+        if not isinstance(specific, bool):
+            raise fail("params.channel_specific", f"expected true or false, got {specific!r}")
+        return RevocationScopeParams(specific)
+    if kind == "consent_exemption":
+        registry = raw["registry"]
+        if not isinstance(registry, str) or not _REGISTRY.fullmatch(registry):
+            raise fail("params.registry", f'expected a registry name like "us-dnc", got {registry!r}')
+        return ConsentExemptionParams(registry)
     return WirelessParams()
 
 
@@ -740,7 +779,7 @@ def applicable(pack: RulePack, jurisdictions: Iterable[str], at: datetime) -> tu
     """The enabled rules of ``jurisdictions`` in force at ``at``, in pack order. A subdivision
     implies its country: ``US-TX`` alone gets the federal rules too."""
     _require_aware(at, "at")
-    return tuple(rule for rule in pack._index.rules_of(jurisdictions) if rule.in_force_at(at))
+    return pack._index.in_force(tuple(jurisdictions), at)
 
 
 def stale_rules(pack: RulePack, at: datetime, *, within: timedelta = timedelta(days=90)) -> tuple[str, ...]:
@@ -959,6 +998,29 @@ class _Index:
         self.by_jurisdiction = {key: tuple(value) for key, value in by_jurisdiction.items()}
         self._plans: dict[tuple[tuple[str, ...], bool, HouseHours | None], _Plan] = {}
         self._rules_of: dict[tuple[str, ...], tuple[Rule, ...]] = {}
+        # Every instant at which some rule starts or stops being in force (``Rule.in_force_at``):
+        # between two of them the rules in force do not change, so ``in_force`` caches per interval.
+        self._bounds = sorted({bound for rule in rules for bound in (rule._from, rule._until) if bound is not None})
+        self._in_force: dict[tuple[tuple[str, ...], int], tuple[Rule, ...]] = {}
+        self._known_in: dict[frozenset[str], tuple[str, ...]] = {}
+
+    def known_in(self, countries: frozenset[str]) -> tuple[str, ...]:
+        """The jurisdictions of ``countries`` with an enabled rule: countries first (cached)."""
+        found = self._known_in.get(countries)
+        if found is None:
+            known = [j for j in self.by_jurisdiction if _country(j) in countries]
+            found = self._known_in[countries] = tuple(sorted(known, key=lambda j: "-" in j))
+        return found
+
+    def in_force(self, jurisdictions: tuple[str, ...], at: datetime) -> tuple[Rule, ...]:
+        """``rules_of(jurisdictions)`` in force at ``at`` (cached per interval between rule dates)."""
+        key = (jurisdictions, bisect.bisect_right(self._bounds, at))
+        found = self._in_force.get(key)
+        if found is None:
+            if len(self._in_force) >= _PLAN_CACHE_SIZE:
+                self._in_force.clear()
+            found = self._in_force[key] = tuple(rule for rule in self.rules_of(jurisdictions) if rule.in_force_at(at))
+        return found
 
     def rules_of(self, jurisdictions: Iterable[str]) -> tuple[Rule, ...]:
         """The enabled rules of ``jurisdictions`` and of their countries, in pack order."""
@@ -1077,6 +1139,34 @@ def registry_rules(pack: RulePack, jurisdictions: Iterable[str], at: datetime) -
             if known is None or params.max_age_days < known.max_age_days:
                 found[params.registry] = RegistryRule(params.registry, params.max_age_days, rule.id)
     return tuple(found.values())
+
+
+def revocation_scope(pack: RulePack, jurisdictions: Iterable[str], at: datetime) -> str | None:
+    """The id of the rule that lets a channel-specific revocation cover only its channel, or None
+    when every revocation covers every channel: the default, and the answer whenever any applicable
+    ``revocation_scope`` rule says ``false`` (the stricter reading wins)."""
+    allowing: str | None = None
+    for rule in applicable(pack, jurisdictions, at):
+        if isinstance(rule.params, RevocationScopeParams):
+            if not rule.params.channel_specific:
+                return None
+            allowing = allowing or rule.id
+    return allowing
+
+
+def consent_exemptions(pack: RulePack, jurisdictions: Iterable[str], at: datetime) -> dict[str, str]:
+    """Registry → id of the rule by which prior express written consent exempts a call from it."""
+    found: dict[str, str] = {}
+    for rule in applicable(pack, jurisdictions, at):
+        if isinstance(rule.params, ConsentExemptionParams):
+            found.setdefault(rule.params.registry, rule.id)
+    return found
+
+
+def jurisdictions_known(pack: RulePack, countries: Iterable[str]) -> tuple[str, ...]:
+    """Every jurisdiction of ``countries`` the pack has an enabled rule for, countries first, then
+    subdivisions in pack order: where a callee who could be anywhere in those countries may be."""
+    return pack._index.known_in(frozenset(countries))
 
 
 def minimum_retention(pack: RulePack, jurisdictions: Iterable[str], at: datetime) -> Retention | None:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pipeline.core import state_json as js
+from pipeline.core.reasons import reason
 from pipeline.core.suppressions import Suppression, SuppressionState
 from pipeline.events import CallOutcome, Reason
 
@@ -42,23 +43,27 @@ class Snooze:
     until: datetime
     evidence: str
     """event_id of the NOT_NOW call outcome."""
+    since: datetime | None = None
+    """When the person said it (the call outcome's instant); None in rows written before it was
+    kept. Answers about the past (``NumberLeads.as_of``) skip a snooze said later."""
 
     def active_at(self, now: datetime) -> bool:
         return now < self.until
 
     def reason(self) -> Reason:
-        return {"code": "NOT_NOW_SNOOZE", "rule_id": RULE_SNOOZE,
-                "detail": (f"lead {self.lead_id} said not now on call {self.evidence}: calls about campaign "
-                           f"{self.campaign_id} wait until {self.until.isoformat()} (a snooze, not a do-not-call)")}
+        return reason("NOT_NOW_SNOOZE", RULE_SNOOZE, (
+            f"lead {self.lead_id} said not now on call {self.evidence}: calls about campaign "
+            f"{self.campaign_id} wait until {self.until.isoformat()} (a snooze, not a do-not-call)"))
 
     def to_json(self) -> dict[str, object]:
-        return {"campaign_id": self.campaign_id, "lead_id": self.lead_id, "until": js.iso(self.until),
-                "evidence": self.evidence}
+        return js.compact({"campaign_id": self.campaign_id, "lead_id": self.lead_id, "until": js.iso(self.until),
+                           "evidence": self.evidence, "since": js.iso_or_none(self.since)})
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Snooze:
         return cls(campaign_id=js.text(data, "campaign_id"), lead_id=js.text(data, "lead_id"),
-                   until=js.instant(data, "until"), evidence=js.text(data, "evidence"))
+                   until=js.instant(data, "until"), evidence=js.text(data, "evidence"),
+                   since=js.instant_or_none(data, "since"))
 
 
 def snooze_from_outcome(outcome: CallOutcome, *, not_now_default: timedelta) -> Snooze | None:
@@ -67,7 +72,7 @@ def snooze_from_outcome(outcome: CallOutcome, *, not_now_default: timedelta) -> 
     if outcome["outcome"] != "NOT_NOW":
         return None
     until = outcome["callback_at"] or outcome["occurred_at"] + not_now_default
-    return Snooze(outcome["campaign_id"], outcome["lead_id"], until, outcome["event_id"])
+    return Snooze(outcome["campaign_id"], outcome["lead_id"], until, outcome["event_id"], outcome["occurred_at"])
 
 
 def with_snooze(snoozes: tuple[Snooze, ...], snooze: Snooze, now: datetime) -> tuple[Snooze, ...]:
@@ -104,7 +109,7 @@ def migrate_not_now(suppressions: SuppressionState, leads: NumberLeads,
         if old.expires_at is not None and old.active_at(now):
             match = _LEAD_IN_EVIDENCE.search(old.evidence or "")
             snooze = Snooze(old.campaign_id or "", match["lead_id"] if match else "", old.expires_at,
-                            old.suppression_id)
+                            old.suppression_id, old.created_at)
             snoozes = with_snooze(snoozes, snooze, now)
         for i, lead in enumerate(freed):
             if (lead.status == "SUPPRESSED" and not lead.offered and lead.captured_at is not None

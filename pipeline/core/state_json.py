@@ -99,6 +99,14 @@ def instant_or_none(data: Mapping[str, object], key: str) -> datetime | None:
     return None if data.get(key) is None else instant(data, key)
 
 
+def mapping(data: Mapping[str, object], key: str) -> Mapping[str, object]:
+    """A JSON object; a missing key reads as the empty object."""
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise _wrong(key, "an object", value)
+    return value
+
+
 def objects(data: Mapping[str, object], key: str) -> list[Mapping[str, object]]:
     """A list of JSON objects; a missing key reads as the empty list."""
     value = data.get(key, [])

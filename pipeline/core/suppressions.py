@@ -1,4 +1,4 @@
-"""Do-not-call state of one number: its suppressions and the audit of their removals.
+"""Do-not-call state of one number: its suppressions, the ones that ended, and the audit of removals.
 
 One ``SuppressionState`` per ``phone_e164`` lives in the ``suppressions`` table. Every change is
 keyed by the event that caused it, so applying an event twice (an at-least-once replay) changes
@@ -7,6 +7,14 @@ nothing.
 Scope decides which calls a suppression blocks (see ``Suppression.covers``); category says what
 kind of request it was and whether it ends: only TEMPORARY suppressions expire. A PERMANENT or
 CHANNEL_LIMITED suppression ignores any ``expires_at`` sent with it (the stricter reading).
+
+**History.** A suppression that ends — lifted by a REMOVE (``lifted_at``) or expired — moves to
+``ended`` instead of being forgotten, so the state can say which suppressions were in force at a
+past instant (``as_of``). ``ended`` keeps the last ``MAX_ENDED`` (by end); when older ones are
+dropped, ``history_from`` records the latest end dropped: answers for instants before it may miss a
+suppression. A row written before history was kept (no ``history`` key) reads ``history_from`` as
+the newest instant it records (a created or removal instant): what happened before that may have
+been dropped without a trace.
 """
 
 from __future__ import annotations
@@ -51,6 +59,9 @@ STATE_TEXT_MAX = 500
 small whatever a caller wrote, and the original stays on the input topic and in the audit trail.
 An opt-out is never refused for its text."""
 
+MAX_ENDED = 32
+"""Ended (lifted or expired) suppressions kept for answers about past instants; see the module doc."""
+
 # A voice suppression stops manual and autodialed calls alike. Asked about ANY (a campaign that may
 # use every channel), a suppression on any one channel blocks it.
 _SCOPE_CHANNELS: dict[SuppressionScope, frozenset[ConsentChannel]] = {
@@ -77,9 +88,22 @@ class Suppression:
     created_at: datetime
     expires_at: datetime | None
     """End of a TEMPORARY suppression; None for the others."""
+    lifted_at: datetime | None = None
+    """When a REMOVE lifted it (then it lives in ``SuppressionState.ended``); None while not lifted."""
 
     def active_at(self, now: datetime) -> bool:
         return self.expires_at is None or now < self.expires_at
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When it stopped blocking: lifted or expired, whichever came first; None while open-ended."""
+        ends = [t for t in (self.lifted_at, self.expires_at) if t is not None]
+        return min(ends) if ends else None
+
+    def in_force_at(self, at: datetime) -> bool:
+        """Whether it blocked at ``at``: made by then and not yet lifted or expired."""
+        end = self.ended_at
+        return self.created_at <= at and (end is None or at < end)
 
     def covers(self, channel: ConsentChannel, campaign_id: str) -> bool:
         """Whether this suppression blocks contacting the number on ``channel`` for ``campaign_id``.
@@ -111,6 +135,7 @@ class Suppression:
             "reason": self.reason,
             "created_at": js.iso(self.created_at),
             "expires_at": js.iso_or_none(self.expires_at),
+            "lifted_at": js.iso_or_none(self.lifted_at),
         })
 
     @classmethod
@@ -126,6 +151,7 @@ class Suppression:
             reason=js.text_or_none(data, "reason"),
             created_at=js.instant(data, "created_at"),
             expires_at=js.instant_or_none(data, "expires_at"),
+            lifted_at=js.instant_or_none(data, "lifted_at"),
         )
 
 
@@ -158,28 +184,53 @@ class Removal:
 
 @dataclass(frozen=True, slots=True)
 class SuppressionState:
-    """The suppressions of one number, in the order they were added, and recent removals."""
+    """The suppressions of one number, in the order they were added, the ones that ended, and recent
+    removals."""
 
     active: tuple[Suppression, ...] = ()
     removals: tuple[Removal, ...] = ()
+    ended: tuple[Suppression, ...] = ()
+    """Lifted or expired suppressions, oldest end first (at most ``MAX_ENDED``)."""
+    history_from: datetime | None = None
+    """Answers about instants before this may miss a suppression that was dropped; None: complete."""
 
     def knows(self, event_id: str) -> bool:
         """Whether ``event_id`` already created a suppression or a removal here."""
-        return any(s.suppression_id == event_id for s in self.active) or any(
-            r.event_id == event_id or event_id in r.removed_ids for r in self.removals
-        )
+        return (any(s.suppression_id == event_id for s in self.active)
+                or any(s.suppression_id == event_id for s in self.ended)
+                or any(r.event_id == event_id or event_id in r.removed_ids for r in self.removals))
 
     def to_json(self) -> dict[str, object]:
         return {
             "active": [s.to_json() for s in self.active],
             "removals": [r.to_json() for r in self.removals],
+            "ended": [s.to_json() for s in self.ended],
+            "history": js.compact({"from": js.iso_or_none(self.history_from)}),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> SuppressionState:
+        active = tuple(Suppression.from_json(item) for item in js.objects(data, "active"))
+        removals = tuple(Removal.from_json(item) for item in js.objects(data, "removals"))
+        if "history" not in data:  # written before history was kept: see the module doc
+            recorded = [s.created_at for s in active] + [r.removed_at for r in removals]
+            return cls(active, removals, (), max(recorded) if recorded else None)
         return cls(
-            active=tuple(Suppression.from_json(item) for item in js.objects(data, "active")),
-            removals=tuple(Removal.from_json(item) for item in js.objects(data, "removals")),
+            active=active,
+            removals=removals,
+            ended=tuple(Suppression.from_json(item) for item in js.objects(data, "ended")),
+            history_from=js.instant_or_none(js.mapping(data, "history"), "from"),
+        )
+
+    def as_of(self, at: datetime) -> SuppressionState:
+        """The suppressions as they were at ``at``: ``active`` those in force then, ``ended`` those
+        made and ended by then, ``removals`` those made by then."""
+        every = (*self.active, *self.ended)
+        return SuppressionState(
+            active=tuple(s for s in every if s.in_force_at(at)),
+            removals=tuple(r for r in self.removals if r.removed_at <= at),
+            ended=tuple(s for s in every if s.created_at <= at and (end := s.ended_at) is not None and end <= at),
+            history_from=self.history_from,
         )
 
 
@@ -198,10 +249,13 @@ def _drop_redundant(active: tuple[Suppression, ...]) -> tuple[Suppression, ...]:
     for candidate in active:
         if len(kept) <= MAX_ACTIVE:
             break
+        # Made no later and lasting at least as long: the other was in force whenever this one was,
+        # so dropping it changes no answer, about the past included.
         redundant = any(
             other is not candidate
             and other.scope == candidate.scope
             and other.campaign_id == candidate.campaign_id
+            and other.created_at <= candidate.created_at
             and other.lasts_at_least_as_long_as(candidate)
             for other in kept
         )
@@ -249,10 +303,29 @@ def apply_opt_out(state: SuppressionState, opt_out: OptOut) -> SuppressionState:
         removed_by=opt_out["source"],
     )
     lifted_ids = set(removal.removed_ids)
-    return SuppressionState(
+    return _with_ended(replace(
+        state,
         active=tuple(s for s in state.active if s.suppression_id not in lifted_ids),
         removals=(*state.removals, removal)[-MAX_REMOVALS:],
-    )
+    ), tuple(replace(s, lifted_at=opt_out["occurred_at"]) for s in lifted))
+
+
+def _with_ended(state: SuppressionState, newly_ended: tuple[Suppression, ...]) -> SuppressionState:
+    """``state`` with ``newly_ended`` kept in its history, bounded by ``MAX_ENDED`` (see the module doc)."""
+    if not newly_ended:
+        return state
+    ended = sorted((*state.ended, *newly_ended), key=_end_key)
+    history_from = state.history_from
+    if len(ended) > MAX_ENDED:
+        dropped, ended = ended[:-MAX_ENDED], ended[-MAX_ENDED:]
+        latest = max(_end_key(s) for s in dropped)
+        history_from = latest if history_from is None else max(history_from, latest)
+    return replace(state, ended=tuple(ended), history_from=history_from)
+
+
+def _end_key(suppression: Suppression) -> datetime:
+    end = suppression.ended_at
+    return end if end is not None else suppression.created_at
 
 
 def _kept(text: str | None) -> str | None:
@@ -301,7 +374,9 @@ def blocking(
 
 
 def without_expired(state: SuppressionState, now: datetime) -> SuppressionState:
-    """Drop suppressions that have expired by ``now``: they block nothing and only grow the value."""
+    """Move suppressions that have expired by ``now`` from ``active`` to the bounded history: they
+    block nothing now, but answers about the past still need them."""
     if all(s.active_at(now) for s in state.active):
         return state
-    return replace(state, active=tuple(s for s in state.active if s.active_at(now)))
+    return _with_ended(replace(state, active=tuple(s for s in state.active if s.active_at(now))),
+                       tuple(s for s in state.active if not s.active_at(now)))

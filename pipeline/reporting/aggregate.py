@@ -24,6 +24,12 @@ Units (see docs/console.md):
   STALE (offered again and again, never worked). Each with the oldest instant (window end, or when
   the lead went stale).
 
+Reasons are counted by outcome and reason code: the codes of every decision that is not
+``CALL_READY``, and under ``DISQUALIFIED`` the call outcomes that end a lead without qualification
+(by the dialer's tags when given, else by the reason code the closing decision gives that outcome,
+``pipeline.core.reasons.OUTCOME_REASONS``: one fact, one code). Every report carries the vocabulary
+(``reason_codes``: code → label and meaning) so the dashboard can name what it counts.
+
 A group is (campaign, source, segment). The segment is the lead's ``segment`` attribute when the
 capture has one, otherwise the number's region (ISO country from ``lead-decision``), otherwise the
 capture's ``country``, otherwise ``unknown``.
@@ -43,6 +49,7 @@ from typing import Any
 
 from pipeline.core.lifecycle import CLOSED_STATUSES
 from pipeline.core.outcomes import contact_kind
+from pipeline.core.reasons import OUTCOME_REASONS, vocabulary_json
 from pipeline.topics import (
     CALL_OUTCOME,
     CALL_READY,
@@ -64,6 +71,8 @@ NO_INTERACTION_AFTER = timedelta(days=90)
 # when the dialer gave tags, by outcome code otherwise). Contact outcomes that are not qualifying
 # and not a refusal (CALLBACK_REQUESTED, NOT_NOW) keep the lead open, so they are not here.
 DISQUALIFYING = frozenset({"NOT_INTERESTED", "WRONG_NUMBER", "DISCONNECTED", "DO_NOT_CALL"})
+_CLOSING_CODES: dict[str, str] = {str(outcome): str(code) for outcome, code in OUTCOME_REASONS.items()}
+"""Outcome code (a str as read from Avro) → the reason code its closing decision gives."""
 
 UNKNOWN = "unknown"
 
@@ -276,6 +285,7 @@ class Report:
             "call_ready": dict(sorted(self.call_ready.items())),
             "dead_letters": dict(sorted(self.dead_letters.items())),
             "undecodable": dict(sorted(self.undecodable.items())),
+            "reason_codes": vocabulary_json(),
         }
 
 
@@ -440,7 +450,8 @@ def summarize(facts: LeadFacts) -> LeadSummary:
             reasons += [(decision.outcome, code) for code in decision.reasons or ("-",)]
     for outcome in facts.outcomes.values():
         if outcome.code in DISQUALIFYING:
-            reasons += [("DISQUALIFIED", tag) for tag in outcome.tags or (outcome.code,)]
+            untagged = _CLOSING_CODES.get(outcome.code, outcome.code)
+            reasons += [("DISQUALIFIED", tag) for tag in outcome.tags or (untagged,)]
     return LeadSummary(
         dims=facts.dimensions(),
         captured=len(facts.captures),

@@ -48,6 +48,7 @@ from pipeline.topics import (
 )
 from pipeline.transport import LeadpipeApp
 from pipeline.worker.access import faust_web_options, worker_read_keys
+from pipeline.worker.audit import DialCheckAuditLog
 from pipeline.worker.clock import Clock, make_clock
 from pipeline.worker.commit import AtLeastOnce, Committer, ExactlyOnce, Outbox
 from pipeline.worker.decide import Decider, Incoming, Plan
@@ -252,6 +253,10 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         state = pending.states.get(key)
         return state if state is not None else tables.read(key)
 
+    # Every dial-check answer on record (pipeline.worker.audit): sent in the background, failures counted.
+    audit = DialCheckAuditLog(lambda topic, key, value: app.producer.send(topic, key, value, None, None, None),
+                              codec, enabled=settings.dial_check_audit)
     register_pages(app, settings=settings, policies=policies, tables=tables, state_of=current_state, clock=clock,
-                   health=health, optout_latency=optout_latency, counters=counters.render, read_keys=read_keys)
+                   health=health, optout_latency=optout_latency, counters=counters.render, read_keys=read_keys,
+                   audit=audit)
     return app

@@ -8,6 +8,7 @@ worker only.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -15,12 +16,13 @@ import faust
 from faust.exceptions import SameNode
 
 from pipeline.config import Settings
-from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
+from pipeline.core.dialcheck import DialCheckRequest, audit_record, dial_check, parse_request
 from pipeline.core.linetype import with_line_type
 from pipeline.core.number import NumberState
 from pipeline.http_auth import KeyRing, is_reader
 from pipeline.registry.check import registry_metrics
 from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram
+from pipeline.worker.audit import DialCheckAuditLog, worker_id
 from pipeline.worker.clock import Clock
 from pipeline.worker.policies import Policies
 from pipeline.worker.state import NumberTables
@@ -42,12 +44,14 @@ class Health:
 
 def register_pages(app: faust.App, *, settings: Settings, policies: Policies, tables: NumberTables,
                    state_of: Callable[[bytes], NumberState], clock: Clock, health: Health, optout_latency: Histogram,
-                   counters: Callable[[], str], read_keys: KeyRing | None) -> None:
+                   counters: Callable[[], str], read_keys: KeyRing | None, audit: DialCheckAuditLog) -> None:
     """Add the worker's pages to ``app``'s web server."""
+    answered_by = worker_id(settings.web_host, settings.web_port)
 
     @app.page("/v1/dial-check/{phone}")
     async def dial_check_view(web: Any, request: Any, phone: str) -> Any:
-        """Allowed or not, why, and seconds left — from the tables of the worker owning the number."""
+        """Allowed or not, why, and seconds left — from the tables of the worker owning the number,
+        which puts the answer on the dial-check audit topic."""
         parsed = parse_request(phone, request.query, settings.default_region)
         if not isinstance(parsed, DialCheckRequest):
             return web.json({"error": "invalid request", "fields": parsed}, status=400)
@@ -60,14 +64,16 @@ def register_pages(app: faust.App, *, settings: Settings, policies: Policies, ta
             pass
         result = dial_check(parsed, state_of(key), campaigns=policies.campaigns, pack=policies.rule_pack,
                             now=clock(), registries=policies.registries, lifecycle=policies.lifecycle)
-        return web.json(result.to_json())
+        request_id = str(uuid.uuid4())
+        audit.submit(audit_record(parsed, result, answered_by, request_id))
+        return web.json(result.to_json(request_id=request_id, worker_id=answered_by))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         """Prometheus text: registry age and staleness, opt-out → blocked latency, batch counters."""
         latency = optout_latency.render(OPTOUT_LATENCY,
                                         "opt-out Kafka timestamp to its suppression written by this worker")
-        text = registry_metrics(policies.registries, clock()) + latency + counters()
+        text = registry_metrics(policies.registries, clock()) + latency + counters() + audit.metrics()
         return web.text(text, content_type="text/plain; version=0.0.4")
 
     @app.page("/healthz")

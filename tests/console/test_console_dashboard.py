@@ -34,6 +34,7 @@ from pipeline.config import Settings
 from pipeline.console.process import ConsoleProcess
 from pipeline.console.sources import LagProbe
 from pipeline.core.outcomes import contact_kind
+from pipeline.core.reasons import OUTCOME_REASONS, VOCABULARY
 from pipeline.processes import WorkerProcess
 from pipeline.topics import (
     CALL_OUTCOME,
@@ -192,7 +193,7 @@ def expected_from_topics(system: System) -> dict[str, Any]:
                 reasons[f"{d['outcome']}:{reason['code']}"] += 1
     for o in system.records(CALL_OUTCOME):
         if o["outcome"] in ("NOT_INTERESTED", "WRONG_NUMBER", "DISCONNECTED", "DO_NOT_CALL"):
-            for tag in o["tags"] or [o["outcome"]]:
+            for tag in o["tags"] or [OUTCOME_REASONS[o["outcome"]]]:
                 reasons[f"DISQUALIFIED:{tag}"] += 1
     outcomes = system.records(CALL_OUTCOME)
     dialed = {o["phone"] for o in outcomes}  # the test sends E.164 numbers: the lead's phone_e164
@@ -219,10 +220,19 @@ def expected_from_topics(system: System) -> dict[str, Any]:
                           if contact_kind(o["outcome"]) == "CONTACT"}),
         "qualified": len({q["lead_id"] for q in system.records(QUALIFIED_LEAD)}),
         "reasons": dict(reasons),
+        # Each reason is shown by its label from the vocabulary (a dialer's tag as sent).
+        "reason_labels": {key: f"{key.split(':')[0]}: {_label(key.split(':', 1)[1])}" for key in reasons},
         "opt_outs": len({r["event_id"] for r in system.records(OPT_OUT)}),
         "stranded_offers": (len(stranded), min(stranded).isoformat() if stranded else None),
         "stale_leads": (len(stale), min(stale).isoformat() if stale else None),
     }
+
+
+_LABELS = {code: meaning.label for code, meaning in VOCABULARY.items()}
+
+
+def _label(code: str) -> str:
+    return _LABELS.get(code, code)
 
 
 def shown(browser: webdriver.Chrome) -> dict[str, Any]:

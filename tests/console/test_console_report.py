@@ -53,7 +53,8 @@ def test_reasons_by_outcome_and_code_including_disqualification() -> None:
     reasons = {k: dict(v) for k, v in report_of(a_day()).totals.reasons.items()}
     assert reasons == {
         "REJECTED": {"PHONE_INVALID": 1}, "SUPPRESSED": {"DNC_OPT_OUT": 1}, "DUPLICATE": {"DUPLICATE_LEAD": 1},
-        "DISQUALIFIED": {"too_expensive": 1, "DISCONNECTED": 1},
+        # Untagged, a closing outcome counts under its closing decision's code (one fact, one code).
+        "DISQUALIFIED": {"too_expensive": 1, "NUMBER_NON_WORKING": 1},
     }
 
 

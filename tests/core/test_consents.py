@@ -38,8 +38,9 @@ def grant(channel: ConsentChannel, *, purpose: str = "marketing", event_id: str 
     )
 
 
-def state_of(ledger: ConsentLedger, channel: ConsentChannel, purpose: str = "marketing") -> str:
-    return consent_status(ledger, purpose=purpose, channel=channel, now=LATER).state
+def state_of(ledger: ConsentLedger, channel: ConsentChannel, purpose: str = "marketing", *,
+             narrow: bool = False) -> str:
+    return consent_status(ledger, purpose=purpose, channel=channel, now=LATER, narrow_revocations=narrow).state
 
 
 def test_a_lead_without_consent_leaves_the_ledger_alone() -> None:
@@ -105,7 +106,7 @@ def test_which_channels_a_grant_covers(granted: ConsentChannel, asked: ConsentCh
         ("ANY", True, "SMS", "REVOKED"),
     ],
 )
-def test_which_channels_a_revocation_covers(
+def test_which_channels_a_revocation_covers_when_counsel_allows_narrow_revocations(
     revoked: ConsentChannel, specific: bool, asked: ConsentChannel, state: str
 ) -> None:
     ledger = apply_consent_change(
@@ -118,7 +119,41 @@ def test_which_channels_a_revocation_covers(
             occurred_at=T0 + timedelta(minutes=1),
         ),
     )
-    assert state_of(ledger, asked) == state
+    assert state_of(ledger, asked, narrow=True) == state
+    narrowed = consent_status(ledger, purpose="marketing", channel=asked, now=LATER, narrow_revocations=True).narrowed
+    assert (narrowed is not None) == (state == "GRANTED")  # the set-aside revocation is named
+
+
+@pytest.mark.parametrize("revoked", get_args(ConsentChannel))
+@pytest.mark.parametrize("asked", get_args(ConsentChannel))
+def test_by_default_every_revocation_covers_calls_and_texts_even_a_channel_specific_one(
+    revoked: ConsentChannel, asked: ConsentChannel
+) -> None:
+    ledger = apply_consent_change(grant("ANY"), consent_change(
+        "rev", purpose="marketing", channel=revoked, channel_specific=True, occurred_at=T0 + timedelta(minutes=1)))
+    status = consent_status(ledger, purpose="marketing", channel=asked, now=LATER)
+    assert (status.state, status.narrowed) == ("REVOKED", None)
+
+
+def test_missing_consent_lists_what_is_on_record_for_the_purpose() -> None:
+    status = consent_status(grant("SMS"), purpose="marketing", channel="VOICE", now=LATER)
+    assert status.state == "MISSING"
+    assert status.detail.startswith("no consent on record for marketing/VOICE; on record for marketing: GRANT "
+                                    "marketing/SMS")
+    bare = consent_status(ConsentLedger(), purpose="marketing", channel="VOICE", now=LATER)
+    assert bare.detail == "no consent on record for marketing/VOICE"
+
+
+def test_as_of_a_past_instant_a_later_revocation_does_not_reach_back_nor_a_later_grant() -> None:
+    ledger = apply_consent_change(grant("ANY"), consent_change("rev", occurred_at=T0 + timedelta(days=30)))
+    ledger = apply_consent_change(ledger, consent_change(
+        "g2", action="GRANT", with_proof=proof(channel="ANY", granted_at=T0 + timedelta(days=60))))
+
+    def at(days: int) -> str:
+        instant = T0 + timedelta(days=days)
+        return consent_status(ledger.as_of(instant), purpose="marketing", channel="VOICE", now=instant).state
+
+    assert [at(-1), at(1), at(31), at(61)] == ["MISSING", "GRANTED", "REVOKED", "GRANTED"]
 
 
 @pytest.mark.parametrize(
@@ -212,7 +247,18 @@ def test_the_ledger_stays_bounded_and_keeps_the_revocation_that_decides() -> Non
             ),
         )
     assert len(ledger.entries) == MAX_ENTRIES
-    assert state_of(ledger, "SMS") == "REVOKED"
+    assert state_of(ledger, "SMS", narrow=True) == "REVOKED"
+    assert state_of(ledger, "VOICE", narrow=True) == "GRANTED"
+    # Entries were dropped: answers about instants before the newest one may be incomplete.
+    assert ledger.history_from == T0 + timedelta(days=1000)
+
+
+def test_a_ledger_written_before_history_was_kept_still_loads() -> None:
+    row = {"entries": [{"event_id": "lead-ev-1", "action": "GRANT", "purpose": "marketing", "channel": "ANY",
+                        "effective_at": "2025-06-02T14:55:00+00:00", "source": "solar-form",
+                        "certificate_id": "cert-1"}]}
+    ledger = ConsentLedger.from_json(row)
+    assert ledger.history_from is None  # far from full: nothing can have been dropped
     assert state_of(ledger, "VOICE") == "GRANTED"
 
 
@@ -262,7 +308,8 @@ def test_bounding_never_forgets_a_deciding_revocation(
     for entry in items:
         bounded = record(bounded, entry)
 
-    full = consent_status(everything, purpose=purpose, channel=channel, now=T0)
-    kept = consent_status(bounded, purpose=purpose, channel=channel, now=T0)
-    if full.state == "REVOKED":
-        assert kept.state == "REVOKED"
+    for narrow in (False, True):
+        full = consent_status(everything, purpose=purpose, channel=channel, now=T0, narrow_revocations=narrow)
+        kept = consent_status(bounded, purpose=purpose, channel=channel, now=T0, narrow_revocations=narrow)
+        if full.state == "REVOKED":
+            assert kept.state == "REVOKED"

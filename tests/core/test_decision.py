@@ -122,7 +122,7 @@ CASES = [
         suppressions=dnc(scope="CAMPAIGN", campaign_id="insurance-renewals"),
     ),
     Case(
-        "not now, still running",
+        "a temporary suppression from a call (rows before snoozes), still running",
         "SUPPRESSED",
         ("DNC_CALL_OUTCOME",),
         ("dnc.company",),

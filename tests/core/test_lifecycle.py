@@ -95,7 +95,9 @@ def test_every_outcome_from_every_status(status: LeadStatus, code: CallOutcomeCo
     record = a_lead(status, attempts=2)
     step = judged(record, call(code))
     assert step.attempts == 3  # every attempt counts, whatever the status
-    assert step.reason["rule_id"].startswith("lifecycle.")
+    # A lifecycle rule, or for a do-not-call the company-DNC rule its suppression is known by.
+    assert step.reason["rule_id"].startswith("lifecycle.") or (code, step.reason["rule_id"]) == (
+        "DO_NOT_CALL", "dnc.company")
     assert step.reason["detail"]
     if status in CLOSED_STATUSES:
         assert (step.status, step.next, step.next_at) == (status, "UNCHANGED", None)
@@ -185,8 +187,11 @@ def test_refusals_and_bad_numbers_say_why() -> None:
     step = judged(a_lead(), call("NOT_INTERESTED", tags=["too_expensive", "chose_competitor"]))
     assert step.reason["code"] == "NOT_INTERESTED" and "too_expensive, chose_competitor" in step.reason["detail"]
     step = judged(a_lead(), call("DO_NOT_CALL", dnc_scope="VOICE"))
-    assert step.reason["rule_id"] == "lifecycle.refused.do_not_call" and "VOICE" in step.reason["detail"]
-    assert judged(a_lead(), call("DISCONNECTED")).reason["rule_id"] == "lifecycle.inactive.disconnected"
+    # Named as the suppression it leaves is named by every later decision and dial-check.
+    assert (step.reason["code"], step.reason["rule_id"]) == ("DNC_CALL_OUTCOME", "dnc.company")
+    assert "VOICE" in step.reason["detail"]
+    disconnected = judged(a_lead(), call("DISCONNECTED")).reason
+    assert (disconnected["code"], disconnected["rule_id"]) == ("NUMBER_NON_WORKING", "lifecycle.non_working")
     assert judged(a_lead(), call("WRONG_NUMBER")).reason["rule_id"] == "lifecycle.inactive.wrong_number"
 
 

@@ -6,6 +6,7 @@ Every record ``process`` emits is checked against its Avro schema on the way (``
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import get_args
 
@@ -29,6 +30,7 @@ from hypothesis import strategies as st
 from pipeline.core.consents import ConsentLedger
 from pipeline.core.leads import NumberLeads
 from pipeline.core.number import Emit, NumberState, process
+from pipeline.core.rulepack import default_rule_pack, merge_overrides
 from pipeline.core.suppressions import SuppressionState
 from pipeline.events import CallOutcomeCode, ConsentChannel, InputEvent, SuppressionScope
 
@@ -205,14 +207,29 @@ def test_revoking_consent_withdraws_every_offer_that_relied_on_it() -> None:
     assert offered(state) == []
 
 
-def test_a_channel_specific_sms_revocation_leaves_calls_alone() -> None:
+def test_a_channel_specific_sms_revocation_stops_calls_too_as_us_revocation_says() -> None:
     state, _ = step(NumberState.empty(), lead())
     state, emits = step(
         state,
         consent_change("rev", channel="SMS", channel_specific=True, occurred_at=T0 + timedelta(minutes=1)),
     )
-    assert emits == ()
-    assert offered(state) == ["L1"]
+    assert actions(emits) == ["WITHDRAW"]
+    assert all(codes(r) == ["CONSENT_REVOKED"] for r in records(emits, "call-ready"))
+    assert offered(state) == []
+
+
+def test_only_a_counsel_override_lets_a_channel_specific_revocation_leave_calls_alone_and_it_says_so() -> None:
+    narrow = merge_overrides(default_rule_pack(), {"rules": [{"id": "us.revocation",
+                                                              "params": {"channel_specific": True}}]})
+    ctx = replace(context(T0), rule_pack=narrow, rule_pack_version=narrow.version)
+    revoke = consent_change("rev", channel="SMS", channel_specific=True, occurred_at=T0 - timedelta(minutes=1))
+    state, _ = process(NumberState.empty(), number_event(revoke), ctx)
+    state, emits = process(state, number_event(lead()), ctx)
+    [decision] = records(emits, "lead-decision")
+    assert decision["outcome"] == "CALL_READY"
+    assert codes(decision) == ["CALLABLE", "REVOCATION_SCOPE_NARROWED"]
+    assert "us.revocation" in decision["rules_fired"]  # type: ignore[operator]
+    assert "+local." in narrow.version
 
 
 def test_a_consent_grant_makes_a_later_lead_callable() -> None:

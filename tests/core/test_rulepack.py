@@ -37,16 +37,19 @@ from pipeline.core.rulepack import (
     RulePack,
     applicable,
     cap_verdict,
+    consent_exemptions,
     default_rule_pack,
     ebr_window,
     frequency_cap,
     frequency_caps,
     jurisdictions,
+    jurisdictions_known,
     legal_window,
     load_rule_pack,
     merge_overrides,
     minimum_retention,
     registry_rules,
+    revocation_scope,
     stale_rules,
     wireless_restricted,
 )
@@ -578,10 +581,59 @@ def test_ebr_rules(case: EbrCase) -> None:
     assert rule_id in {rule.id for rule in PACK.rules} | {RULE_NO_EBR}
 
 
-RuleCase = WindowCase | CapCase | WirelessCase | RegistryCase | RetentionCase | EbrCase
+@dataclass(frozen=True)
+class ConsentRuleCase:
+    """``us.revocation`` fires when it keeps revocations covering every channel; ``us.pewc`` when it
+    offers written consent as an exemption from the US registry."""
+
+    rule: str
+    fires: bool
+    jurisdictions: tuple[str, ...]
+    at: datetime
+
+
+NARROW = merge_overrides(PACK, {"rules": [{"id": "us.revocation", "params": {"channel_specific": True}}]})
+CONSENT_RULE_CASES = [
+    pytest.param(ConsentRuleCase("us.revocation", True, us("FL"), utc(2026, 6, 2, 15)),
+                 id="us.revocation fires: a revocation covers calls and texts"),
+    pytest.param(ConsentRuleCase("us.revocation", False, us("FL"), utc(2025, 4, 9, 15)),
+                 id="us.revocation quiet: before FCC 24-24 took effect (broad anyway: no rule allows narrow)"),
+    pytest.param(ConsentRuleCase("us.pewc", True, us("TX"), utc(2026, 6, 2, 15)),
+                 id="us.pewc fires: a US number"),
+    pytest.param(ConsentRuleCase("us.pewc", False, ("GB",), utc(2026, 6, 2, 15)), id="us.pewc quiet: a UK number"),
+]
+
+
+@pytest.mark.parametrize("case", CONSENT_RULE_CASES)
+def test_revocation_scope_and_written_consent_exemption(case: ConsentRuleCase) -> None:
+    rule = PACK.get(case.rule)
+    assert rule is not None
+    in_force = rule.jurisdiction in {j.partition("-")[0] for j in case.jurisdictions} and rule.in_force_at(case.at)
+    assert in_force == case.fires
+    if case.rule == "us.pewc":
+        assert consent_exemptions(PACK, case.jurisdictions, case.at) == ({"us-dnc": "us.pewc"} if case.fires else {})
+    else:
+        assert revocation_scope(PACK, case.jurisdictions, case.at) is None  # shipped: never narrow
+        assert revocation_scope(NARROW, case.jurisdictions, case.at) == ("us.revocation" if case.fires else None)
+
+
+def test_counsel_can_switch_the_written_consent_exemption_off() -> None:
+    off = merge_overrides(PACK, {"rules": [{"id": "us.pewc", "enabled": False}]})
+    assert consent_exemptions(off, us("FL"), utc(2026, 6, 2, 15)) == {}
+
+
+def test_a_non_geographic_callee_may_be_in_every_jurisdiction_the_pack_knows_of_its_countries() -> None:
+    found = jurisdictions_known(PACK, ("US", "CA"))
+    assert found[:2] == ("US", "CA")
+    assert {"US-FL", "US-TX", "US-RI", "US-IN"} <= set(found)
+    assert not any(j.startswith("GB") for j in found)
+
+
+RuleCase = WindowCase | CapCase | WirelessCase | RegistryCase | RetentionCase | EbrCase | ConsentRuleCase
 ALL_CASES: list[RuleCase] = [
     cast(RuleCase, param.values[0])
-    for table in (WINDOW_CASES, CAP_CASES, WIRELESS_CASES, REGISTRY_CASES, RETENTION_CASES, EBR_CASES)
+    for table in (WINDOW_CASES, CAP_CASES, WIRELESS_CASES, REGISTRY_CASES, RETENTION_CASES, EBR_CASES,
+                  CONSENT_RULE_CASES)
     for param in table
 ]
 
@@ -621,8 +673,8 @@ def test_a_state_implies_its_country() -> None:
 
     assert alone.rules_considered == ("us.tx.hours", "us.hours")
     assert not alone.window.open_now
-    assert [rule.id for rule in applicable(PACK, ("US-AZ",), utc(2026, 6, 2, 15))] == ["us.hours", "us.registry.sync",
-                                                                                       "us.az.wireless", "us.ebr"]
+    assert [rule.id for rule in applicable(PACK, ("US-AZ",), utc(2026, 6, 2, 15))] == [
+        "us.hours", "us.registry.sync", "us.pewc", "us.revocation", "us.az.wireless", "us.ebr"]
     assert legal_window(PACK, ("DE-BY",), ("Europe/Berlin",), utc(2026, 6, 2, 12)).deciding_rule == RULE_NO_COVERAGE
 
 
@@ -684,8 +736,8 @@ def test_applicable_rules_are_those_of_the_jurisdictions_in_force() -> None:
     ids = [rule.id for rule in applicable(PACK, us("MD"), utc(2026, 6, 2, 15))]
     before = [rule.id for rule in applicable(PACK, us("MD"), utc(2023, 12, 30, 15))]
 
-    assert ids == ["us.hours", "us.registry.sync", "us.md.hours", "us.md.cap", "us.ebr"]
-    assert before == ["us.hours", "us.registry.sync", "us.ebr"]
+    assert ids == ["us.hours", "us.registry.sync", "us.pewc", "us.revocation", "us.md.hours", "us.md.cap", "us.ebr"]
+    assert before == ["us.hours", "us.registry.sync", "us.pewc", "us.ebr"]
 
 
 def test_an_effective_date_applies_from_its_first_instant_anywhere_on_earth() -> None:

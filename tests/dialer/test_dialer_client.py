@@ -33,10 +33,13 @@ class Checker(DialCheckClient):
         self.down = False
         self.asked: list[tuple[str, str]] = []
         self.leads: list[str | None] = []
+        self.call_ids: list[str | None] = []
 
-    def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None) -> DialCheckAnswer:
+    def check(self, phone_e164: str, campaign_id: str, lead_id: str | None = None, *,
+              call_id: str | None = None) -> DialCheckAnswer:
         self.asked.append((phone_e164, campaign_id))
         self.leads.append(lead_id)
+        self.call_ids.append(call_id)
         if self.down:
             raise DialCheckUnavailable("no worker answered")
         reasons = self.blocked.get(phone_e164)
@@ -89,6 +92,9 @@ def test_an_opt_out_after_the_offer_is_caught_by_the_dial_time_check() -> None:
     assert [o["lead_id"] for o in sink.sent] == ["fine"]
     assert (dialer.stats.blocked, dict(dialer.stats.blocked_reasons)) == (1, {"DNC_OPT_OUT": 1})
     assert dialer.stats.dialed == 1 and dialer.pending() == 0
+    # Each check names the call it is for; the call made reports its outcome under that id.
+    assert None not in checker.call_ids and len(set(checker.call_ids)) == 2
+    assert sink.sent[0]["event_id"] == checker.call_ids[1]
 
 
 def test_withdrawn_offers_are_never_checked_or_dialed() -> None:

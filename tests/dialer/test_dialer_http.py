@@ -139,13 +139,13 @@ def test_dial_check_client_asks_with_the_campaign_and_fails_over(server: Recordi
     dead = f"http://127.0.0.1:{free_port()}"
     checker = DialCheckClient([dead, server.url], timeout_s=1)
 
-    blocked = checker.check("+13055550101", "solar-q4")
+    blocked = checker.check("+13055550101", "solar-q4", call_id="call-1")
     allowed = checker.check("+13055550102", "solar-q4", "L-7")
 
     assert (blocked.allowed, [r["code"] for r in blocked.reasons]) == (False, ["DNC_OPT_OUT"])
     assert allowed.allowed is True
     assert server.requests[0].path == "/v1/dial-check/+13055550101"
-    assert server.requests[0].query == {"campaign_id": "solar-q4"}
+    assert server.requests[0].query == {"campaign_id": "solar-q4", "call_id": "call-1"}
     assert server.requests[1].query == {"campaign_id": "solar-q4", "lead_id": "L-7"}
 
 

@@ -33,7 +33,7 @@ from pipeline.broker import EmbeddedBroker
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.processes import WorkerProcess
-from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_DECISION, QUALIFIED_LEAD, number_events_topic
+from pipeline.topics import CALL_READY, DEAD_LETTER, DIAL_CHECK, LEAD_DECISION, QUALIFIED_LEAD, number_events_topic
 from pipeline.worker.app import partitioner
 
 NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 in New York: inside every US window
@@ -166,7 +166,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         worker.wait_ready(timeout_s=90)
         codec = make_codec(settings)
         tail = TopicTail(settings.kafka_client_config(), codec,
-                         [CALL_READY, LEAD_DECISION, QUALIFIED_LEAD, DEAD_LETTER,
+                         [CALL_READY, LEAD_DECISION, QUALIFIED_LEAD, DEAD_LETTER, DIAL_CHECK,
                           number_events_topic(settings.app_id)]).start()
         handle = Pipeline(settings, worker, EventProducer(settings.kafka_client_config(), codec), tail, codec,
                           env, log_dir, clock_file)
