@@ -4,8 +4,9 @@
 normalizes its phone number and either routes it — re-keyed by E.164 as a ``NumberEvent`` for the
 number's single writer — or says what to do instead: a lead with an unusable number, or with a
 usable number and fields over their limits, gets a REJECTED ``lead-decision`` naming why (the caller
-learns it); any other invalid record goes to the dead-letter topic with the problems named. Pure: no
-I/O, ``now`` passed in.
+learns it); an opt-out whose only excess is its free text (reason, evidence) is applied with that text
+cut to its limit — a do-not-call request is never lost for what it says; any other invalid record
+goes to the dead-letter topic with the problems named. Pure: no I/O, ``now`` passed in.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, cast
 
 from pipeline import topics
 from pipeline.core.decision import Decision, rejected_fields, rejected_phone
-from pipeline.core.limits import field_problems, record_size_problem
+from pipeline.core.limits import TEXT_CHARS, field_problems, record_size_problem
 from pipeline.core.linetype import LineTypeSource, with_line_type
 from pipeline.core.number import Emit, record_id
 from pipeline.core.phone import PhoneError, normalize_phone
@@ -49,6 +50,12 @@ class Invalid:
 
 
 _DECISION_FIELDS = frozenset({"event_id", "lead_id", "campaign_id", "source", "phone"})
+_OPT_OUT_TEXT = frozenset({"reason", "evidence"})
+"""An opt-out's free-text fields: over their limit they are cut, the opt-out applied all the same."""
+
+
+def _cut(text: str) -> str:
+    return text[: TEXT_CHARS - 1] + "…"
 """The lead's fields a REJECTED decision carries: over their limits, there is no decision to write."""
 
 
@@ -69,6 +76,10 @@ def intake(topic: str, schema: str, record: Mapping[str, Any], *, partition: int
     if problems:
         return Invalid("validate", "; ".join(problems))
     over = field_problems(topic, record)
+    if over and topic == topics.OPT_OUT and all(path in _OPT_OUT_TEXT for path, _ in over):
+        # An opt-out is never lost for its free text: it is applied with the text cut to its limit.
+        record = {**record, **{path: _cut(record[path]) for path, _ in over}}
+        over = []
     if encoded_size is not None and (size := record_size_problem(encoded_size)) is not None:
         over.append(("record", size))
     if any(path in _DECISION_FIELDS for path, _ in over) or (over and topic != topics.LEAD_CAPTURED):

@@ -2,9 +2,11 @@
 
 The gateway answers 422 naming the field (413 for a body or an encoded record over
 :data:`RECORD_BYTES`); the worker's intake rejects a lead with a usable number naming the field
-(a ``REJECTED`` decision with the ``FIELD_TOO_LONG`` reason) and dead-letters any other record over
-a limit. Table rows, outputs and dead-letter copies are sized from these numbers, so they are
-part of the contract: change them here, and README "Sizes" and docs/gateway.md with them.
+(a ``REJECTED`` decision with the ``FIELD_TOO_LONG`` reason), applies an opt-out whose only excess
+is its free text with that text cut (a do-not-call request is never lost for what it says) and
+dead-letters any other record over a limit. Table rows, outputs and dead-letter copies are sized
+from these numbers, so they are part of the contract: change them here, and README "Sizes" and
+docs/gateway.md with them.
 
 Lengths count characters (Unicode code points), as JSON and Python do; on the wire a character is
 1 to 4 bytes of UTF-8, and :data:`RECORD_BYTES` bounds the encoded record as a whole.

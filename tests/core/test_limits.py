@@ -154,11 +154,22 @@ def test_a_lead_too_large_on_the_wire_is_rejected_and_within_the_limit_routed() 
     (topics.LEAD_CAPTURED, {**lead(), "lead_id": "L" * 129}, "lead_id: 129 characters, at most 128"),
     (topics.LEAD_CAPTURED, {**lead(), "phone": "3" * 33}, "phone: 33 characters, at most 32"),
     # Not a lead: nobody waits for a decision; the dead letter keeps the bytes and names the field.
-    (topics.OPT_OUT, {**opt_out(), "reason": "r" * 2001}, "reason: 2001 characters, at most 2000"),
+    (topics.OPT_OUT, {**opt_out(), "source": "s" * 129}, "source: 129 characters, at most 128"),
     (topics.CALL_OUTCOME, {**outcome(), "notes": "n" * 2001}, "notes: 2001 characters, at most 2000"),
 ])
 def test_other_inputs_over_a_limit_are_dead_lettered_naming_the_field(kind: str, record: Any, error: str) -> None:
     assert _intake(kind, record) == Invalid("validate", error)
+
+
+def test_an_opt_out_is_applied_with_its_long_free_text_cut_never_lost() -> None:
+    record = {**opt_out(), "reason": "r" * 2001, "evidence": "é" * 30_000}
+    result = _intake(topics.OPT_OUT, record)
+    assert isinstance(result, Routed)
+    applied = result.number_event["event"]
+    assert len(applied["reason"]) == len(applied["evidence"]) == limits.TEXT_CHARS  # type: ignore[typeddict-item]
+    assert applied["evidence"].endswith("…") and applied["event_id"] == record["event_id"]  # type: ignore[typeddict-item]
+    # Text is all that is cut: an identifier over its limit still sends the opt-out to dead-letter.
+    assert isinstance(_intake(topics.OPT_OUT, {**record, "source": "s" * 129}), Invalid)
 
 
 def test_a_lead_with_an_unusable_number_is_still_rejected_for_its_number() -> None:
