@@ -112,8 +112,7 @@ def test_every_answer_is_on_the_dial_check_topic_and_found_again_by_its_call_id(
     assert json.loads(line)["request_id"] == answer["request_id"]
 
     def sent() -> float:
-        with urllib.request.urlopen(f"{pipeline.worker.url}/metrics", timeout=5) as resp:  # noqa: S310 - loopback
-            text = resp.read().decode()
+        text = pipeline.read(f"{pipeline.worker.url}/metrics").decode()
         return float(re.search(r"^leadpipe_dial_check_audit_sent_total (\S+)$", text, re.M).group(1))  # type: ignore[union-attr]
 
     deadline = time.monotonic() + 10
