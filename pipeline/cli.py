@@ -2,6 +2,7 @@
 
     leadpipe demo      the main job: broker, topics, worker, sample traffic, simulated dialer, report
     leadpipe broker    run the embedded broker in the foreground
+    leadpipe kafka     run Apache Kafka (one KRaft node, data on disk) in the foreground
     leadpipe topics    create (or list) every topic of the registry
     leadpipe worker    run a Faust worker (starts the embedded broker when none is configured)
     leadpipe bench     measure the I/O ceiling, the compute floor and the full pipeline
@@ -47,6 +48,37 @@ def cmd_broker(args: argparse.Namespace) -> int:
     finally:
         broker.stop()
     return 0
+
+
+def cmd_kafka(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipeline.errors import BrokerStartError
+    from pipeline.kafka_broker import KafkaBroker
+
+    # Ctrl-C stops the broker even when started from a shell that had SIGINT ignored (a script's `&`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    broker = KafkaBroker(Path(args.data_dir).resolve(), version=args.kafka_version, port=args.port)
+    try:
+        if not (broker.log_dir / "meta.properties").is_file():
+            print(f"Apache Kafka {args.kafka_version}: resolving jars (the first time takes a minute) "
+                  f"and formatting {broker.data_dir} ...", flush=True)
+        broker.start()
+    except BrokerStartError as exc:
+        print(f"leadpipe kafka: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(f"Apache Kafka {broker.version} (KRaft, pid {broker.pid}) listening on {broker.bootstrap_servers}, "
+              f"data in {broker.data_dir}, log {broker.log_path}; Ctrl-C to stop", flush=True)
+        print(f"export LEADPIPE_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
+        while broker.alive():
+            time.sleep(0.5)
+        print(f"leadpipe kafka: the broker exited (log: {broker.log_path})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        broker.stop()
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
@@ -115,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("broker", help="run the embedded broker in the foreground")
     p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
     p.set_defaults(func=cmd_broker)
+
+    from pipeline.kafka_broker import DEFAULT_KAFKA_VERSION
+
+    p = sub.add_parser("kafka", help="run Apache Kafka (one KRaft node) in the foreground, data kept on disk")
+    p.add_argument("--kafka-version", default=DEFAULT_KAFKA_VERSION,
+                   help=f"Apache Kafka release (default {DEFAULT_KAFKA_VERSION}, the one docker-compose pins)")
+    p.add_argument("--data-dir", default="leadpipe-kafka",
+                   help="KRaft storage, kept across runs (default ./leadpipe-kafka)")
+    p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+    p.set_defaults(func=cmd_kafka)
 
     p = sub.add_parser("topics", help="create or list the topics")
     p.add_argument("action", choices=["create", "list"])
