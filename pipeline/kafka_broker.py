@@ -84,7 +84,9 @@ def find_java() -> str:
 
 def _mvn_reason(output: str) -> str:
     """The line of Maven's output that says why resolution failed."""
-    errors = [line.removeprefix("[ERROR]").strip() for line in output.splitlines() if line.startswith("[ERROR]")]
+    output = re.sub(r"\x1b\[[0-9;]*m", "", output)  # colour codes, which some Maven versions print anyway
+    errors = [line.removeprefix("[ERROR]").removesuffix("-> [Help 1]").strip()
+              for line in output.splitlines() if line.startswith("[ERROR]")]
     errors = [e for e in errors if e and not e.startswith(("->", "To see", "Re-run", "For more", "[Help"))]
     if errors:
         return errors[0]
@@ -112,7 +114,7 @@ def resolve_jars(version: str = DEFAULT_KAFKA_VERSION, cache_dir: Path | None = 
     staging = Path(tempfile.mkdtemp(prefix="lib-", dir=lib.parent))
     pom = resources.files("pipeline") / "data" / "kafka" / "pom.xml"
     with resources.as_file(pom) as pom_path:
-        cmd = [mvn, "-B", "-q", "-f", str(pom_path), f"-Dkafka.version={version}",
+        cmd = [mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(pom_path), f"-Dkafka.version={version}",
                f"-Dkafka.major={version.split('.')[0]}", "dependency:copy-dependencies",
                f"-DoutputDirectory={staging}", "-DincludeScope=runtime"]
         # Our own resolved mvn with fixed arguments; the version is passed as one -D value.
