@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.broker import EmbeddedBroker
-from pipeline.kafka_broker import KafkaBroker
+from pipeline.kafka_broker import DEFAULT_KAFKA_VERSION, KafkaBroker
 
 BROKER_KINDS = ("tansu", "kafka")
 
@@ -40,8 +40,10 @@ class Broker(Protocol):
 BrokerFactory = Callable[..., Broker]
 
 
-def new_broker(kind: str, directory: Path, *, port: int | None = None) -> Broker:
+def new_broker(kind: str, directory: Path, *, port: int | None = None,
+               kafka_version: str = DEFAULT_KAFKA_VERSION) -> Broker:
     """An unstarted broker of ``kind`` keeping its data (Kafka) and log in ``directory``."""
     if kind == "kafka":
-        return KafkaBroker(directory, port=port, log_path=directory / "broker.log", settings=KAFKA_TEST_SETTINGS)
+        return KafkaBroker(directory, version=kafka_version, port=port, log_path=directory / "broker.log",
+                           settings=KAFKA_TEST_SETTINGS)
     return EmbeddedBroker(port=port, log_path=directory / "broker.log")

@@ -16,14 +16,19 @@ from collections.abc import Iterator
 import pytest
 from broker_kinds import BROKER_KINDS, Broker, BrokerFactory, new_broker
 
+from pipeline.kafka_broker import DEFAULT_KAFKA_VERSION
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--broker", choices=(*BROKER_KINDS, "both"), default="both",
                      help="run broker-parametrized integration tests on Tansu, Apache Kafka or both (default)")
+    parser.addoption("--kafka-version", default=DEFAULT_KAFKA_VERSION,
+                     help=f"Apache Kafka release the Kafka runs use (default {DEFAULT_KAFKA_VERSION}, compose's)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "broker_kind" in metafunc.fixturenames:
+    named = any("broker_kind" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize"))
+    if "broker_kind" in metafunc.fixturenames and not named:  # a test may name its one broker itself
         choice = metafunc.config.getoption("broker")
         kinds = BROKER_KINDS if choice == "both" else (choice,)
         metafunc.parametrize("broker_kind", kinds, indirect=True, scope="session")
@@ -36,12 +41,14 @@ def broker_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def broker_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerFactory]:
+def broker_factory(request: pytest.FixtureRequest,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerFactory]:
     """``make(kind, name, port=None)``: a new unstarted broker; all of them are stopped at the end."""
     made: list[Broker] = []
+    version = str(request.config.getoption("kafka_version"))
 
     def make(kind: str, name: str, *, port: int | None = None) -> Broker:
-        made.append(new_broker(kind, tmp_path_factory.mktemp(f"{kind}-{name}"), port=port))
+        made.append(new_broker(kind, tmp_path_factory.mktemp(f"{kind}-{name}"), port=port, kafka_version=version))
         return made[-1]
 
     try:
