@@ -112,6 +112,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.recovery:
+        from pipeline.bench_recovery import run_recovery_bench
+
+        return run_recovery_bench(_settings(), rows=args.rows, store=args.store)
     if args.gateway:
         from pipeline.bench_gateway import run_gateway_bench
 
@@ -202,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=10.0, help="dial-check (or gateway) load duration per run (s)")
     p.add_argument("--gateway", action="store_true",
                    help="benchmark the HTTP ingest gateway with wrk instead of the pipeline")
+    p.add_argument("--recovery", action="store_true",
+                   help="time a cold worker rebuilding --rows table rows from the changelogs (Apache Kafka)")
+    p.add_argument("--rows", type=int, default=1_000_000, help="table rows for --recovery (default 1,000,000)")
+    p.add_argument("--store", default="rocksdb://", help="table store for --recovery (default rocksdb://)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("torture", help="a mixed stream under kill -9: prove nothing accepted is lost")
