@@ -56,6 +56,17 @@ def cmd_kafka(args: argparse.Namespace) -> int:
     from pipeline.errors import BrokerStartError
     from pipeline.kafka_broker import KafkaBroker
 
+    if args.fetch_only:
+        from pipeline.kafka_broker import resolve_jars
+
+        started = time.monotonic()
+        try:
+            lib = resolve_jars(args.kafka_version)
+        except BrokerStartError as exc:
+            print(f"leadpipe kafka: {exc}", file=sys.stderr)
+            return 2
+        print(f"Apache Kafka {args.kafka_version}'s jars are in {lib} ({time.monotonic() - started:.1f} s)")
+        return 0
     # Ctrl-C stops the broker even when started from a shell that had SIGINT ignored (a script's `&`).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     broker = KafkaBroker(Path(args.data_dir).resolve(), version=args.kafka_version, port=args.port)
@@ -160,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default="leadpipe-kafka",
                    help="KRaft storage, kept across runs (default ./leadpipe-kafka)")
     p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--fetch-only", action="store_true",
+                   help="only resolve the jars into the cache (LEADPIPE_KAFKA_CACHE_DIR) and exit")
     p.set_defaults(func=cmd_kafka)
 
     p = sub.add_parser("topics", help="create or list the topics")
