@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -115,7 +116,9 @@ def run_recovery_bench(settings: Settings, *, rows: int, store: str) -> int:
         ensure_topics(settings)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
         env.update({"LEADPIPE_APP_ID": settings.app_id, "LEADPIPE_PARTITIONS": str(settings.partitions),
-                    "LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_DATA_DIR": str(workdir / "template")})
+                    "LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_DATA_DIR": str(workdir / "template"),
+                    # A throwaway key for throwaway rows; reads open on loopback for the one dial-check.
+                    "LEADPIPE_ERASURE_KEY": secrets.token_urlsafe(32), "LEADPIPE_OPEN_READS": "true"})
         template_phone, template = _template_row(settings, workdir, env)
         numbers = _numbers(rows)
         took = _write_rows(settings, template_phone, template, numbers)

@@ -27,7 +27,7 @@ import phonenumbers
 import pytest
 from broker_kinds import Broker, BrokerFactory
 from confluent_kafka import Consumer, TopicPartition
-from conftest import NOW
+from conftest import ERASURE_KEY, NOW, READ_KEY
 
 from connectors.kafka import TopicTail
 from pipeline.admin import ensure_topics
@@ -71,10 +71,12 @@ def stack(broker_factory: BrokerFactory, tmp_path_factory: pytest.TempPathFactor
         settings = Settings(fixed_clock=NOW).with_bootstrap(broker.start())
         ensure_topics(settings)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
-        env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
         keys = log_dir / "keys.json"
-        keys.write_text(json.dumps({"keys": [{"key_id": "forms", "source": "web-form:quote", "key": API_KEY,
-                                              "hmac_secret": None}]}))
+        keys.write_text(json.dumps({"keys": [
+            {"key_id": "forms", "source": "web-form:quote", "key": API_KEY, "hmac_secret": None},
+            {"key_id": "reads", "source": "tests", "key": READ_KEY, "hmac_secret": None, "scopes": ["read"]}]}))
+        env.update({"LEADPIPE_FIXED_CLOCK": NOW.isoformat(), "LEADPIPE_API_KEYS_PATH": str(keys),
+                    "LEADPIPE_ERASURE_KEY": ERASURE_KEY})
         worker = WorkerProcess(bootstrap=broker.bootstrap_servers, env=env, log_path=log_dir / "worker.log",
                                embedded=False)
         gateway = GatewayProcess(bootstrap=broker.bootstrap_servers, api_keys_path=keys, env=env,
@@ -163,7 +165,8 @@ def dial_checks(worker: WorkerProcess, phones: list[str]) -> dict[str, tuple[boo
     answers = {}
     for phone in phones:
         url = f"{worker.url}/v1/dial-check/{urllib.parse.quote(phone)}?campaign_id=solar-q4"
-        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback
+        request = urllib.request.Request(url, headers={"X-API-Key": READ_KEY})  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback
             answer = json.loads(resp.read())
         answers[phone] = (bool(answer["allowed"]), tuple(r["code"] for r in answer["reasons"]))
     return answers

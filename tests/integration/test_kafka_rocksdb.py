@@ -20,7 +20,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 from broker_kinds import BrokerFactory
-from conftest import NOW, lead, opt_out
+from conftest import ERASURE_KEY, KEYS_DOCUMENT, NOW, READ_KEY, lead, opt_out
 
 from connectors.kafka import EventProducer, TopicTail
 from pipeline.admin import ensure_topics
@@ -77,7 +77,10 @@ def settings(broker_factory: BrokerFactory) -> Iterator[Settings]:
 
 def test_a_warm_rocksdb_worker_resumes_without_replaying_the_changelogs(settings: Settings, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
-    env.update({"LEADPIPE_FIXED_CLOCK": NOW.isoformat(), "LEADPIPE_STORE": "rocksdb://"})
+    keys = tmp_path / "api-keys.json"
+    keys.write_text(json.dumps(KEYS_DOCUMENT), encoding="utf-8")
+    env.update({"LEADPIPE_FIXED_CLOCK": NOW.isoformat(), "LEADPIPE_STORE": "rocksdb://",
+                "LEADPIPE_API_KEYS_PATH": str(keys), "LEADPIPE_ERASURE_KEY": ERASURE_KEY})
 
     def worker(data_dir: Path, name: str) -> WorkerProcess:
         started = WorkerProcess(bootstrap=settings.bootstrap_servers or "", embedded=False,
@@ -110,7 +113,8 @@ def test_a_warm_rocksdb_worker_resumes_without_replaying_the_changelogs(settings
         answers = {}
         for phone in blocked:
             url = f"{warm.url}/v1/dial-check/{urllib.parse.quote(phone)}?campaign_id=solar-q4"
-            with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback
+            request = urllib.request.Request(url, headers={"X-API-Key": READ_KEY})  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback
                 answers[phone] = json.loads(resp.read())["reasons"][0]["code"]
         assert set(answers.values()) == {"DNC_OPT_OUT"}  # the state is there, read from RocksDB
     finally:
