@@ -154,12 +154,14 @@ def _start_cli(data_dir: Path) -> tuple[subprocess.Popen[str], int, str]:
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "kafka", "--data-dir", str(data_dir)],
                             env=bare_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
+    said = []
     for line in proc.stdout:  # the CLI prints this line only once the broker answers metadata
+        said.append(line)
         found = re.search(r"\(KRaft, pid (\d+)\) listening on (\S+),", line)
         if found:
             return proc, int(found.group(1)), found.group(2)
     proc.wait(10)
-    raise AssertionError(f"leadpipe kafka exited with {proc.returncode} before listening")
+    raise AssertionError(f"leadpipe kafka exited with {proc.returncode} before listening: {''.join(said)}")
 
 
 def _end(proc: subprocess.Popen[str], pid: int) -> None:
