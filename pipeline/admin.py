@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]  # exported at runtime
@@ -43,7 +45,7 @@ def ensure_topics(settings: Settings, *, timeout_s: float = 15.0) -> list[TopicR
                 if exc.args and exc.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
                     continue  # another process created it meanwhile: fine, checked below
                 raise TopicSetupError(f"cannot create topic {name}: {exc}") from exc
-    metadata = admin.list_topics(timeout=timeout_s).topics
+    metadata = _metadata_with(admin, [s.name for s in specs], timeout_s)
     reports = []
     for spec in specs:
         topic = metadata.get(spec.name)
@@ -57,6 +59,19 @@ def ensure_topics(settings: Settings, *, timeout_s: float = 15.0) -> list[TopicR
             )
         reports.append(TopicReport(spec.name, count, spec.name in created))
     return reports
+
+
+def _metadata_with(admin: AdminClient, names: list[str], timeout_s: float) -> dict[str, Any]:
+    """Topic metadata once it lists every one of ``names`` (or at ``timeout_s``, as it is then).
+
+    Kafka answers CreateTopics when the controller has the topic; the broker answering Metadata
+    learns of it a moment later, so a topic just created can be missing from the next listing."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        topics: dict[str, Any] = admin.list_topics(timeout=timeout_s).topics
+        if all(name in topics and topics[name].partitions for name in names) or time.monotonic() >= deadline:
+            return topics
+        time.sleep(0.1)
 
 
 def _new_topic(spec: TopicSpec, settings: Settings) -> NewTopic:

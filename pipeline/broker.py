@@ -67,6 +67,8 @@ def _listening(host: str, port: int) -> bool:
 class EmbeddedBroker:
     """A Tansu broker process on loopback. Use as a context manager or call start()/stop()."""
 
+    kind = "tansu"
+
     def __init__(self, *, host: str = "127.0.0.1", port: int | None = None, log_path: Path | None = None) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -129,6 +131,16 @@ class EmbeddedBroker:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout_s)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def kill(self) -> None:
+        """kill -9 (everything it held is gone: Tansu keeps nothing across a restart)."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(10)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -2,6 +2,7 @@
 
     leadpipe demo      the main job: broker, topics, worker, sample traffic, simulated dialer, report
     leadpipe broker    run the embedded broker in the foreground
+    leadpipe kafka     run Apache Kafka (one KRaft node, data on disk) in the foreground
     leadpipe topics    create (or list) every topic of the registry
     leadpipe worker    run a Faust worker (starts the embedded broker when none is configured)
     leadpipe bench     measure the I/O ceiling, the compute floor and the full pipeline
@@ -49,6 +50,48 @@ def cmd_broker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kafka(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipeline.errors import BrokerStartError
+    from pipeline.kafka_broker import KafkaBroker
+
+    if args.fetch_only:
+        from pipeline.kafka_broker import resolve_jars
+
+        started = time.monotonic()
+        try:
+            lib = resolve_jars(args.kafka_version)
+        except BrokerStartError as exc:
+            print(f"leadpipe kafka: {exc}", file=sys.stderr)
+            return 2
+        print(f"Apache Kafka {args.kafka_version}'s jars are in {lib} ({time.monotonic() - started:.1f} s)")
+        return 0
+    # Ctrl-C stops the broker even when started from a shell that had SIGINT ignored (a script's `&`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    broker = KafkaBroker(Path(args.data_dir).resolve(), version=args.kafka_version, port=args.port)
+    try:
+        if not (broker.log_dir / "meta.properties").is_file():
+            print(f"Apache Kafka {args.kafka_version}: resolving jars (the first time takes a minute) "
+                  f"and formatting {broker.data_dir} ...", flush=True)
+        broker.start()
+    except BrokerStartError as exc:
+        print(f"leadpipe kafka: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(f"Apache Kafka {broker.version} (KRaft, pid {broker.pid}) listening on {broker.bootstrap_servers}, "
+              f"data in {broker.data_dir}, log {broker.log_path}; Ctrl-C to stop", flush=True)
+        print(f"export LEADPIPE_BOOTSTRAP_SERVERS={broker.bootstrap_servers}", flush=True)
+        while broker.alive():
+            time.sleep(0.5)
+        print(f"leadpipe kafka: the broker exited (log: {broker.log_path})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        broker.stop()
+
+
 def cmd_topics(args: argparse.Namespace) -> int:
     from pipeline.admin import ensure_topics
     from pipeline.topics import DAY_MS, registry
@@ -80,6 +123,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.recovery:
+        from pipeline.bench_recovery import run_recovery_bench
+
+        return run_recovery_bench(_settings(), rows=args.rows, store=args.store)
     if args.gateway:
         from pipeline.bench_gateway import run_gateway_bench
 
@@ -115,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("broker", help="run the embedded broker in the foreground")
     p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
     p.set_defaults(func=cmd_broker)
+
+    from pipeline.kafka_broker import DEFAULT_KAFKA_VERSION
+
+    p = sub.add_parser("kafka", help="run Apache Kafka (one KRaft node) in the foreground, data kept on disk")
+    p.add_argument("--kafka-version", default=DEFAULT_KAFKA_VERSION,
+                   help=f"Apache Kafka release (default {DEFAULT_KAFKA_VERSION}, the one docker-compose pins)")
+    p.add_argument("--data-dir", default="leadpipe-kafka",
+                   help="KRaft storage, kept across runs (default ./leadpipe-kafka)")
+    p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--fetch-only", action="store_true",
+                   help="only resolve the jars into the cache (LEADPIPE_KAFKA_CACHE_DIR) and exit")
+    p.set_defaults(func=cmd_kafka)
 
     p = sub.add_parser("topics", help="create or list the topics")
     p.add_argument("action", choices=["create", "list"])
@@ -160,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=10.0, help="dial-check (or gateway) load duration per run (s)")
     p.add_argument("--gateway", action="store_true",
                    help="benchmark the HTTP ingest gateway with wrk instead of the pipeline")
+    p.add_argument("--recovery", action="store_true",
+                   help="time a cold worker rebuilding --rows table rows from the changelogs (Apache Kafka)")
+    p.add_argument("--rows", type=int, default=1_000_000, help="table rows for --recovery (default 1,000,000)")
+    p.add_argument("--store", default="rocksdb://", help="table store for --recovery (default rocksdb://)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("torture", help="a mixed stream under kill -9: prove nothing accepted is lost")

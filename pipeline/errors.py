@@ -11,6 +11,7 @@ and bugs::
     │   └── DecodeError            framing or body is not valid Avro for the schema
     ├── EncodeError                a record does not fit its schema (a bug on our side)
     └── BrokerError                the broker could not be started, reached or set up
+        ├── BrokerStartError       a local broker cannot start: a tool missing, jars, port or data dir
         └── TopicSetupError        topics missing or with the wrong partition count
 
 ``BrokerError`` carries ``retriable``: True when trying again later may succeed.
@@ -49,6 +50,10 @@ class BrokerError(LeadpipeError):
     def __init__(self, message: str, *, retriable: bool = False) -> None:
         super().__init__(message)
         self.retriable = retriable
+
+
+class BrokerStartError(BrokerError):
+    """A local broker (``leadpipe kafka``) cannot start; the message says why and what to do."""
 
 
 class TopicSetupError(BrokerError):

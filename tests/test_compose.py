@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.kafka_broker import DEFAULT_KAFKA_VERSION, SINGLE_NODE_SETTINGS
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -107,6 +109,15 @@ def test_kafka_is_single_node_kraft(services: dict[str, Any]) -> None:
     assert "EXTERNAL://localhost:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
     assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] == "CONTROLLER"
     assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
+
+
+def test_kafka_is_the_tested_version_with_the_tested_settings(services: dict[str, Any]) -> None:
+    """What compose runs is what `leadpipe kafka` runs in the integration suite."""
+    kafka = services["kafka"]
+    assert kafka["image"] == f"apache/kafka:{DEFAULT_KAFKA_VERSION}"
+    env = _env(kafka)
+    for key, value in SINGLE_NODE_SETTINGS.items():
+        assert env.get("KAFKA_" + key.upper().replace(".", "_")) == value, key
 
 
 def test_kafka_auto_topic_creation_disabled(services: dict[str, Any]) -> None:

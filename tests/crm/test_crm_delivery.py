@@ -1,7 +1,8 @@
 """The CRM connector end to end: real broker, real Avro, real `leadpipe crm` and `leadpipe crm-sink`
 processes talking HTTP on loopback. The sink fails on purpose; nothing is mocked.
 
-Each test gets its own broker (about a second to start), so every consumer group reads only that
+Each test gets its own broker (Tansu: about a second to start; Apache Kafka for the exactly-once
+test's second run: a few seconds), so every consumer group reads only that
 test's records from the beginning of ``qualified-lead``.
 """
 
@@ -20,12 +21,13 @@ from typing import Any
 
 import phonenumbers
 import pytest
+from broker_kinds import BrokerFactory
 from confluent_kafka import Producer
 
 from connectors.crm_local import start_local_crm
 from connectors.kafka import EventProducer, TopicTail
 from pipeline.admin import ensure_topics
-from pipeline.broker import EmbeddedBroker, free_port
+from pipeline.broker import free_port
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.processes import ServiceProcess
@@ -124,8 +126,10 @@ def wait_until(check: Callable[[], bool], *, timeout_s: float, what: str) -> Non
 
 
 @pytest.fixture
-def bench(tmp_path: Path) -> Iterator[Bench]:
-    broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
+def bench(request: pytest.FixtureRequest, broker_factory: BrokerFactory, tmp_path: Path) -> Iterator[Bench]:
+    """A fresh broker: Tansu, or the test's ``broker_kind`` when it takes one."""
+    kind = str(request.getfixturevalue("broker_kind")) if "broker_kind" in request.fixturenames else "tansu"
+    broker = broker_factory(kind, "crm")
     handle: Bench | None = None
     try:
         settings = Settings().with_bootstrap(broker.start())
@@ -143,7 +147,7 @@ def stored_keys(sink: ServiceProcess) -> list[str]:
     return [lead["idempotency_key"] for lead in get_json(f"{sink.url}/received")["leads"]]
 
 
-def test_every_lead_reaches_a_flaky_crm_exactly_once(bench: Bench) -> None:
+def test_every_lead_reaches_a_flaky_crm_exactly_once(broker_kind: str, bench: Bench) -> None:
     # 30 % of requests fail before storing; 20 % are stored and then answered with a failure, so the
     # connector retries requests that in fact succeeded: only the idempotency key prevents duplicates.
     sent = bench.send_leads(40)

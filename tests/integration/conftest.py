@@ -1,7 +1,9 @@
-"""Integration harness: the real embedded broker, a real ``leadpipe worker`` process, plain
-confluent-kafka clients writing and reading real Avro bytes. Nothing is mocked.
+"""Integration harness: a real broker — the embedded Tansu one and Apache Kafka, per ``--broker``
+(tests/conftest.py) — a real ``leadpipe worker`` process, plain confluent-kafka clients writing and
+reading real Avro bytes. Nothing is mocked. On Kafka the worker runs with Faust's recovery
+consistency check on; on Tansu off (its high-water marks can be short by a batch).
 
-One broker and one worker serve the whole session (a worker takes ~4 s to join its group);
+One broker and one worker per broker kind serve the whole session (a worker takes ~4 s to join its group);
 tests stay independent by using numbers and lead ids no other test uses. The decision clock is
 frozen at a Tuesday noon in New York so call windows are deterministic. It is read from a file
 (``LEADPIPE_CLOCK_FILE``) so a test can move it across days with ``Pipeline.clock_moved()``, which
@@ -26,10 +28,10 @@ from typing import Any, cast
 
 import phonenumbers
 import pytest
+from broker_kinds import Broker
 
 from connectors.kafka import EventProducer, Received, TopicTail
 from pipeline.admin import ensure_topics
-from pipeline.broker import EmbeddedBroker
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.processes import WorkerProcess
@@ -50,8 +52,10 @@ class Pipeline:
     """Handles to the running system for a test."""
 
     def __init__(self, settings: Settings, worker: WorkerProcess, producer: EventProducer, tail: TopicTail,
-                 codec: Codec, env: dict[str, str], log_dir: Path, clock_file: Path | None = None) -> None:
+                 codec: Codec, env: dict[str, str], log_dir: Path, clock_file: Path | None = None, *,
+                 broker: Broker) -> None:
         self.settings = settings
+        self.broker = broker
         self.worker = worker
         self.producer = producer
         self.tail = tail
@@ -133,9 +137,17 @@ class Pipeline:
         env = {**self.env, "LEADPIPE_FIXED_CLOCK": clock.isoformat(), **(extra_env or {})}
         if self.clock_file is not None:  # the clock file wins over LEADPIPE_FIXED_CLOCK
             self.set_clock(clock)
-        self.worker = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=env,
-                                    log_path=self.log_dir / f"worker-{n}.log").start()
+        self.worker = self.new_worker(env=env, log_path=self.log_dir / f"worker-{n}.log").start()
         self.worker.wait_ready(timeout_s=90)
+
+    @property
+    def on_kafka(self) -> bool:
+        return self.broker.kind == "kafka"
+
+    def new_worker(self, *, env: dict[str, str] | None = None, log_path: Path) -> WorkerProcess:
+        """An unstarted worker on this pipeline's broker (recovery consistency check on for Kafka)."""
+        return WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=self.env if env is None else env,
+                             log_path=log_path, embedded=not self.on_kafka)
 
 
 def _matches(r: Received, match: dict[str, Any]) -> bool:
@@ -143,13 +155,12 @@ def _matches(r: Received, match: dict[str, Any]) -> bool:
 
 
 @pytest.fixture(scope="session")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    log_dir = tmp_path_factory.mktemp("logs")
-    broker = EmbeddedBroker(log_path=log_dir / "broker.log")
+def pipeline(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    log_dir = tmp_path_factory.mktemp(f"logs-{broker.kind}")
     worker: WorkerProcess | None = None
     tail: TopicTail | None = None
     try:
-        settings = Settings(fixed_clock=NOW).with_bootstrap(broker.start())
+        settings = Settings(fixed_clock=NOW).with_bootstrap(broker.bootstrap_servers)
         ensure_topics(settings)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
         env["LEADPIPE_FIXED_CLOCK"] = NOW.isoformat()
@@ -162,14 +173,14 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         env["LEADPIPE_API_KEYS_PATH"] = str(keys_file)
         env["LEADPIPE_ERASURE_KEY"] = ERASURE_KEY
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env,
-                               log_path=log_dir / "worker-0.log").start()
+                               log_path=log_dir / "worker-0.log", embedded=broker.kind == "tansu").start()
         worker.wait_ready(timeout_s=90)
         codec = make_codec(settings)
         tail = TopicTail(settings.kafka_client_config(), codec,
                          [CALL_READY, LEAD_DECISION, QUALIFIED_LEAD, DEAD_LETTER, DIAL_CHECK,
                           number_events_topic(settings.app_id)]).start()
         handle = Pipeline(settings, worker, EventProducer(settings.kafka_client_config(), codec), tail, codec,
-                          env, log_dir, clock_file)
+                          env, log_dir, clock_file, broker=broker)
         yield handle
         worker = handle.worker
     finally:
@@ -177,7 +188,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
             tail.stop()
         if worker is not None:
             worker.stop()
-        broker.stop()
 
 
 _numbers = itertools.count(2094000)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from broker_kinds import BrokerFactory
 from chromium_browser import headless_chromium, read_dashboard
 from conftest import NOW
 
@@ -61,10 +62,20 @@ def _wait_gone(tag: str, timeout_s: float = 10.0) -> set[int]:
     return left
 
 
-def test_demo_runs_end_to_end_and_leaves_no_processes() -> None:
+def test_demo_runs_end_to_end_and_leaves_no_processes(broker_kind: str, broker_factory: BrokerFactory) -> None:
+    """On Tansu the demo starts its own embedded broker; on Kafka it is given a fresh one, as a user
+    with a cluster would (``LEADPIPE_BOOTSTRAP_SERVERS``), and its worker checks recovery consistency."""
     tag = uuid.uuid4().hex
-    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--leads", "40", "--exit-when-done"],
-                            env=_demo_env(tag), capture_output=True, text=True, timeout=300)
+    env = _demo_env(tag)
+    kafka = broker_factory("kafka", "demo") if broker_kind == "kafka" else None
+    try:
+        if kafka is not None:
+            env["LEADPIPE_BOOTSTRAP_SERVERS"] = kafka.start()
+        result = subprocess.run([sys.executable, "-m", "pipeline.cli", "demo", "--leads", "40", "--exit-when-done"],
+                                env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        if kafka is not None:
+            kafka.stop()
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     for marker in ("CALL_READY", "SUPPRESSED", "REJECTED", "DEAD-LETTER", "QUALIFIED", "WITHDRAW", "summary",

@@ -71,9 +71,9 @@ def test_no_offer_outlives_an_opt_out_under_interleaving(pipeline: Pipeline,
     lead_ids = {record["event_id"] for topic, record, _ in inputs if topic == LEAD_CAPTURED}
     pipeline.tail.wait_for(number_events_topic(pipeline.settings.app_id),  # every lead re-keyed ...
                            lambda r: r.record is not None and r.record["event"]["event_id"] in lead_ids,
-                           count=len(lead_ids), timeout_s=60)
+                           count=len(lead_ids), timeout_s=180)
     for phone in phones:  # ... and every opt-out applied
-        pipeline.wait_blocked(phone, timeout_s=60)
+        pipeline.wait_blocked(phone, timeout_s=180)
 
     # A barrier per number: one more lead, re-keyed after all of the number's earlier leads and
     # applied opt-out, is decided after everything else on its number.
@@ -83,11 +83,11 @@ def test_no_offer_outlives_an_opt_out_under_interleaving(pipeline: Pipeline,
     pipeline.producer.flush()
     lead_events = lead_ids | {record["event_id"] for record in markers}
     pipeline.tail.wait_for(LEAD_DECISION, lambda r: r.record is not None and r.record["input_event_id"] in lead_events,
-                           count=len(lead_events), timeout_s=60)
+                           count=len(lead_events), timeout_s=180)
     decisions_of = in_offset_order(pipeline, LEAD_DECISION, ours)
     offered = sum(1 for ds in decisions_of.values() for d in ds if d["outcome"] in ("CALL_READY", "WITHDRAWN"))
     pipeline.tail.wait_for(CALL_READY, lambda r: r.record is not None and r.record["phone_e164"] in ours,
-                           count=offered, timeout_s=60)
+                           count=offered, timeout_s=180)
     elapsed = time.monotonic() - started
     offers_of = in_offset_order(pipeline, CALL_READY, ours)
 

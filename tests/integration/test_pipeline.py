@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from conftest import NOW, Pipeline, call_outcome, lead, new_id, opt_out
 
-from connectors.kafka import PARTITIONER
+from connectors.kafka import PARTITIONER, EventProducer
 from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT, QUALIFIED_LEAD
 
 pytestmark = pytest.mark.integration
@@ -98,6 +98,19 @@ def test_garbage_goes_to_dead_letter_and_the_partition_keeps_flowing(pipeline: P
     assert dead["key"] == key
     assert "fingerprint" in dead["error"].lower() or "schema" in dead["error"].lower()
     [decision] = pipeline.wait(LEAD_DECISION, lead_id=good["lead_id"])
+    assert decision["outcome"] == "CALL_READY"
+
+
+@pytest.mark.parametrize("compression", ["gzip", "snappy", "lz4", "zstd"])
+def test_compressed_batches_from_any_producer_are_read(pipeline: Pipeline, us_number: Callable[[], str],
+                                                      compression: str) -> None:
+    """Producers may compress (Java and librdkafka clients often do); the worker must read every codec."""
+    producer = EventProducer({**pipeline.settings.kafka_client_config(), "compression.type": compression},
+                             pipeline.codec)
+    record = lead(us_number())
+    producer.send(LEAD_CAPTURED, record, key=record["lead_id"])
+    producer.flush()
+    [decision] = pipeline.wait(LEAD_DECISION, lead_id=record["lead_id"])
     assert decision["outcome"] == "CALL_READY"
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from conftest import Pipeline, lead, opt_out
 
-from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 
 pytestmark = pytest.mark.integration
@@ -116,8 +115,7 @@ def test_two_workers_split_the_numbers_and_both_answer_every_dial_check(
         pipeline: Pipeline, us_number: Callable[[], str], tmp_path: Path) -> None:
     """A second worker joins the group: partitions split, and a dial-check asked of either worker
     is answered from the tables of the worker owning the number."""
-    second = WorkerProcess(bootstrap=pipeline.settings.bootstrap_servers or "", env=pipeline.env,
-                           log_path=tmp_path / "worker-b.log").start()
+    second = pipeline.new_worker(log_path=tmp_path / "worker-b.log").start()
     try:
         second.wait_ready(timeout_s=90)
         pipeline.worker.wait_ready(timeout_s=90)  # the first worker has rebalanced too
