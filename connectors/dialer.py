@@ -293,8 +293,15 @@ class CallReadyFeed:
         topic = self._consumer.list_topics(timeout=10).topics.get(CALL_READY)
         if topic is None or topic.error is not None or not topic.partitions:
             raise BrokerError(f"topic {CALL_READY} does not exist")
-        offset = -2 if self._from_beginning else -1  # OFFSET_BEGINNING / OFFSET_END
-        self._consumer.assign([TopicPartition(CALL_READY, p, offset) for p in topic.partitions])
+        assignment = []
+        for p in topic.partitions:
+            if self._from_beginning:
+                offset = -2  # OFFSET_BEGINNING
+            else:  # the end now, pinned: "from now on" means from this call, not from a later first fetch
+                _, offset = self._consumer.get_watermark_offsets(TopicPartition(CALL_READY, p), timeout=10,
+                                                                cached=False)
+            assignment.append(TopicPartition(CALL_READY, p, offset))
+        self._consumer.assign(assignment)
         return self
 
     def poll(self, timeout_s: float) -> list[Offer | None]:

@@ -10,12 +10,11 @@ import json
 import os
 import shutil
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pytest
 from chromium_browser import headless_chromium, read_dashboard
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from waiting import wait_until
 
 from connectors.kafka import EventProducer, TopicTail
 from pipeline.admin import ensure_topics
@@ -172,15 +172,6 @@ def status(url: str, headers: dict[str, str]) -> int:
         return exc.code
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def expected_from_topics(system: System) -> dict[str, Any]:
     """The figures, counted here from the topics' records without the console's aggregator."""
     decisions = system.records(LEAD_DECISION)
@@ -243,7 +234,6 @@ def settle(system: System, expected_lead_decisions: int, what: str) -> dict[str,
     """Wait until the worker decided every lead sent, then until the page shows what the topics say."""
     wait_until(lambda: sum(1 for d in system.records(LEAD_DECISION) if d["input_topic"] == LEAD_CAPTURED)
                >= expected_lead_decisions, f"{expected_lead_decisions} lead decisions ({what})")
-    time.sleep(0.5)  # let any follow-on output of the last inputs land; the comparison below re-reads anyway
     last: dict[str, Any] = {}
 
     def matches() -> bool:

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ import phonenumbers
 import pytest
 from broker_kinds import BrokerFactory
 from confluent_kafka import Producer
+from waiting import wait_until
 
 from connectors.crm_local import start_local_crm
 from connectors.kafka import EventProducer, TopicTail
@@ -32,6 +33,7 @@ from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.processes import ServiceProcess
 from pipeline.topics import DEAD_LETTER, OPT_OUT, QUALIFIED_LEAD
+from pipeline.worker.app import partitioner
 
 pytestmark = pytest.mark.integration
 
@@ -86,6 +88,10 @@ class Bench:
         connector.wait_ready(timeout_s=60)
         return connector
 
+    def send_one_per_partition(self) -> list[tuple[dict[str, Any], bytes]]:
+        """One qualified lead on each partition of qualified-lead (keys chosen by their hash)."""
+        return _send_one_per_partition(self)
+
     def send_leads(self, count: int, **extra: Any) -> list[tuple[dict[str, Any], bytes]]:
         """Produce ``count`` qualified leads; return each record with the exact bytes sent."""
         sent = []
@@ -96,6 +102,25 @@ class Bench:
             sent.append((record, value))
         self.producer.flush()
         return sent
+
+
+def _send_one_per_partition(bench: Bench) -> list[tuple[dict[str, Any], bytes]]:
+    partition_of = partitioner(bench.settings.partitions)
+    wanted = set(range(bench.settings.partitions))
+    chosen: list[dict[str, Any]] = []
+    while wanted:
+        record = qualified_lead()
+        partition = partition_of(record["phone_e164"].encode())
+        if partition in wanted:
+            wanted.discard(partition)
+            chosen.append(record)
+    sent = []
+    for record in chosen:
+        value = bench.codec.encode(QUALIFIED_LEAD, record)
+        bench.producer.send_raw(QUALIFIED_LEAD, value, key=record["phone_e164"])
+        sent.append((record, value))
+    bench.producer.flush()
+    return sent
 
 
 def qualified_lead(**extra: Any) -> dict[str, Any]:
@@ -114,15 +139,6 @@ def qualified_lead(**extra: Any) -> dict[str, Any]:
 def get_json(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback test server
         return dict(json.loads(resp.read()))
-
-
-def wait_until(check: Callable[[], bool], *, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} not reached within {timeout_s}s")
 
 
 @pytest.fixture
@@ -157,8 +173,8 @@ def test_every_lead_reaches_a_flaky_crm_exactly_once(broker_kind: str, bench: Be
                           connector_env={"LEADPIPE_CRM_MAX_ATTEMPTS": "30", "LEADPIPE_CRM_BACKOFF_BASE_S": "0.02",
                                          "LEADPIPE_CRM_BACKOFF_CAP_S": "0.2", "LEADPIPE_CRM_GROUP_ID": "crm-flaky"})
     try:
-        wait_until(lambda: len(crm.received()["leads"]) >= 40, timeout_s=60, what="40 leads stored")
-        wait_until(lambda: crm.stats().get("delivered") == 40, timeout_s=30, what="40 deliveries counted")
+        wait_until(lambda: len(crm.received()["leads"]) >= 40, "40 leads stored", timeout_s=60)
+        wait_until(lambda: crm.stats().get("delivered") == 40, "40 deliveries counted", timeout_s=30)
         received = crm.received()
         keys = [lead["idempotency_key"] for lead in received["leads"]]
         assert sorted(keys) == sorted(record["event_id"] for record, _ in sent)  # each once, none missing
@@ -199,7 +215,7 @@ def test_refused_exhausted_and_undecodable_records_go_to_dead_letter_with_their_
         assert "HTTP 400" in by_type["CrmRefused"]["error"]
         assert by_type["DecodeError"]["value"] == b"not avro at all"
         # The partition kept flowing: every other lead was delivered once.
-        wait_until(lambda: len(stored_keys(sink)) >= 5, timeout_s=30, what="5 leads stored")
+        wait_until(lambda: len(stored_keys(sink)) >= 5, "5 leads stored", timeout_s=30)
         assert sorted(stored_keys(sink)) == sorted(r["event_id"] for r, _ in good + more)
         assert refused["event_id"] not in stored_keys(sink)
 
@@ -222,15 +238,18 @@ def test_a_connector_killed_mid_stream_loses_nothing_and_duplicates_nothing(benc
     sent = bench.send_leads(80)
     url = f"{sink.url}/leads"
     first = bench.connector(url, group="crm-restart", crm_max_attempts="30")
-    wait_until(lambda: len(stored_keys(sink)) >= 15, timeout_s=60, what="15 leads stored")
+    wait_until(lambda: len(stored_keys(sink)) >= 15, "15 leads stored", timeout_s=60)
     first.kill()  # kill -9: whatever was delivered but not committed comes again
     stored_at_kill = len(stored_keys(sink))
     assert stored_at_kill < 80, "the connector finished before it could be killed: slow the sink down"
 
     bench.connector(url, group="crm-restart", crm_max_attempts="30")
-    wait_until(lambda: len(stored_keys(sink)) >= 80, timeout_s=120, what="80 leads stored")
-    time.sleep(1.0)  # anything still arriving would be a duplicate: give it the chance to show
-    keys = stored_keys(sink)
+    wait_until(lambda: len(stored_keys(sink)) >= 80, "80 leads stored", timeout_s=120)
+    # One more lead on every partition, sent after the 80: a redelivery of any of them would come
+    # before these on its partition, so once they are stored every duplicate would have shown.
+    markers = {record["event_id"] for record, _ in bench.send_one_per_partition()}
+    wait_until(lambda: markers <= set(stored_keys(sink)), "a marker lead on every partition", timeout_s=120)
+    keys = [key for key in stored_keys(sink) if key not in markers]
     assert len(keys) == 80
     assert sorted(keys) == sorted(record["event_id"] for record, _ in sent)
 
@@ -292,7 +311,7 @@ def test_an_erasure_makes_the_crm_forget_the_number(bench: Bench, preset: str) -
     connector = bench.connector(f"{sink.url}{PRESET_PATHS[preset]}", group=f"crm-erase-{preset}", crm_preset=preset)
     number = valid_number()
     bench.send_leads(1, phone_e164=number)
-    wait_until(lambda: holds(sink, number), timeout_s=30, what="the qualified lead stored at the CRM")
+    wait_until(lambda: holds(sink, number), "the qualified lead stored at the CRM", timeout_s=30)
 
     # As people write it: national format, country given; the connector normalizes it to E.164.
     national = f"({number[2:5]}) {number[5:8]}-{number[8:]}"
@@ -300,8 +319,8 @@ def test_an_erasure_makes_the_crm_forget_the_number(bench: Bench, preset: str) -
     bench.producer.send(OPT_OUT, erase(national, action="ADD", event_id=f"add-{uuid.uuid4()}"), key=national)
     [(sentinel, _)] = bench.send_leads(1)  # read after the erasure: delivered, so the erasure was handled
     bench.producer.flush()
-    wait_until(lambda: holds(sink, sentinel["phone_e164"]), timeout_s=30, what="the sentinel lead stored")
-    wait_until(lambda: not holds(sink, number), timeout_s=30, what="the CRM forgot the number")
+    wait_until(lambda: holds(sink, sentinel["phone_e164"]), "the sentinel lead stored", timeout_s=30)
+    wait_until(lambda: not holds(sink, number), "the CRM forgot the number", timeout_s=30)
     assert get_json(f"{sink.url}/received")["forgotten"] == 1
     stats = json.loads(read(f"{connector.url}/healthz"))
     assert (stats["forgotten"], stats["forget_dead_lettered"], stats["dead_lettered"]) == (1, 0, 0)
@@ -313,8 +332,8 @@ def test_a_lead_written_before_an_erasure_read_first_is_withheld(bench: Bench) -
     number = valid_number()
     bench.producer.send(OPT_OUT, erase(number), key=number)
     bench.producer.flush()
-    wait_until(lambda: json.loads(read(f"{connector.url}/healthz")).get("forgotten") == 1, timeout_s=30,
-               what="the erasure handled (nothing stored: 404 counts as forgotten)")
+    wait_until(lambda: json.loads(read(f"{connector.url}/healthz")).get("forgotten") == 1,
+               "the erasure handled (nothing stored: 404 counts as forgotten)", timeout_s=30)
     # A lead the worker wrote a minute before the erasure, read only now (the topics are read side by side).
     stale = qualified_lead(phone_e164=number)
     written = Producer(bench.settings.kafka_client_config())
@@ -322,7 +341,7 @@ def test_a_lead_written_before_an_erasure_read_first_is_withheld(bench: Bench) -
                     timestamp=int(time.time() * 1000) - 60_000)
     written.flush(10)
     [(sentinel, _)] = bench.send_leads(1)
-    wait_until(lambda: holds(sink, sentinel["phone_e164"]), timeout_s=30, what="the sentinel lead stored")
+    wait_until(lambda: holds(sink, sentinel["phone_e164"]), "the sentinel lead stored", timeout_s=30)
     assert not holds(sink, number)
     assert json.loads(read(f"{connector.url}/healthz"))["withheld"] == 1
 

@@ -114,7 +114,8 @@ async def test_unauthenticated_and_invalid_requests_write_nothing(gateway: Clien
     assert ok.status == 202
     written = site.wait_event(LEAD_CAPTURED, (await ok.json())["event_id"])
     assert written.record is not None and written.record["source"] == "vendor-x"
-    await asyncio.sleep(0.5)  # anything wrongly written would have been read by now
+    # The accepted record is the marker: anything the refused requests had written would sit before it
+    # on the same partition (same number, same key), so it would have been read already.
     assert [r.record["event_id"] for r in site.records(LEAD_CAPTURED, phone) if r.record] == [
         written.record["event_id"]]
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 
 import pytest
-from conftest import NOW, READ_KEY, Pipeline, lead, opt_out
+from conftest import NOW, READ_KEY, Pipeline, call_outcome, lead, opt_out
 
 from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, KafkaOutcomeSink
 from connectors.kafka import EventProducer, TopicTail
@@ -57,8 +57,13 @@ def test_an_opt_out_landing_after_the_offer_is_blocked_by_the_dial_time_check(
     # The number is opted out, and its lead, withdrawn, is no longer to be called: both are said.
     assert (dialer.stats.blocked, dict(dialer.stats.blocked_reasons)) == (1, {"DNC_OPT_OUT": 1, "LEAD_SUPPRESSED": 1})
     assert dialer.pending() == 0
-    time.sleep(0.5)
-    assert [r for r in outcomes.records(CALL_OUTCOME) if r.record and r.record["phone"] == phone] == []
+    # A marker outcome on the number's partition, written after step() returned (the dialer's sink
+    # waits for its acks): once it is read, an outcome the dialer had written would have been too.
+    marker = call_outcome(phone, f"marker-{phone}", "NO_ANSWER")
+    pipeline.send(CALL_OUTCOME, marker, key=phone)
+    outcomes.wait_for(CALL_OUTCOME, lambda r: r.record is not None and r.record["event_id"] == marker["event_id"])
+    assert [r for r in outcomes.records(CALL_OUTCOME) if r.record and r.record["phone"] == phone
+            and r.record["event_id"] != marker["event_id"]] == []
 
 
 def test_a_dialed_offer_reports_its_outcome_on_call_outcome_and_the_worker_takes_it(
@@ -85,7 +90,6 @@ def test_the_client_reads_call_ready_itself_dropping_withdrawn_offers(
         pipeline: Pipeline, us_number: Callable[[], str], outcomes: TopicTail) -> None:
     feed = CallReadyFeed(pipeline.settings.kafka_client_config(), pipeline.codec, from_beginning=False).start()
     try:
-        feed.poll(1.0)  # positions resolved to the end before anything new is written
         keep, drop = us_number(), us_number()
         kept = offered(pipeline, keep)
         dropped = offered(pipeline, drop)
@@ -118,8 +122,8 @@ def test_leadpipe_dialer_command_works_offers_and_stops_on_ctrl_c(
     try:
         assert proc.stdout is not None
         started = proc.stdout.readline()
+        # Printed once its feed is positioned at the end of call-ready: offers from now on reach it.
         assert "dialer: solar-q4" in started and "outcomes to topic call-outcome" in started, started
-        time.sleep(1.0)  # its first fetch pins the end of call-ready: only offers from now on
         phone = us_number()
         offer = offered(pipeline, phone)
         [received] = outcomes.wait_for(CALL_OUTCOME,
