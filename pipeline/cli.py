@@ -144,7 +144,7 @@ def cmd_torture(args: argparse.Namespace) -> int:
     from pipeline.torture import run_torture
 
     return run_torture(_settings(), workers=args.workers, events=args.events, kills=args.kills, runs=args.runs,
-                       seed=args.seed)
+                       seed=args.seed, broker=args.broker)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -231,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kills", type=int, default=5, help="kill -9s per run, at random moments")
     p.add_argument("--runs", type=int, default=5, help="runs, each on a fresh broker")
     p.add_argument("--seed", type=int, default=20261206, help="seed of the first run's stream and kills")
+    p.add_argument("--broker", choices=("tansu", "kafka"), default="tansu",
+                   help="the embedded broker (at-least-once) or Apache Kafka (exactly-once); each run gets a fresh one")
     p.set_defaults(func=cmd_torture)
     return parser
 

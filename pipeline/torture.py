@@ -51,6 +51,7 @@ from pipeline.config import Settings
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.intake import Routed, intake
 from pipeline.core.number import NumberState, process
+from pipeline.kafka_broker import KafkaBroker
 from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, CONSENT_CHANGED, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 from pipeline.worker.policies import Policies, load_policies
@@ -179,16 +180,20 @@ class RunResult:
     standing: int = 0
     replay_mismatches: int = 0
     duplicate_decisions: int = 0
+    exactly_once: bool = False
+    """The workers ran exactly-once (Kafka): a duplicate decision is then a failure too."""
     examples: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.lost == 0 and self.standing == 0 and self.replay_mismatches == 0
+        return (self.lost == 0 and self.standing == 0 and self.replay_mismatches == 0
+                and (self.duplicate_decisions == 0 or not self.exactly_once))
 
     def line(self) -> str:
-        return (f"{self.events} events, {self.numbers} numbers, {self.kills} kills, {self.seconds:.0f} s: "
-                f"lost {self.lost}, standing after opt-out {self.standing}, replay mismatches "
-                f"{self.replay_mismatches}, duplicate decisions {self.duplicate_decisions}")
+        guarantee = "exactly-once" if self.exactly_once else "at-least-once"
+        return (f"{self.events} events, {self.numbers} numbers, {self.kills} kills, {guarantee}, "
+                f"{self.seconds:.0f} s: lost {self.lost}, standing after opt-out {self.standing}, replay "
+                f"mismatches {self.replay_mismatches}, duplicate decisions {self.duplicate_decisions}")
 
 
 class Workers:
@@ -203,7 +208,7 @@ class Workers:
         self.started += 1
         proc = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=self.env,
                              log_path=self.log_dir / f"worker-{self.started}.log",
-                             embedded=self.settings.recovery_consistency_check is False)
+                             embedded=self.settings.processing_guarantee == "at_least_once")
         proc.start()
         return proc
 
@@ -235,6 +240,7 @@ def torture_run(settings: Settings, *, workers: int, events: int, kills: int, se
     codec = make_codec(settings)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
     env.update({"LEADPIPE_FIXED_CLOCK": NOW.isoformat(), "LEADPIPE_APP_ID": settings.app_id,
+                "LEADPIPE_PROCESSING_GUARANTEE": settings.processing_guarantee,
                 "LEADPIPE_PARTITIONS": str(settings.partitions), "LEADPIPE_LOG_LEVEL": "warning",
                 # A run's own secret; reads open on loopback: the run's dial-checks come from here.
                 "LEADPIPE_ERASURE_KEY": secrets.token_hex(16), "LEADPIPE_OPEN_READS": "true"})
@@ -269,7 +275,8 @@ def torture_run(settings: Settings, *, workers: int, events: int, kills: int, se
             tail.wait_for(LEAD_DECISION, lambda r: r.record is not None and r.record["input_event_id"] in lead_ids,
                           count=len(lead_ids), timeout_s=300)
         say(f"  every lead decided (or given up on) after {time.monotonic() - started:.1f} s")
-        result = RunResult(len(stream.inputs), len(stream.numbers), kills, time.monotonic() - started)
+        result = RunResult(len(stream.inputs), len(stream.numbers), kills, time.monotonic() - started,
+                           exactly_once=settings.processing_guarantee == "exactly_once")
         _check(result, stream, tail, pool, settings, say)
         return result
     finally:
@@ -313,28 +320,37 @@ def _check(result: RunResult, stream: Stream, tail: TopicTail, pool: Workers, se
 
 
 @contextmanager
-def torture_site(settings: Settings) -> Iterator[tuple[Settings, Path]]:
-    """The embedded broker (unless a cluster is configured) and a work dir, removed afterwards."""
+def torture_site(settings: Settings, broker: str = "tansu") -> Iterator[tuple[Settings, Path]]:
+    """A fresh broker — the embedded one, or Apache Kafka (``leadpipe kafka``'s) — and a work dir,
+    both gone afterwards. Settings come back pointing at it: at-least-once on Tansu, exactly-once
+    (the default) on Kafka."""
     workdir = Path(tempfile.mkdtemp(prefix="leadpipe-torture-"))
-    broker = EmbeddedBroker(log_path=workdir / "broker.log") if settings.embedded else None
+    running: EmbeddedBroker | KafkaBroker
+    if broker == "kafka":
+        running = KafkaBroker(workdir / "kafka", log_path=workdir / "broker.log")
+    else:
+        running = EmbeddedBroker(log_path=workdir / "broker.log")
     try:
-        if broker is not None:
-            settings = dataclasses.replace(settings.with_bootstrap(broker.start()), recovery_consistency_check=False)
-        yield settings, workdir
+        site = settings.with_bootstrap(running.start())
+        if broker == "kafka":
+            site = dataclasses.replace(site, processing_guarantee="exactly_once")
+        else:
+            site = dataclasses.replace(site, recovery_consistency_check=False, processing_guarantee="at_least_once")
+        yield site, workdir
     finally:
-        if broker is not None:
-            broker.stop()
+        running.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_torture(settings: Settings, *, workers: int, events: int, kills: int, runs: int, seed: int) -> int:
-    """``runs`` runs, each on a fresh broker (or, with a cluster configured, a fresh app id)."""
+def run_torture(settings: Settings, *, workers: int, events: int, kills: int, runs: int, seed: int,
+                broker: str = "tansu") -> int:
+    """``runs`` runs, each on a fresh broker of kind ``broker``."""
     say: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
     failures = 0
     say(f"leadpipe torture: {runs} runs x {events} events, {kills} kill -9s, {workers} worker(s), "
-        f"broker {'embedded Tansu' if settings.embedded else settings.bootstrap_servers}")
+        f"broker {'Apache Kafka, exactly-once' if broker == 'kafka' else 'embedded Tansu, at-least-once'}")
     for n in range(runs):
-        with torture_site(settings) as (site, workdir):
+        with torture_site(settings, broker) as (site, workdir):
             run_settings = dataclasses.replace(site, app_id=f"torture{n}-{uuid.uuid4().hex[:6]}")
             ensure_topics(run_settings)
             result = torture_run(run_settings, workers=workers, events=events, kills=kills, seed=seed + n,

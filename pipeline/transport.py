@@ -9,6 +9,7 @@ second per broker, which costs nothing measurable).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -51,12 +52,19 @@ def transport_for(fetch_max_wait_ms: int, read_committed: bool = False) -> type[
 
 class LeadpipeApp(faust.App):
     """faust.App using :func:`transport_for`; ``fetch_max_wait_ms`` and ``read_committed`` are given
-    at construction."""
+    at construction. :attr:`early_tasks` start with the app, before table recovery — Faust starts its
+    own tasks and timers only once recovery completed."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int = 10, read_committed: bool = False,
                  **kwargs: Any) -> None:
+        self.early_tasks: list[Callable[[], Awaitable[None]]] = []
         self._transport_class = transport_for(fetch_max_wait_ms, read_committed)
         super().__init__(*args, **kwargs)
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        for task in self.early_tasks:
+            self.add_future(task())
 
     def _new_transport(self) -> Any:
         return self._transport_class(self.conf.broker_consumer, self)

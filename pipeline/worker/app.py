@@ -54,6 +54,7 @@ from pipeline.worker.commit import AtLeastOnce, Committer, ExactlyOnce, Outbox
 from pipeline.worker.decide import Decider, Incoming, Plan
 from pipeline.worker.email_index import ReplicatedEmailIndex
 from pipeline.worker.policies import Policies, load_policies
+from pipeline.worker.recovery import MarkerAwareRecovery
 from pipeline.worker.releases import ReleaseIndex, phone_of
 from pipeline.worker.state import NumberTables
 from pipeline.worker.transactions import PartitionTransactions, aiokafka_client_options
@@ -225,6 +226,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             counters.add(len(events), plan)
 
     scan = {"needed": True}
+
+    if exactly_once:  # from start-up, every recovery included (Faust's timers wait for the first one)
+        app.early_tasks.append(MarkerAwareRecovery(app).run)
 
     @app.timer(interval=settings.release_interval_s)  # type: ignore[untyped-decorator]  # Faust is untyped here
     async def release_scheduler() -> None:

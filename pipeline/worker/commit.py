@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import faust
 from faust.streams import _current_event
+from faust.types import TP
 
 from pipeline.worker.decide import Plan
 from pipeline.worker.state import NumberTables, RowWrite
@@ -112,6 +113,7 @@ class ExactlyOnce:
         self.source_topics = source_topics
         faust_tables: dict[str, Any] = dict(tables.by_name)  # Faust tables here, whatever NumberTables is typed as
         self.changelog_of = {name: table.changelog_topic.get_topic_name() for name, table in faust_tables.items()}
+        self.table_of_changelog = {self.changelog_of[name]: table for name, table in faust_tables.items()}
         self.waiting_since: float | None = None
         self.last_error: str | None = None
 
@@ -125,22 +127,25 @@ class ExactlyOnce:
             offsets = {tp: offset for tp, offset in plan.offsets.items() if tp[1] == partition}
             changelog = [ChangelogRecord(self.changelog_of[r.table], partition, r.key, r.value)
                          for r in rows[partition]]
-            if not await self._commit_one(partition, outputs, changelog, offsets):
+            written = await self._commit_one(partition, outputs, changelog, offsets)
+            if written is None:
                 continue  # no longer ours: the worker that took the partition over decides these again
             with acting_for(act_as[partition]):
                 for row in rows[partition]:
                     self.tables.write_local(row)
+            for (topic, p), offset in written.items():  # RocksDB remembers how far its rows go
+                self.table_of_changelog[topic].data.set_persisted_offset(TP(topic, p), offset)
 
     async def _commit_one(self, partition: int, outputs: list[Outgoing], changelog: list[ChangelogRecord],
-                          offsets: dict[tuple[str, int], int]) -> bool:
+                          offsets: dict[tuple[str, int], int]) -> dict[tuple[str, int], int] | None:
         delay = 0.2
         self.waiting_since = time.monotonic()
         try:
             while True:
                 try:
-                    await self.transactions.commit(partition, outputs, changelog, offsets)
+                    written = await self.transactions.commit(partition, outputs, changelog, offsets)
                     self.last_error = None
-                    return True
+                    return written
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the transaction was aborted: nothing of it is visible
@@ -149,7 +154,7 @@ class ExactlyOnce:
                     if not self._owns(partition):
                         log.warning("partition %d moved to another worker during its commit (%s): "
                                     "its batch is left to the new owner", partition, self.last_error)
-                        return False
+                        return None
                     log.warning("committing partition %d failed (%s); retrying in %.1f s", partition,
                                 self.last_error, delay)
                     await asyncio.sleep(delay)

@@ -103,22 +103,27 @@ class PartitionTransactions:
         return producer
 
     async def commit(self, partition: int, outputs: Iterable[Outgoing], changelog: Iterable[ChangelogRecord],
-                     offsets: Mapping[tuple[str, int], int]) -> None:
-        """Everything one batch did for source ``partition``, with its input offsets, atomically."""
+                     offsets: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        """Everything one batch did for source ``partition``, with its input offsets, atomically.
+        Returns the offset of the last changelog record written to each (topic, partition)."""
         producer = await self._producer(partition)
+        written: dict[tuple[str, int], int] = {}
         async with producer.transaction():
             pending = []
             for out in outputs:
                 timestamp_ms = int(out.timestamp * 1000) if out.timestamp else None
                 pending.append(await producer.send(out.topic, out.value, key=out.key, timestamp_ms=timestamp_ms))
-            for record in changelog:
-                pending.append(await producer.send(record.topic, record.value, key=record.key,
-                                                   partition=record.partition))
+            logged = [await producer.send(record.topic, record.value, key=record.key, partition=record.partition)
+                      for record in changelog]
             for future in pending:
                 await future
+            for future in logged:
+                meta = await future
+                written[(meta.topic, meta.partition)] = max(meta.offset, written.get((meta.topic, meta.partition), -1))
             await producer.send_offsets_to_transaction(
                 {TopicPartition(topic, p): offset for (topic, p), offset in offsets.items()}, self.group_id)
         self.committed += 1
+        return written
 
     async def own(self, partitions: Iterable[int]) -> None:
         """Hold a producer for exactly ``partitions`` (this worker's assignment). Starting one fences

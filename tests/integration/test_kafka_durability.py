@@ -77,10 +77,8 @@ def stack(broker_factory: BrokerFactory, tmp_path_factory: pytest.TempPathFactor
             {"key_id": "reads", "source": "tests", "key": READ_KEY, "hmac_secret": None, "scopes": ["read"]}]}))
         env.update({"LEADPIPE_FIXED_CLOCK": NOW.isoformat(), "LEADPIPE_API_KEYS_PATH": str(keys),
                     "LEADPIPE_ERASURE_KEY": ERASURE_KEY,
-                    # With exactly_once (the default on Kafka) a new worker's recovery from these
-                    # changelogs did not finish in 90 s (seen 2026-12-06, as with the RocksDB test):
-                    # durability is tested at least once; exactly-once recovery is the worker's to fix.
-                    "LEADPIPE_PROCESSING_GUARANTEE": "at_least_once"})
+                    # exactly-once, the default on Kafka: recovery reads past transaction markers
+                    "LEADPIPE_PROCESSING_GUARANTEE": "exactly_once"})
         worker = WorkerProcess(bootstrap=broker.bootstrap_servers, env=env, log_path=log_dir / "worker.log",
                                embedded=False)
         gateway = GatewayProcess(bootstrap=broker.bootstrap_servers, api_keys_path=keys, env=env,

@@ -81,10 +81,8 @@ def test_a_warm_rocksdb_worker_resumes_without_replaying_the_changelogs(settings
     keys.write_text(json.dumps(KEYS_DOCUMENT), encoding="utf-8")
     env.update({"LEADPIPE_FIXED_CLOCK": NOW.isoformat(), "LEADPIPE_STORE": "rocksdb://",
                 "LEADPIPE_API_KEYS_PATH": str(keys), "LEADPIPE_ERASURE_KEY": ERASURE_KEY,
-                # With exactly_once (the default on Kafka) the warm worker's recovery waited forever for
-                # changelog offsets that are transaction markers (seen 2026-12-06): the store is tested
-                # at least once here; exactly-once recovery is the worker's own open problem.
-                "LEADPIPE_PROCESSING_GUARANTEE": "at_least_once"})
+                # exactly-once, the default on Kafka: recovery reads past transaction markers
+                "LEADPIPE_PROCESSING_GUARANTEE": "exactly_once"})
 
     def worker(data_dir: Path, name: str) -> WorkerProcess:
         started = WorkerProcess(bootstrap=settings.bootstrap_servers or "", embedded=False,
