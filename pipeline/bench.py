@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,8 +48,9 @@ from pipeline.core.intake import Routed, intake
 from pipeline.core.number import NumberState, process
 from pipeline.errors import LeadpipeError
 from pipeline.events import LeadCaptured
+from pipeline.kafka_broker import KafkaBroker
 from pipeline.processes import WorkerProcess
-from pipeline.topics import CALL_READY, LEAD_CAPTURED
+from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION
 from pipeline.worker.policies import load_policies
 
 BENCH_NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 New York: every US lead is callable
@@ -227,6 +229,61 @@ BENCH_READ_KEY = secrets.token_urlsafe(24)
 """This run's read key: the bench worker's dial-check and /metrics need one, as in production."""
 
 
+class LeadFeeder:
+    """Leads at a steady rate in a background thread (keyed by E.164, as the gateway keys them), and
+    a count of the decisions the worker made on them: work for the worker while something else is
+    measured."""
+
+    def __init__(self, settings: Settings, codec: Codec, rate: float) -> None:
+        self.settings, self.codec, self.rate = settings, codec, rate
+        self.run, self.base = next_run()
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._feed, name="lead-feeder", daemon=True)
+        self._tail = TopicTail(settings.kafka_client_config(), codec, [LEAD_DECISION], from_beginning=False)
+        self.started_at = self.stopped_at = 0.0
+
+    def __enter__(self) -> LeadFeeder:
+        self._tail.start()
+        self.started_at = time.monotonic()
+        self._thread.start()
+        return self
+
+    def _feed(self) -> None:
+        producer = EventProducer(self.settings.kafka_client_config(), self.codec, linger_ms=5)
+        while not self._stop.is_set():
+            due = self.started_at + self.sent / self.rate
+            if (wait := due - time.monotonic()) > 0:
+                time.sleep(min(wait, 0.01))
+                continue
+            record = bench_lead(self.sent, self.run, self.base)
+            producer.send(LEAD_CAPTURED, record, key=record["phone"])
+            self.sent += 1
+        producer.flush(60)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+        self.stopped_at = time.monotonic()
+        prefix = f"B{self.run}-"
+        try:  # the decisions of everything sent; the last ones may still be on their way
+            self._tail.wait_for(LEAD_DECISION, lambda r: r.record is not None
+                                and r.record["lead_id"].startswith(prefix), count=self.sent, timeout_s=60)
+        except TimeoutError:
+            pass  # decided_per_s counts what came
+        finally:
+            self._tail.stop()
+
+    @property
+    def decided(self) -> int:
+        prefix = f"B{self.run}-"
+        return sum(1 for r in self._tail.records(LEAD_DECISION)
+                   if r.record is not None and r.record["lead_id"].startswith(prefix))
+
+    def decided_per_s(self) -> float:
+        return self.decided / max(1e-9, self.stopped_at - self.started_at)
+
+
 @dataclass(frozen=True)
 class BenchSite:
     """Where a benchmark runs: settings pointed at a broker with every topic, a codec, a worker."""
@@ -256,12 +313,16 @@ class BenchSite:
 
 
 @contextlib.contextmanager
-def bench_site(settings: Settings, name: str) -> Iterator[BenchSite]:
-    """The embedded broker (unless a cluster is configured), topics, a codec and one (not yet
-    started) worker with the bench clock; everything is stopped and the work dir removed on exit."""
+def bench_site(settings: Settings, name: str, broker_kind: str = "tansu") -> Iterator[BenchSite]:
+    """A fresh broker of ``broker_kind`` (the embedded Tansu, or Apache Kafka as ``leadpipe kafka``
+    runs it) unless a cluster is configured, topics, a codec and one (not yet started) worker with
+    the bench clock; everything is stopped and the work dir removed on exit."""
     workdir = Path(tempfile.mkdtemp(prefix=f"leadpipe-{name}-"))
     settings = dataclasses.replace(settings, fixed_clock=BENCH_NOW)
-    broker = EmbeddedBroker(log_path=workdir / "broker.log") if settings.embedded else None
+    broker: EmbeddedBroker | KafkaBroker | None = None
+    if settings.embedded:
+        broker = (KafkaBroker(workdir / "kafka", log_path=workdir / "broker.log") if broker_kind == "kafka"
+                  else EmbeddedBroker(log_path=workdir / "broker.log"))
     worker: WorkerProcess | None = None
     try:
         if broker is not None:
@@ -272,10 +333,12 @@ def bench_site(settings: Settings, name: str) -> Iterator[BenchSite]:
                                               "hmac_secret": None, "scopes": ["read"]}]}), encoding="utf-8")
         env = {**os.environ, "LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_LOG_LEVEL": "warning",
                "LEADPIPE_API_KEYS_PATH": str(keys), "LEADPIPE_ERASURE_KEY": secrets.token_urlsafe(32)}
+        tansu = isinstance(broker, EmbeddedBroker)
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env, log_path=workdir / "worker.log",
-                               embedded=broker is not None)
-        yield BenchSite(settings, make_codec(settings), worker,
-                        "embedded Tansu" if broker is not None else "configured cluster", env, workdir)
+                               embedded=tansu)
+        name_of_broker = ("embedded Tansu" if tansu else "Apache Kafka, exactly-once" if broker is not None
+                          else "configured cluster")
+        yield BenchSite(settings, make_codec(settings), worker, name_of_broker, env, workdir)
     finally:
         if worker is not None:
             worker.stop()
@@ -284,9 +347,12 @@ def bench_site(settings: Settings, name: str) -> Iterator[BenchSite]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: int = 1000) -> int:
+def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: int = 1000, broker: str = "tansu",
+              figures: dict[str, str] | None = None) -> int:
+    """Print every figure; with ``figures``, also keep the headline ones there (label → value)."""
     say: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
-    with bench_site(settings, "bench") as site:
+    kept = figures if figures is not None else {}
+    with bench_site(settings, "bench", broker) as site:
         settings, codec = site.settings, site.codec
         say(f"leadpipe bench: {leads} leads per run, {runs} runs, medians; broker {settings.bootstrap_servers}"
             f" ({site.broker_name}), {settings.partitions} partitions")
@@ -294,6 +360,8 @@ def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: in
         def show(label: str, unit: str, xs: list[float], goal: str = "") -> float:
             say(f"{label:<38}{_median(xs):>10,.0f} {unit:<9} runs: " + ", ".join(f"{x:,.0f}" for x in xs)
                 + (f"   goal {goal}" if goal else ""))
+            kept[label.removeprefix("(i)").removeprefix("(ii)").removeprefix("(iii)").strip()] = (
+                f"{_median(xs):,.0f} {unit}")
             return _median(xs)
 
         passthrough = show("(i)   passthrough consume→produce", "msgs/s",
@@ -316,6 +384,7 @@ def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: in
         say(f"      latency at {rate:,} leads/s offered for 5 s: p50 {_median(p50s):.1f} ms, "
             f"p99 {_median(p99s):.1f} ms   runs p99: " + ", ".join(f"{x:.1f}" for x in p99s)
             + "   goal p99 <= 100 ms at 1,000/s")
+        kept[f"latency p50 / p99 at {rate:,} leads/s"] = f"{_median(p50s):.1f} / {_median(p99s):.1f} ms"
         with site.second_worker() as second:
             second.wait_ready(timeout_s=90)
             site.worker.wait_ready(timeout_s=90)
@@ -326,4 +395,15 @@ def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: in
         say(f"      pipeline / pure core+codec    {one / core_codec:>10.3f}")
         say(f"      pipeline / passthrough        {one / passthrough:>10.3f}")
         say(f"      2 workers / 1 worker          {two / one:>10.3f}")
+        kept["pipeline / bare Faust agent"] = f"{one / bare:.3f}"
         return 0
+
+
+def side_by_side(by_broker: dict[str, dict[str, str]], say: Callable[[str], None]) -> None:
+    """One table of the headline figures of every broker measured in this run."""
+    brokers = list(by_broker)
+    labels = list(dict.fromkeys(label for figures in by_broker.values() for label in figures))
+    say("side by side (same run):")
+    say(f"  {'figure':<40}" + "".join(f"{b:>22}" for b in brokers))
+    for label in labels:
+        say(f"  {label:<40}" + "".join(f"{by_broker[b].get(label, '-'):>22}" for b in brokers))

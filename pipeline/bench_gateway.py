@@ -119,8 +119,10 @@ def wrk_run(wrk: str, url: str, script: Path, *, connections: int, threads: int,
 
 
 def run_gateway_bench(settings: Settings, *, seconds: float = 10.0, runs: int = 3,
-                      connections: tuple[int, ...] = CONNECTIONS, threads: int = 1) -> int:
+                      connections: tuple[int, ...] = CONNECTIONS, threads: int = 1, broker: str = "tansu",
+                      figures: dict[str, str] | None = None) -> int:
     say: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
+    kept = figures if figures is not None else {}
     wrk = shutil.which("wrk")
     if wrk is None:
         say(f"leadpipe bench --gateway: {INSTALL_HINT}")
@@ -131,7 +133,7 @@ def run_gateway_bench(settings: Settings, *, seconds: float = 10.0, runs: int = 
                                           "hmac_secret": None}]}))
     gateway: GatewayProcess | None = None
     try:
-        with bench_site(settings, "gateway-bench") as site:
+        with bench_site(settings, "gateway-bench", broker) as site:
             env = {k: v for k, v in os.environ.items() if not k.startswith("LEADPIPE_")}
             gateway = GatewayProcess(bootstrap=site.settings.bootstrap_servers or "", api_keys_path=keys, env=env,
                                      log_path=workdir / "gateway.log")
@@ -162,6 +164,7 @@ def run_gateway_bench(settings: Settings, *, seconds: float = 10.0, runs: int = 
                 p50 = statistics.median(r.p50_ms for r in done)
                 p99 = statistics.median(r.p99_ms for r in done)
                 medians[c] = (rate, p50, p99)
+                kept[f"gateway, {c} connections"] = f"{rate:,.0f}/s p99 {p99:.1f} ms"
                 verdict = "met" if rate >= GOAL_ACCEPTED_PER_S and p99 <= GOAL_P99_MS else "not met"
                 say(f"  {c:>3} connections: {rate:>7,.0f} accepted/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
                     f"goal {verdict}  gateway CPU/lead {cpu_per_lead}   runs: " + "; ".join(

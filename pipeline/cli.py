@@ -127,17 +127,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from pipeline.bench_recovery import run_recovery_bench
 
         return run_recovery_bench(_settings(), rows=args.rows, store=args.store)
-    if args.gateway:
-        from pipeline.bench_gateway import run_gateway_bench
+    from pipeline.bench import side_by_side
 
-        return run_gateway_bench(_settings(), seconds=args.seconds, runs=args.runs)
-    if args.dial_check:
-        from pipeline.bench_dialcheck import run_dialcheck_bench
+    brokers = ("tansu", "kafka") if args.broker == "both" else (args.broker,)
+    by_broker: dict[str, dict[str, str]] = {}
+    status = 0
+    for broker in brokers:
+        figures = by_broker.setdefault({"tansu": "Tansu", "kafka": "Kafka"}[broker], {})
+        if args.gateway:
+            from pipeline.bench_gateway import run_gateway_bench
 
-        return run_dialcheck_bench(_settings(), rate=args.rate or 1000, seconds=args.seconds, runs=args.runs)
-    from pipeline.bench import run_bench
+            status |= run_gateway_bench(_settings(), seconds=args.seconds, runs=args.runs, broker=broker,
+                                        figures=figures)
+        elif args.dial_check:
+            from pipeline.bench_dialcheck import run_dialcheck_bench
 
-    return run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate or 1000)
+            status |= run_dialcheck_bench(_settings(), rate=args.rate or 1000, seconds=args.seconds, runs=args.runs,
+                                          broker=broker, figures=figures)
+        else:
+            from pipeline.bench import run_bench
+
+            status |= run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate or 1000, broker=broker,
+                                figures=figures)
+    if len(brokers) > 1:
+        side_by_side(by_broker, lambda s: print(s, flush=True))
+    return status
 
 
 def cmd_torture(args: argparse.Namespace) -> int:
@@ -209,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_dialcheck_commands(sub)
 
+    from pipeline.replica.server import add_replica_commands  # leadpipe dial-check-replica
+
+    add_replica_commands(sub)
+
     p = sub.add_parser("bench", help="measure throughput and latency")
     p.add_argument("--leads", type=int, default=20000, help="leads per throughput run")
     p.add_argument("--runs", type=int, default=3, help="runs per figure; medians are reported")
@@ -219,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=10.0, help="dial-check (or gateway) load duration per run (s)")
     p.add_argument("--gateway", action="store_true",
                    help="benchmark the HTTP ingest gateway with wrk instead of the pipeline")
+    p.add_argument("--broker", choices=("tansu", "kafka", "both"), default="tansu",
+                   help="a fresh embedded Tansu, a fresh Apache Kafka (exactly-once), or both one after the other "
+                        "with a side-by-side table (ignored when LEADPIPE_BOOTSTRAP_SERVERS names a cluster)")
     p.add_argument("--recovery", action="store_true",
                    help="time a cold worker rebuilding --rows table rows from the changelogs (Apache Kafka)")
     p.add_argument("--rows", type=int, default=1_000_000, help="table rows for --recovery (default 1,000,000)")

@@ -157,6 +157,10 @@ class Settings:
     """How often deferred leads are checked for release (their window opened or cap freed up)."""
     fetch_max_wait_ms: int = 10
     """Longest a consumer fetch waits for data (Faust's own 1500 ms adds that much latency per hop)."""
+    replica_host: str = "127.0.0.1"
+    replica_port: int = 6070
+    replica_max_behind_s: float = 2.0
+    """A dial-check replica that cannot show its copy current within this answers 503, not a stale allowed."""
     processing_guarantee: str = "auto"
     """``exactly_once`` (Kafka transactions, one per source partition per batch), ``at_least_once``,
     or ``auto``: exactly-once when the broker supports transactions (Apache Kafka), else
@@ -354,6 +358,12 @@ class Settings:
             kw["release_interval_s"] = _float("RELEASE_INTERVAL_S", raw, minimum=0.1)
         if (raw := get("FETCH_MAX_WAIT_MS")) is not None:
             kw["fetch_max_wait_ms"] = _int("FETCH_MAX_WAIT_MS", raw, minimum=1)
+        if (raw := get("REPLICA_HOST")) is not None:
+            kw["replica_host"] = raw
+        if (raw := get("REPLICA_PORT")) is not None:
+            kw["replica_port"] = _int("REPLICA_PORT", raw, minimum=0)
+        if (raw := get("REPLICA_MAX_BEHIND_S")) is not None:
+            kw["replica_max_behind_s"] = _float("REPLICA_MAX_BEHIND_S", raw, minimum=0.1)
         if (raw := get("PROCESSING_GUARANTEE")) is not None:
             if raw not in ("auto", "exactly_once", "at_least_once"):
                 raise ConfigError(f"{ENV_PREFIX}PROCESSING_GUARANTEE={raw!r}: "

@@ -22,9 +22,8 @@ import logging
 import threading
 from collections.abc import Mapping
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
-
 from pipeline.core.email_stage import EmailLeads
+from pipeline.replica.reader import ChangelogReader
 from pipeline.worker.state import dump, load
 
 log = logging.getLogger("leadpipe.email-index")
@@ -51,31 +50,24 @@ class EmailIndex:
 
 
 class ReplicatedEmailIndex(EmailIndex):
-    """An :class:`EmailIndex` that reads every partition of ``topic`` from the beginning and stays
-    subscribed; :attr:`ready` is set once it has read what was there when it started."""
+    """An :class:`EmailIndex` kept from ``topic`` by a :class:`~pipeline.replica.reader.ChangelogReader`;
+    :attr:`ready` is set once it has read what was there when it started."""
 
     def __init__(self, kafka_config: Mapping[str, str | int | float | bool], topic: str, partitions: int, *,
                  read_committed: bool = False) -> None:
         super().__init__()
-        self.topic, self.partitions = topic, partitions
-        self.ready = threading.Event()
         self._pending: dict[bytes, bytes] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._consumer = Consumer({
-            **kafka_config, "group.id": f"{topic}-reader", "enable.auto.commit": False,
-            "enable.partition.eof": False, "fetch.wait.max.ms": 50, "log.connection.close": False,
-            "isolation.level": "read_committed" if read_committed else "read_uncommitted",
-        })
-        self._thread = threading.Thread(target=self._run, name="email-index", daemon=True)
+        self._reader = ChangelogReader(kafka_config, [topic], partitions, self._apply, name="email-index",
+                                       read_committed=read_committed)
+        self.ready = self._reader.ready
 
     def start(self) -> ReplicatedEmailIndex:
-        self._thread.start()
+        self._reader.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
+        self._reader.stop()
 
     def put(self, key: bytes, row: EmailLeads) -> bytes:
         raw = dump(row)
@@ -84,40 +76,7 @@ class ReplicatedEmailIndex(EmailIndex):
             self._pending[key] = raw
         return raw
 
-    def _run(self) -> None:
-        consumer = self._consumer
-        try:
-            tps = [TopicPartition(self.topic, p, 0) for p in range(self.partitions)]  # 0: from the beginning
-            consumer.assign(tps)
-            targets = {}
-            for tp in tps:
-                low, high = consumer.get_watermark_offsets(tp, timeout=30, cached=False)
-                if high > low:
-                    targets[tp.partition] = high
-            if not targets:
-                self.ready.set()
-            while not self._stop.is_set():
-                for msg in consumer.consume(500, timeout=0.2):
-                    error = msg.error()
-                    if error is not None:
-                        if error.code() != KafkaError._PARTITION_EOF:
-                            log.warning("email index read error: %s", error)
-                        continue
-                    self._apply(msg.key(), msg.value())
-                if targets:
-                    # Positions, not record offsets: a partition may end with transaction markers.
-                    for tp in consumer.position([TopicPartition(self.topic, p) for p in targets]):
-                        if tp.offset >= targets[tp.partition]:
-                            del targets[tp.partition]
-                    if not targets:
-                        log.info("email index loaded: %d emails", len(self._rows))
-                        self.ready.set()
-        except Exception:  # the worker reports itself not ready rather than deciding without the index
-            log.exception("email index reader stopped")
-        finally:
-            consumer.close()
-
-    def _apply(self, key: bytes | None, value: bytes | None) -> None:
+    def _apply(self, _topic: str, key: bytes | None, value: bytes | None) -> None:
         if key is None:
             return
         with self._lock:

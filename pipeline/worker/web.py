@@ -8,16 +8,15 @@ worker only.
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import faust
 from faust.exceptions import SameNode
 
+from pipeline import dialcheck_http
 from pipeline.config import Settings
-from pipeline.core.dialcheck import DialCheckRequest, audit_record, dial_check, parse_request
-from pipeline.core.linetype import with_line_type
+from pipeline.core.dialcheck import DialCheckRequest
 from pipeline.core.number import NumberState
 from pipeline.http_auth import KeyRing, is_reader
 from pipeline.registry.check import registry_metrics
@@ -52,21 +51,17 @@ def register_pages(app: faust.App, *, settings: Settings, policies: Policies, ta
     async def dial_check_view(web: Any, request: Any, phone: str) -> Any:
         """Allowed or not, why, and seconds left — from the tables of the worker owning the number,
         which puts the answer on the dial-check audit topic."""
-        parsed = parse_request(phone, request.query, settings.default_region)
+        parsed = dialcheck_http.parse(phone, request.query, settings.default_region, policies)
         if not isinstance(parsed, DialCheckRequest):
             return web.json({"error": "invalid request", "fields": parsed}, status=400)
-        parsed = dataclasses.replace(parsed, phone=with_line_type(parsed.phone, policies.line_types))
         key = parsed.phone["phone_e164"].encode()
         await _producer_knows(app, tables.suppressions.changelog_topic.get_topic_name())  # type: ignore[attr-defined]
         try:  # another worker owns the number's partition: it answers (Faust proxies the request)
             return await app.router.route_req(tables.suppressions.name, key, web, request)  # type: ignore[attr-defined]
         except SameNode:
             pass
-        result = dial_check(parsed, state_of(key), campaigns=policies.campaigns, pack=policies.rule_pack,
-                            now=clock(), registries=policies.registries, lifecycle=policies.lifecycle)
-        request_id = str(uuid.uuid4())
-        audit.submit(audit_record(parsed, result, answered_by, request_id))
-        return web.json(result.to_json(request_id=request_id, worker_id=answered_by))
+        return web.json(dialcheck_http.answer(parsed, state_of, policies=policies, now=clock(), audit=audit,
+                                              answered_by=answered_by))
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
