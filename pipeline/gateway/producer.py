@@ -147,6 +147,10 @@ class AckProducer:
         self._thread.start()
         return self
 
+    @property
+    def started(self) -> bool:
+        return self._loop is not None
+
     async def send(self, topic: str, value: bytes, key: bytes | None) -> None:
         """Write and wait for the acknowledgement; raise :class:`BrokerUnavailable` when there is none."""
         if self.down is not None:

@@ -40,7 +40,7 @@ from pipeline.http_auth import HEALTH_PATH, KeyRing, auth_middleware, is_reader,
 from pipeline.registry.check import registry_metrics
 from pipeline.replica.reader import ChangelogReader
 from pipeline.topics import DIAL_CHECK, TABLE_CONSENTS, TABLE_ERASURES, TABLE_LEADS, TABLE_SUPPRESSIONS, changelog_topic
-from pipeline.worker.audit import DialCheckAuditLog
+from pipeline.worker.audit import DialCheckAuditLog, ack_sender
 from pipeline.worker.clock import make_clock
 from pipeline.worker.policies import Policies, load_policies
 from pipeline.worker.state import NumberTables
@@ -140,11 +140,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         loop.add_signal_handler(sig, stop.set)
     producer = AckProducer(settings.kafka_client_config(), delivery_timeout_s=10.0, linger_ms=5,
                            required_topics=(DIAL_CHECK,)).start()
-
-    async def send(topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
-        return asyncio.ensure_future(producer.send(topic, value, key))
-
-    audit = DialCheckAuditLog(send, codec, enabled=settings.dial_check_audit)
+    audit = DialCheckAuditLog(ack_sender(producer), codec, enabled=settings.dial_check_audit)
     copy.reader.start()
     runner = web.AppRunner(create_app(settings, policies, copy, audit, keys), access_log=None)
     await runner.setup()

@@ -32,9 +32,11 @@ from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]  # aiok
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.core.number import NumberState
+from pipeline.gateway.producer import AckProducer
 from pipeline.redaction import fingerprint
 from pipeline.reporting.prometheus import Histogram
 from pipeline.topics import (
+    DIAL_CHECK,
     INPUT_TOPICS,
     NUMBER_EVENT_SCHEMA,
     TABLE_CONSENTS,
@@ -48,7 +50,7 @@ from pipeline.topics import (
 )
 from pipeline.transport import LeadpipeApp
 from pipeline.worker.access import faust_web_options, worker_read_keys
-from pipeline.worker.audit import DialCheckAuditLog
+from pipeline.worker.audit import DialCheckAuditLog, ack_sender
 from pipeline.worker.clock import Clock, make_clock
 from pipeline.worker.commit import AtLeastOnce, Committer, ExactlyOnce, Outbox
 from pipeline.worker.decide import Decider, Incoming, Plan
@@ -258,8 +260,16 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         return state if state is not None else tables.read(key)
 
     # Every dial-check answer on record (pipeline.worker.audit): sent in the background, failures counted.
-    audit = DialCheckAuditLog(lambda topic, key, value: app.producer.send(topic, key, value, None, None, None),
-                              codec, enabled=settings.dial_check_audit)
+    audit_producer = AckProducer(settings.kafka_client_config(), delivery_timeout_s=10.0, linger_ms=5,
+                                 required_topics=(DIAL_CHECK,))
+    audit = DialCheckAuditLog(ack_sender(audit_producer), codec, enabled=settings.dial_check_audit)
+
+    async def flush_audit() -> None:  # answers given before a stop are recorded, or counted as failed
+        await audit.drain()
+        if audit_producer.started:
+            await audit_producer.stop()
+
+    app.stop_tasks.append(flush_audit)
     register_pages(app, settings=settings, policies=policies, tables=tables, state_of=current_state, clock=clock,
                    health=health, optout_latency=optout_latency, counters=counters.render, read_keys=read_keys,
                    audit=audit)

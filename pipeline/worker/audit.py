@@ -22,6 +22,7 @@ from typing import Any
 
 from pipeline.codec import Codec
 from pipeline.events import DialCheckAudit
+from pipeline.gateway.producer import AckProducer
 from pipeline.topics import DIAL_CHECK
 
 log = logging.getLogger("leadpipe.dial-check")
@@ -39,6 +40,20 @@ _METRICS = (
     ("leadpipe_dial_check_audit_skipped_total", "counter",
      "dial-check answers not recorded because LEADPIPE_DIAL_CHECK_AUDIT=false"),
 )
+
+
+def ack_sender(producer: AckProducer) -> Send:
+    """A :data:`Send` on librdkafka (:class:`~pipeline.gateway.producer.AckProducer`): the record is
+    queued in C and its delivery report comes back from another thread, so an audited answer costs
+    the event loop a produce call, not a Python producer's batching and socket writes. The producer
+    starts on first use, in the loop that serves the answers."""
+
+    async def send(topic: str, key: bytes, value: bytes) -> Awaitable[None]:
+        if not producer.started:
+            producer.start()
+        return asyncio.ensure_future(producer.send(topic, value, key))
+
+    return send
 
 
 def worker_id(web_host: str, web_port: int) -> str:
