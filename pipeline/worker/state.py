@@ -11,6 +11,7 @@ changelog, where the broker would refuse it and stop the worker.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from pipeline.core.number import NumberState
 from pipeline.core.suppressions import SuppressionState
 from pipeline.worker.wire import MAX_RECORD_BYTES
 
+DECODED_KEPT = 4096
+"""Numbers whose decoded state :meth:`NumberTables.read` keeps (immutable values: safe to share)."""
 MAX_ROW_BYTES = MAX_RECORD_BYTES
 """Largest table row (key + value) written to a changelog."""
 
@@ -63,16 +66,27 @@ class NumberTables:
         self.secret = secret
         self.by_name: dict[str, Table] = {"suppressions": suppressions, "consents": consents, "leads": leads,
                                           "erasures": erasures}
+        self._decoded: OrderedDict[bytes, tuple[tuple[bytes | None, ...], NumberState]] = OrderedDict()
 
     def read(self, key: bytes) -> NumberState:
+        """The number's state as its rows hold it. Decoding is remembered for the most recently read
+        numbers (:data:`DECODED_KEPT`) while their rows are unchanged: a number asked about again —
+        a dialer's checks, a busy number's events — costs a comparison, not a JSON parse."""
         marker = self.erasures.get(erasure_key(key.decode(), self.secret))
+        rows = (marker, self.suppressions.get(key), self.consents.get(key), self.leads.get(key))
+        kept = self._decoded.get(key)
+        if kept is not None and kept[0] == rows:
+            self._decoded.move_to_end(key)
+            return kept[1]
         if marker is not None:
-            return NumberState(erasure=Erasure.from_json(json.loads(marker)))
-        return NumberState(
-            suppressions=load(SuppressionState, self.suppressions.get(key)),
-            consents=load(ConsentLedger, self.consents.get(key)),
-            leads=load(NumberLeads, self.leads.get(key)),
-        )
+            state = NumberState(erasure=Erasure.from_json(json.loads(marker)))
+        else:
+            state = NumberState(suppressions=load(SuppressionState, rows[1]), consents=load(ConsentLedger, rows[2]),
+                                leads=load(NumberLeads, rows[3]))
+        self._decoded[key] = (rows, state)
+        if len(self._decoded) > DECODED_KEPT:
+            self._decoded.popitem(last=False)
+        return state
 
     def changes(self, key: bytes, old: NumberState, new: NumberState) -> list[RowWrite]:
         """The rows to write for ``key`` after ``old`` became ``new`` (parts ``process`` returned
