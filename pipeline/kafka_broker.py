@@ -159,8 +159,15 @@ def _locked_by_another_process(log_dir: Path) -> bool:
 
 
 def _cluster_id() -> str:
-    """A new KRaft cluster id: a random UUID in Kafka's URL-safe base64 form (22 characters)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A new KRaft cluster id: a random UUID in Kafka's URL-safe base64 form (22 characters).
+
+    Like Kafka's own ``Uuid.randomUuid``, never one starting with ``-``: the storage tool's argument
+    parser would read it as an option (``--cluster-id/-t: expected one argument``).
+    """
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def _log_tail(path: Path | None, lines: int = 3) -> str:

@@ -243,7 +243,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             releases.rebuild(list(tables.leads.items()))
             scan["needed"] = False
         if isinstance(committer, ExactlyOnce):  # fence a predecessor's open transactions even when idle
-            await committer.transactions.own(committer.assigned())
+            await committer.own()
         now = clock()
         out = []
         for key in releases.due(now):

@@ -118,7 +118,7 @@ class ExactlyOnce:
         self.last_error: str | None = None
 
     async def commit(self, plan: Plan, events: Sequence[faust.types.EventT[bytes]]) -> None:
-        await self.transactions.own(self.assigned())
+        await self.own()
         rows: dict[int, list[RowWrite]] = defaultdict(list)
         for row in plan.rows.values():
             rows[plan.row_partition[row.number]].append(row)
@@ -161,6 +161,18 @@ class ExactlyOnce:
                     delay = min(delay * 2, 5.0)
         finally:
             self.waiting_since = None
+
+    async def own(self) -> None:
+        """Hold producers for this worker's partitions (fencing a predecessor's open transactions);
+        when the broker cannot be reached now, the commits start them when they need them."""
+        try:
+            await self.transactions.own(self.assigned())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("starting the transactional producers failed (%s); commits start them as needed",
+                        self.last_error)
 
     def assigned(self) -> set[int]:
         """The partitions this worker decides now (active, not standby)."""

@@ -23,6 +23,7 @@ twice. The local table stores are written only after the commit, without a secon
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,15 @@ log = logging.getLogger("leadpipe.transactions")
 TRANSACTION_TIMEOUT_MS = 10_000
 """How long the broker keeps a transaction open without a commit (Kafka's default is 60 s): a
 worker killed mid-batch whose partitions nobody takes over holds readers back at most this long."""
+
+COMMIT_TIMEOUT_S = 30.0
+"""Longest wait for one transaction (begin to commit). A commit that takes longer is given up: its
+producer is dropped, the broker aborts what it wrote (:data:`TRANSACTION_TIMEOUT_MS`) and the batch is
+committed again by a fresh producer, which fences the old one. A broker that restarts mid-transaction
+can leave aiokafka waiting on a request that never completes; this bounds it."""
+
+STOP_TIMEOUT_S = 5.0
+"""Longest wait for a dropped producer to stop; a producer that does not is abandoned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,9 @@ class PartitionTransactions:
         self.client_options = dict(client_options or {})
         self._producers: dict[int, AIOKafkaProducer] = {}
         self.committed = 0
+        # One operation at a time: a producer is never started twice for a partition (the second
+        # would fence the first) nor stopped by own()/forget() while a commit is using it.
+        self._lock = asyncio.Lock()
 
     def transactional_id(self, partition: int) -> str:
         return f"{self.app_id}-decide-{partition}"
@@ -105,7 +118,13 @@ class PartitionTransactions:
     async def commit(self, partition: int, outputs: Iterable[Outgoing], changelog: Iterable[ChangelogRecord],
                      offsets: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
         """Everything one batch did for source ``partition``, with its input offsets, atomically.
-        Returns the offset of the last changelog record written to each (topic, partition)."""
+        Returns the offset of the last changelog record written to each (topic, partition). Raises
+        ``TimeoutError`` after :data:`COMMIT_TIMEOUT_S` (nothing of the batch is then visible)."""
+        async with self._lock:
+            return await asyncio.wait_for(self._commit(partition, outputs, changelog, offsets), COMMIT_TIMEOUT_S)
+
+    async def _commit(self, partition: int, outputs: Iterable[Outgoing], changelog: Iterable[ChangelogRecord],
+                      offsets: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
         producer = await self._producer(partition)
         written: dict[tuple[str, int], int] = {}
         async with producer.transaction():
@@ -130,16 +149,28 @@ class PartitionTransactions:
         at once the transaction a killed predecessor left open, which would otherwise hold back
         read_committed readers of every partition it wrote to until it timed out."""
         wanted = set(partitions)
-        await self.forget([p for p in self._producers if p not in wanted])
-        for partition in sorted(wanted - set(self._producers)):
-            await self._producer(partition)
+        async with self._lock:
+            await self._forget([p for p in self._producers if p not in wanted])
+            for partition in sorted(wanted - set(self._producers)):
+                await asyncio.wait_for(self._producer(partition), COMMIT_TIMEOUT_S)
 
     async def forget(self, partitions: Iterable[int]) -> None:
-        """Stop the producers of partitions this worker no longer decides."""
-        for partition in partitions:
+        """Stop the producers of partitions this worker no longer decides (or whose last commit failed)."""
+        async with self._lock:
+            await self._forget(partitions)
+
+    async def _forget(self, partitions: Iterable[int]) -> None:
+        for partition in list(partitions):
             producer = self._producers.pop(partition, None)
-            if producer is not None:
-                await producer.stop()
+            if producer is None:
+                continue
+            try:
+                await asyncio.wait_for(producer.stop(), STOP_TIMEOUT_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a fenced or stuck producer: abandoned, its successor fences it
+                log.warning("the producer of partition %d did not stop cleanly (%s: %s)", partition,
+                            type(exc).__name__, exc)
 
     async def stop(self) -> None:
         await self.forget(list(self._producers))

@@ -163,6 +163,17 @@ def committed_offsets(settings: Settings) -> dict[tuple[str, int], int]:
         consumer.close()
 
 
+def worker_health(worker: WorkerProcess) -> str:
+    """The worker's own account of itself (what it waits for), for a failure message."""
+    try:
+        with urllib.request.urlopen(f"{worker.url}/healthz", timeout=10) as resp:  # noqa: S310 - loopback
+            return resp.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return f"{exc.code} {exc.read().decode(errors='replace')}"
+    except OSError as exc:
+        return f"unreachable ({exc})"
+
+
 def dial_checks(worker: WorkerProcess, phones: list[str]) -> dict[str, tuple[bool, tuple[str, ...]]]:
     answers = {}
     for phone in phones:
@@ -200,9 +211,14 @@ def test_kafka_stopped_mid_stream_loses_no_acknowledged_lead_offset_or_row(stack
         thread.join(30)
 
     decided = {}
-    for lead_id, _ in feeder.accepted:
-        [decision, *_] = stack.tail.wait_for(LEAD_DECISION, lambda r, lid=lead_id: r.record is not None
-                                             and r.record["lead_id"] == lid, timeout_s=120)
+    for number, (lead_id, _) in enumerate(feeder.accepted):
+        try:
+            [decision, *_] = stack.tail.wait_for(LEAD_DECISION, lambda r, lid=lead_id: r.record is not None
+                                                 and r.record["lead_id"] == lid, timeout_s=120)
+        except TimeoutError as exc:
+            raise AssertionError(f"accepted lead {number + 1} of {len(feeder.accepted)} (accepted before the stop: "
+                                 f"{accepted_before}) never decided; worker /healthz: "
+                                 f"{worker_health(stack.worker)}") from exc
         decided[lead_id] = decision
     def applied(phone: str) -> bool:
         """The opt-out withdrew the number's offer, or (re-keyed first) suppressed its lead."""

@@ -20,6 +20,7 @@ from broker_kinds import BrokerFactory
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from pipeline import kafka_broker
 from pipeline.kafka_broker import INSTALL_HINT, KafkaBroker, default_cache_dir, find_java
 
 pytestmark = pytest.mark.integration
@@ -203,3 +204,9 @@ def test_jars_are_cached_outside_the_tree_and_the_cache_is_configurable(tmp_path
     monkeypatch.delenv("LEADPIPE_KAFKA_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "leadpipe" / "kafka"
+
+
+def test_cluster_ids_never_start_with_a_dash_the_storage_tool_would_read_as_an_option() -> None:
+    ids = [kafka_broker._cluster_id() for _ in range(5000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)
