@@ -33,6 +33,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, Schema
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from pipeline.compiled_avro import CompiledSchema, compile_schema
 from pipeline.config import Settings
 from pipeline.errors import BrokerError, ConfigError, DecodeError, EncodeError, UnknownSchemaError
 
@@ -93,6 +94,8 @@ class WriterSchema:
     """Parsed (fastavro) writer schema."""
     reader: dict[str, Any] | None
     """Parsed current schema when it differs from the writer; None when no resolution is needed."""
+    compiled: CompiledSchema | None = None
+    """The compiled reader of a current schema (``pipeline.compiled_avro``); fastavro reads the rest."""
 
 
 def default_schemas_dir() -> Path:
@@ -146,6 +149,7 @@ class SchemaStore:
         self._fingerprint: dict[str, bytes] = {}
         self._by_fingerprint: dict[bytes, WriterSchema] = {}
         self._stem_by_name: dict[str, str] = {}
+        self._compiled: dict[str, CompiledSchema | None] = {}
 
         for stem, path in self._avsc_files(root, exclude=_RELEASED_DIR):
             parsed, source = self._load(path)
@@ -155,7 +159,8 @@ class SchemaStore:
                 raise ConfigError(f"{path}: record {name} is already defined by {self._stem_by_name[name]}")
             self._parsed[stem], self._source[stem], self._fingerprint[stem] = parsed, source, fp
             self._stem_by_name[name] = stem
-            self._by_fingerprint[fp] = WriterSchema(stem, _CURRENT, fp, parsed, None)
+            self._compiled[stem] = compile_schema(source)
+            self._by_fingerprint[fp] = WriterSchema(stem, _CURRENT, fp, parsed, None, self._compiled[stem])
         if not self._parsed:
             raise ConfigError(f"schema directory {root} holds no .avsc files")
 
@@ -212,6 +217,11 @@ class SchemaStore:
         except KeyError:
             raise KeyError(f"no schema {stem!r}; known: {', '.join(self._parsed)}") from None
 
+    def compiled(self, stem: str) -> CompiledSchema | None:
+        """The compiled writer and reader of the current schema ``stem``, or None (fastavro only)."""
+        self.parsed(stem)
+        return self._compiled[stem]
+
     def source(self, stem: str) -> str:
         """The current schema ``stem`` as the JSON text of its ``.avsc`` file."""
         self.parsed(stem)
@@ -258,6 +268,10 @@ class SchemaStore:
 
 
 def _read(writer: WriterSchema, data: bytes, offset: int) -> Decoded:
+    if writer.compiled is not None:
+        compiled = writer.compiled.decode(data, offset)
+        if compiled is not None:
+            return Decoded(writer.stem, compiled)
     fo = BytesIO(data)
     fo.seek(offset)
     try:
@@ -279,7 +293,12 @@ def _read(writer: WriterSchema, data: bytes, offset: int) -> Decoded:
     return Decoded(writer.stem, cast(dict[str, Any], record))
 
 
-def _write(schema: str, parsed: dict[str, Any], header: bytes, record: Mapping[str, object]) -> bytes:
+def _write(schema: str, parsed: dict[str, Any], header: bytes, record: Mapping[str, object],
+           compiled: CompiledSchema | None) -> bytes:
+    if compiled is not None:
+        data = compiled.encode(header, record)
+        if data is not None:
+            return data
     fo = BytesIO()
     fo.write(header)
     try:
@@ -405,14 +424,14 @@ class SingleObjectCodec(_AvroCodec):
 
     def __init__(self, store: SchemaStore, registry: SchemaRegistryClient | None = None) -> None:
         super().__init__(store, _Registry(store, registry) if registry is not None else None)
-        self._encoders = {stem: (store.parsed(stem), SINGLE_OBJECT_MAGIC + store.fingerprint(stem))
-                          for stem in store.stems}
+        self._encoders = {stem: (store.parsed(stem), SINGLE_OBJECT_MAGIC + store.fingerprint(stem),
+                                 store.compiled(stem)) for stem in store.stems}
 
     def encode(self, schema: str, record: Mapping[str, object]) -> bytes:
         encoder = self._encoders.get(schema)
         if encoder is None:
             raise EncodeError(f"no schema {schema!r}; known: {', '.join(self._encoders)}")
-        return _write(schema, encoder[0], encoder[1], record)
+        return _write(schema, encoder[0], encoder[1], record, encoder[2])
 
 
 class ConfluentCodec(_AvroCodec):
@@ -426,6 +445,7 @@ class ConfluentCodec(_AvroCodec):
         super().__init__(store, registry)
         self._registry_for_encode = registry
         self._parsed = {stem: store.parsed(stem) for stem in store.stems}
+        self._compiled = {stem: store.compiled(stem) for stem in store.stems}
 
     def register(self, stems: Iterable[str] | None = None) -> dict[str, int]:
         """Register ``stems`` (default: all) now, so a registry problem shows at start-up.
@@ -441,7 +461,7 @@ class ConfluentCodec(_AvroCodec):
         parsed = self._parsed.get(schema)
         if parsed is None:
             raise EncodeError(f"no schema {schema!r}; known: {', '.join(self._parsed)}")
-        return _write(schema, parsed, self._registry_for_encode.header(schema), record)
+        return _write(schema, parsed, self._registry_for_encode.header(schema), record, self._compiled[schema])
 
 
 def make_codec(settings: Settings, store: SchemaStore | None = None) -> Codec:
