@@ -32,6 +32,12 @@ number, not where the person is.
 ``line_type`` is what the number type alone says (see ``pipeline.core.linetype``): UNKNOWN for
 every NANP number until a line-type source says; ``carrier`` is phonenumbers' original carrier of a
 mobile range (numbers port: it is a hint, not the current carrier), None where it does not know.
+
+Everything but ``phone_e164`` is computed once per *block* — numbers of one country code and length
+sharing the leading digits that phonenumbers' patterns and prefix tables read (for the NANP, the area
+code, exchange and one more digit; :mod:`pipeline.core.phone_blocks` proves the depth from the data)
+— and remembered for the next number of the block: the same answer, without the regular expressions
+and table lookups.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import phonenumbers
 from phonenumbers import PhoneNumber, PhoneNumberFormat, PhoneNumberType, carrier, geocoder, timezone
 
 from pipeline.core.linetype import line_type_of
+from pipeline.core.phone_blocks import block_depth
 from pipeline.events import PhoneInfo
 
 MAX_INPUT_LENGTH = 64
@@ -128,17 +135,73 @@ def normalize_phone(raw: str, country_hint: str | None, default_region: str) -> 
         return PhoneError("PHONE_UNPARSEABLE", f"longer than {MAX_INPUT_LENGTH} characters")
 
     parsed = _parse(text, region)
-    number_type = _valid_number_type(parsed) if isinstance(parsed, PhoneNumber) else None
-    if number_type is None and text.startswith("00"):
+    facts = _facts(parsed) if isinstance(parsed, PhoneNumber) else None
+    if (facts is None or facts.number_type is None) and text.startswith("00"):
         retried = _parse("+" + text[2:], region)
-        retried_type = _valid_number_type(retried) if isinstance(retried, PhoneNumber) else None
-        if retried_type is not None:
-            parsed, number_type = retried, retried_type
+        retried_facts = _facts(retried) if isinstance(retried, PhoneNumber) else None
+        if retried_facts is not None and retried_facts.number_type is not None:
+            parsed, facts = retried, retried_facts
     if isinstance(parsed, PhoneError):
         return parsed
-    if number_type is None:
+    if facts is None or facts.number_type is None:
         return PhoneError("PHONE_INVALID", "no such number in the numbering plan of its country")
-    return _describe(parsed, number_type)
+    return facts.of(parsed)
+
+
+MAX_BLOCKS = 1 << 16
+"""Blocks whose facts are remembered (a few hundred bytes each); over it, they are forgotten at once."""
+_blocks: dict[tuple[int, str, int], _Facts] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What phonenumbers says about every number of a block (``pipeline.core.phone_blocks``)."""
+
+    number_type: int | None
+    """None: not a valid number."""
+    described: PhoneInfo | PhoneError | None
+    """``_describe``'s answer, with ``phone_e164`` left empty: it is the one fact of the number itself."""
+
+    def of(self, number: PhoneNumber) -> PhoneInfo | PhoneError:
+        """``described`` for ``number`` (a number of the block, valid)."""
+        described = self.described
+        if not isinstance(described, dict):
+            return described or PhoneError("PHONE_INVALID", "no such number in the numbering plan of its country")
+        # E.164 is "+", the country code and the national significant number: format_number's own recipe.
+        e164 = f"+{number.country_code}{phonenumbers.national_significant_number(number)}"
+        return {**described, "phone_e164": e164, "time_zones": list(described["time_zones"])}
+
+
+def _facts(number: PhoneNumber) -> _Facts:
+    """The facts of ``number``'s block, computed once per block while remembered; a number whose
+    block depth cannot be shown (``block_depth`` None) is computed on its own."""
+    nsn = phonenumbers.national_significant_number(number)
+    country_code = number.country_code
+    depth = block_depth(country_code, nsn) if country_code is not None else None
+    if depth is None or country_code is None:
+        return _number_facts(number)
+    key = (country_code, nsn[:depth], len(nsn))
+    found = _blocks.get(key)
+    if found is None:
+        if len(_blocks) >= MAX_BLOCKS:
+            _blocks.clear()
+        found = _blocks[key] = _number_facts(number)
+    return found
+
+
+def forget_blocks() -> None:
+    """Forget every remembered block: the next number of each is computed afresh (tests compare)."""
+    _blocks.clear()
+
+
+def _number_facts(number: PhoneNumber) -> _Facts:
+    number_type = _valid_number_type(number)
+    if number_type is None:
+        return _Facts(None, None)
+    described = _describe(number, number_type)
+    if isinstance(described, PhoneError):
+        return _Facts(number_type, described)
+    return _Facts(number_type, {**described, "phone_e164": ""})
 
 
 def _parse(text: str, region: str) -> PhoneNumber | PhoneError:
