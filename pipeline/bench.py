@@ -50,8 +50,9 @@ from pipeline.errors import LeadpipeError
 from pipeline.events import LeadCaptured
 from pipeline.kafka_broker import KafkaBroker
 from pipeline.processes import WorkerProcess
-from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION
+from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION, NUMBER_EVENT_SCHEMA
 from pipeline.worker.policies import load_policies
+from pipeline.worker.wire import branch_named
 
 BENCH_NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 New York: every US lead is callable
 
@@ -172,7 +173,9 @@ def bench_core(settings: Settings, codec: Codec, n: int, *, with_codec: bool) ->
                         default_region=settings.default_region, now=BENCH_NOW, rule_pack_version=pack.version)
         assert isinstance(routed, Routed)
         if with_codec:
-            routed_event: Any = codec.decode(codec.encode("internal/number-event", routed.number_event)).record
+            # Named union branch, as the worker sends it.
+            named = branch_named(routed.number_event)
+            routed_event: Any = codec.decode(codec.encode(NUMBER_EVENT_SCHEMA, named)).record
         else:
             routed_event = routed.number_event
         _, emits = process(empty, routed_event, ctx)
