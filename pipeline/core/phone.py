@@ -101,6 +101,7 @@ _KNOWN_CODES = frozenset(_STATE_CODES.values())
 # Some prefixes are geocoded to a city: "New York, NY", "Toronto, ON".
 _CITY_STATE = re.compile(r",\s*([A-Z]{2})$")
 _ERROR_NUMBER_PREFIX = re.compile(r"^\(\d+\)\s*")
+_NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,11 @@ def _number_facts(number: PhoneNumber) -> _Facts:
 
 
 def _parse(text: str, region: str) -> PhoneNumber | PhoneError:
+    if _NANP_E164.fullmatch(text):
+        # What phonenumbers.parse gives for a NANP number in E.164 (the form the gateway and the
+        # importer send), in any region: +1 is the country code, the US national prefix "1" cannot
+        # start an NSN that starts 2-9, no extension, no leading zero. Its general path costs ~20 µs.
+        return PhoneNumber(country_code=1, national_number=int(text[2:]))
     try:
         return phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

@@ -4,6 +4,7 @@
 these tests check the reader of patterns it relies on, and then compare, number by number, what
 ``normalize_phone`` answers from its blocks with what it computes afresh — on a bulk sample of every
 country code's numbers (many sharing a block) and on random pairs of NANP numbers of one block.
+The shortcut for NANP numbers typed in E.164 is held to ``phonenumbers.parse``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType
 
-from pipeline.core.phone import forget_blocks, normalize_phone
+from pipeline.core.phone import _parse, forget_blocks, normalize_phone
 from pipeline.core.phone_blocks import block_depth, full_match_depth, pattern_shapes
 
 # --- the pattern reader ------------------------------------------------------------------------------
@@ -110,3 +111,9 @@ def test_two_nanp_numbers_of_one_block_get_what_each_gets_alone(area: str, block
     forget_blocks()
     normalize_phone(a, None, "US")
     assert normalize_phone(b, None, "US") == fresh(b)
+
+
+@settings(max_examples=500, deadline=None)
+@given(national=st.from_regex(r"\A[2-9][0-9]{9}\Z"), region=st.sampled_from(["US", "CA", "GB", "DE", "JM", "IN"]))
+def test_a_nanp_number_in_e164_parses_as_phonenumbers_parses_it(national: str, region: str) -> None:
+    assert _parse(f"+1{national}", region) == phonenumbers.parse(f"+1{national}", region)
