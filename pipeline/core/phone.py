@@ -149,6 +149,11 @@ def normalize_phone(raw: str, country_hint: str | None, default_region: str) -> 
     return facts.of(parsed)
 
 
+# The NANP's block depth is read from phonenumbers' data now, at import (a tenth of what loading
+# phonenumbers' geocoding data costs), rather than while the first lead waits. Other country codes
+# are read the first time one of their numbers comes.
+block_depth(1, "")
+
 MAX_BLOCKS = 1 << 16
 """Blocks whose facts are remembered (a few hundred bytes each); over it, they are forgotten at once."""
 _blocks: dict[tuple[int, str, int], _Facts] = {}

@@ -50,7 +50,7 @@ def block_depth(country_code: int, nsn: str) -> int | None:
     pattern_depth = _pattern_depth(country_code)
     if pattern_depth is None:
         return None
-    return max(pattern_depth, _table_depths().get((country_code, nsn[:AREA_DIGITS]), AREA_DIGITS))
+    return max(pattern_depth, _table_depths(country_code).get(nsn[:AREA_DIGITS], AREA_DIGITS))
 
 
 @functools.cache
@@ -97,21 +97,18 @@ def full_match_depth(shape: Shape) -> int:
 
 
 @functools.cache
-def _table_depths() -> dict[tuple[int, str], int]:
-    """For each (country code, area), the NSN digits the longest table key of that area reaches
-    (only areas with a key deeper than the area itself)."""
-    codes = {str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE}
-    depths: dict[tuple[int, str], int] = {}
+def _table_depths(country_code: int) -> dict[str, int]:
+    """For one country code, each area whose longest table key reaches deeper than the area itself,
+    and the NSN digits that key reaches. Country codes are prefix-free: the keys starting with the
+    code are exactly that country's."""
+    code = str(country_code)
+    cut = len(code) + AREA_DIGITS
+    depths: dict[str, int] = {}
     for table in (GEOCODE_DATA, CARRIER_DATA, TIMEZONE_DATA):
-        for key in table:
-            if len(key) <= 1 + AREA_DIGITS:
-                continue  # no deeper than any area: shared by every number it is a prefix of
-            # Country codes are prefix-free: at most one of the three lengths is one.
-            cc = key[:1] if key[:1] in codes else key[:2] if key[:2] in codes else key[:3]
-            if cc not in codes:
-                continue
-            area = (int(cc), key[len(cc):len(cc) + AREA_DIGITS])
-            depths[area] = max(depths.get(area, AREA_DIGITS), len(key) - len(cc))
+        for key in [key for key in table if len(key) > cut and key.startswith(code)]:
+            area = key[len(code):cut]
+            if depths.get(area, 0) < len(key) - len(code):
+                depths[area] = len(key) - len(code)
     return depths
 
 
