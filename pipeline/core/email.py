@@ -38,6 +38,7 @@ MAX_LENGTH = 254
 _LOCAL = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _TLD = re.compile(r"[a-z]{2,63}|xn--[a-z0-9-]{1,59}")
+_SPACE = re.compile(r"\s")  # matches exactly the characters str.isspace() accepts
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +69,10 @@ def check_email(raw: str | None, disposable_domains: frozenset[str] | None = Non
     address = f"{local}@{domain}" if at else text
     key = f"{local.casefold()}@{domain}" if at else text.casefold()
     problem = _problem(text, local, domain) if at else "no '@'"
-    domains = default_disposable_domains() if disposable_domains is None else disposable_domains
-    disposable = bool(at) and any(parent in domains for parent in _parents(domain))
+    if disposable_domains is None:
+        disposable = bool(at) and _default_disposable(domain)
+    else:
+        disposable = bool(at) and any(parent in disposable_domains for parent in _parents(domain))
     return Email(address, key, domain, problem is None, problem, disposable)
 
 
@@ -82,7 +85,7 @@ def email_key(raw: str | None) -> str | None:
 def _problem(text: str, local: str, domain: str) -> str | None:
     if len(text) > MAX_LENGTH:
         return f"longer than {MAX_LENGTH} characters"
-    if any(ch.isspace() for ch in text) or "<" in text or ">" in text:
+    if _SPACE.search(text) is not None or "<" in text or ">" in text:
         return "contains spaces or angle brackets: give the address alone"
     if "@" in local:
         return "more than one '@'"
@@ -92,6 +95,12 @@ def _problem(text: str, local: str, domain: str) -> str | None:
         return "the part before the '@' is longer than 64 characters"
     if _LOCAL.fullmatch(local) is None:
         return "the part before the '@' has a character not allowed there, or a misplaced dot"
+    return _domain_problem(domain)
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain_problem(domain: str) -> str | None:
+    """Why ``domain`` cannot be an address's domain, or None; the same few domains come again and again."""
     if not domain:
         return "no domain after the '@'"
     if len(domain) > 253:
@@ -104,6 +113,13 @@ def _problem(text: str, local: str, domain: str) -> str | None:
     if _TLD.fullmatch(labels[-1]) is None:
         return f"the top-level domain {labels[-1]!r} is not a real one (letters only)"
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _default_disposable(domain: str) -> bool:
+    """Whether ``domain`` or a domain it belongs to is on the shipped list."""
+    domains = default_disposable_domains()
+    return any(parent in domains for parent in _parents(domain))
 
 
 def _parents(domain: str) -> tuple[str, ...]:
