@@ -474,6 +474,8 @@ class RegistrySet:
 
     def covering(self, country: str) -> tuple[RegistryKind, ...]:
         """Registries (loaded or required) whose numbers are of ``country``, in a fixed order."""
+        if not self.loaded and not self.required:  # no registries at all: asked for every decision
+            return ()
         names = set(self.loaded) | set(self.required)
         return tuple(kind for kind in REGISTRY_KINDS.values() if kind.country == country and kind.name in names)
 
