@@ -165,24 +165,26 @@ class _Unsupported(Exception):
 
 
 class _Generator:
-    """Generates one writer and one reader function per named record, enum and the top level."""
+    """Generates the writer and the reader of one top-level record, nested records inline."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self.schema = schema
         self.named: dict[str, dict[str, Any]] = {}
-        self.functions: list[str] = []
         self.constants: dict[str, object] = {}
-        self.done: set[str] = set()
+        self.expanding: set[str] = set()
         self.counter = 0
 
     def compile(self) -> CompiledSchema:
         if self.schema.get("type") != "record":
             raise _Unsupported
-        root = self._record(self.schema, "")
-        source = "\n\n".join(self.functions)
+        # Nested records are written and read inline (no call per item of an array of records).
+        write = ["def _write_root(rec, out):", *self._write_fields(self.schema, "", "rec", "    ")]
+        read = ["def _read_root(data, pos):", "    size = len(data)",
+                *self._read_record(self.schema, "", "root", "    "), "    return root, pos"]
+        source = "\n".join(write) + "\n\n\n" + "\n".join(read) + "\n"
         scope: dict[str, Any] = {**_HELPERS, **self.constants}
         exec(compile(source, "<leadpipe compiled avro>", "exec"), scope)  # noqa: S102  # our own schema files
-        return CompiledSchema(scope[f"_w_{root}"], scope[f"_r_{root}"], source)
+        return CompiledSchema(scope["_write_root"], scope["_read_root"], source)
 
     def _name(self, prefix: str) -> str:
         self.counter += 1
@@ -211,27 +213,40 @@ class _Generator:
         space = schema.get("namespace", namespace)
         return (f"{space}.{name}" if space else name), space
 
-    def _record(self, schema: dict[str, Any], namespace: str) -> str:
-        """Generate ``_w_<id>`` and ``_r_<id>`` for a record; return its id."""
+    def _enter(self, schema: dict[str, Any], namespace: str) -> tuple[str, str]:
+        """Register a record type by its full name; (full name, its namespace). Recursive types are
+        not compiled (leadpipe has none)."""
         full, space = self._full_name(schema, namespace)
-        ident = full.replace(".", "_")
-        if full in self.done:
-            return ident
-        self.done.add(full)
+        if full in self.expanding:
+            raise _Unsupported
         self.named[full] = schema
+        return full, space
+
+    def _write_fields(self, schema: dict[str, Any], namespace: str, record: str, indent: str) -> list[str]:
+        """Write ``record``'s fields in order; a record without exactly the schema's fields is fastavro's."""
+        full, space = self._enter(schema, namespace)
+        self.expanding.add(full)
         fields = schema["fields"]
-        write = [f"def _w_{ident}(rec, out):", f"    if len(rec) != {len(fields)}:", "        raise _Unhandled"]
-        read = [f"def _r_{ident}(data, pos):", "    size = len(data)"]
-        names = []
+        lines = [f"{indent}if len({record}) != {len(fields)}:", f"{indent}    raise _Unhandled"]
         for field in fields:
             value = self._name("v")
-            write.append(f"    {value} = rec[{field['name']!r}]")
-            write.extend(self._write(field["type"], value, space, "    "))
-            read.extend(self._read(field["type"], value, space, "    "))
+            lines.append(f"{indent}{value} = {record}[{field['name']!r}]")
+            lines.extend(self._write(field["type"], value, space, indent))
+        self.expanding.discard(full)
+        return lines
+
+    def _read_record(self, schema: dict[str, Any], namespace: str, target: str, indent: str) -> list[str]:
+        """Read the fields in order into locals, then build the dict (schema field order)."""
+        full, space = self._enter(schema, namespace)
+        self.expanding.add(full)
+        lines: list[str] = []
+        names = []
+        for field in schema["fields"]:
+            value = self._name("v")
+            lines.extend(self._read(field["type"], value, space, indent))
             names.append(f"{field['name']!r}: {value}")
-        read.append(f"    return {{{', '.join(names)}}}, pos")
-        self.functions += ["\n".join(write), "\n".join(read)]
-        return ident
+        self.expanding.discard(full)
+        return [*lines, f"{indent}{target} = {{{', '.join(names)}}}"]
 
     def _write(self, schema: Any, value: str, namespace: str, indent: str) -> list[str]:
         schema = self._resolve(schema, namespace)
@@ -267,13 +282,15 @@ class _Generator:
         if "logicalType" in schema:
             raise _Unsupported
         if kind == "record":
-            ident = self._record(schema, namespace)
-            return [f"{i}if type({value}) is not _dict:", f"{i}    raise _Unhandled", f"{i}_w_{ident}({value}, out)"]
+            return [f"{i}if type({value}) is not _dict:", f"{i}    raise _Unhandled",
+                    *self._write_fields(schema, namespace, value, indent)]
         if kind == "enum":
             full, _ = self._full_name(schema, namespace)
             self.named[full] = schema
             index = self._constant({symbol: n for n, symbol in enumerate(schema["symbols"])})
             position = self._name("e")
+            if len(schema["symbols"]) <= 64:  # a one-byte index
+                return [f"{i}out.append({index}[{value}] << 1)"]
             return [f"{i}{position} = {index}[{value}]", f"{i}_write_long({position}, out)"]
         if kind == "array":
             item = self._name("x")
@@ -349,8 +366,7 @@ class _Generator:
             return [*self._read_varint(millis, "long", indent),
                     f"{i}{target} = _EPOCH + _timedelta(microseconds={millis} * 1000)"]
         if kind == "record":
-            ident = self._record(schema, namespace)
-            return [f"{i}{target}, pos = _r_{ident}(data, pos)"]
+            return self._read_record(schema, namespace, target, indent)
         if kind == "enum":
             symbols = self._constant(tuple(schema["symbols"]))
             position = self._name("e")
