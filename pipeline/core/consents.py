@@ -274,6 +274,7 @@ def grant_from_lead(ledger: ConsentLedger, lead: LeadCaptured) -> ConsentLedger:
     proof = lead["consent"]
     if proof is None:
         return ledger
+    # The entry _with_proof would make, built at once (a new lead's every decision pays for it).
     entry = ConsentEntry(
         event_id=lead["event_id"],
         action="GRANT",
@@ -282,8 +283,13 @@ def grant_from_lead(ledger: ConsentLedger, lead: LeadCaptured) -> ConsentLedger:
         channel_specific=False,
         effective_at=proof["granted_at"],
         source=lead["source"],
+        certificate_id=proof["certificate_id"],
+        form_url=proof["form_url"],
+        consent_text=proof["consent_text"],
+        ip=proof["ip"],
+        expires_at=proof["expires_at"],
     )
-    return record(ledger, _with_proof(entry, proof))
+    return record(ledger, entry)
 
 
 def consent_status(

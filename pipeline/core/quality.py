@@ -26,6 +26,7 @@ PHONE_FICTIONAL         a NANP number in 555-0100..555-0199, reserved for fictio
 
 from __future__ import annotations
 
+import functools
 import re
 
 from pipeline.core.email import Email
@@ -75,17 +76,19 @@ def quality_flags(first_name: str | None, last_name: str | None, email: Email | 
     return tuple(flag for flag in QUALITY_FLAGS if flag in found)
 
 
-def _name_flags(first: str | None, last: str | None) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _name_flags(first: str | None, last: str | None) -> frozenset[str]:
+    """The name flags of (first, last); remembered, as the same names come again and again."""
     parts = [" ".join(p.split()).casefold() for p in (first, last) if p is not None and p.strip()]
     if not parts:
-        return {"NAME_MISSING"}
+        return frozenset({"NAME_MISSING"})
     flags: set[str] = set()
     full = " ".join(parts)
     if full in _TEST_FULL_NAMES or any(p in _TEST_WORDS for p in parts) or full in _TEST_WORDS:
         flags.add("NAME_TEST")
     if any(ch.isdigit() for ch in full) or not _HAS_LETTER.search(full):
         flags.add("NAME_INVALID")
-    return flags
+    return frozenset(flags)
 
 
 def _phone_flags(phone: PhoneInfo) -> set[str]:
