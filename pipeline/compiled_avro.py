@@ -149,11 +149,40 @@ def _millis(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
+# The same few instants fill a decision's records ("now", the capture time...): their encodings and
+# decodings are remembered. Equal aware datetimes are the same instant, so the same bytes.
+_REMEMBERED_INSTANTS = 4096
+_timestamp_bytes: dict[datetime, bytes] = {}
+_timestamp_values: dict[int, datetime] = {}
+
+
+def _write_timestamp(value: datetime, out: bytearray) -> None:
+    encoded = _timestamp_bytes.get(value)
+    if encoded is None:
+        varint = bytearray()
+        _write_long(_millis(value), varint)
+        if len(_timestamp_bytes) >= _REMEMBERED_INSTANTS:
+            _timestamp_bytes.clear()
+        encoded = _timestamp_bytes[value] = bytes(varint)
+    out += encoded
+
+
+def _timestamp(millis: int) -> datetime:
+    """fastavro's reading of a timestamp-millis value."""
+    value = _timestamp_values.get(millis)
+    if value is None:
+        if len(_timestamp_values) >= _REMEMBERED_INSTANTS:
+            _timestamp_values.clear()
+        value = _timestamp_values[millis] = _EPOCH + timedelta(microseconds=millis * 1000)
+    return value
+
+
 _HELPERS: dict[str, object] = {
     "_Unhandled": _Unhandled, "_write_long": _write_long, "_write_int": _write_int, "_read_long": _read_long,
-    "_read_int": _read_int, "_read_size": _read_size, "_read_bytes": _read_bytes, "_millis": _millis,
+    "_read_int": _read_int, "_read_size": _read_size, "_read_bytes": _read_bytes,
+    "_write_timestamp": _write_timestamp, "_timestamp": _timestamp,
     "_pack_double": struct.Struct("<d").pack, "_unpack_double": struct.Struct("<d").unpack_from,
-    "_EPOCH": _EPOCH, "_timedelta": timedelta, "_dict": dict, "_list": list, "_tuple": tuple,
+    "_dict": dict, "_list": list, "_tuple": tuple,
 }
 
 
@@ -277,8 +306,7 @@ class _Generator:
             raise _Unsupported
         kind = schema.get("type")
         if schema.get("logicalType") == "timestamp-millis" and kind == "long":
-            millis = self._name("t")
-            return [f"{i}{millis} = _millis({value})", *self._write("long", millis, namespace, indent)]
+            return [f"{i}_write_timestamp({value}, out)"]
         if "logicalType" in schema:
             raise _Unsupported
         if kind == "record":
@@ -363,8 +391,7 @@ class _Generator:
         kind = schema.get("type")
         if schema.get("logicalType") == "timestamp-millis" and kind == "long":
             millis = self._name("t")
-            return [*self._read_varint(millis, "long", indent),
-                    f"{i}{target} = _EPOCH + _timedelta(microseconds={millis} * 1000)"]
+            return [*self._read_varint(millis, "long", indent), f"{i}{target} = _timestamp({millis})"]
         if kind == "record":
             return self._read_record(schema, namespace, target, indent)
         if kind == "enum":
