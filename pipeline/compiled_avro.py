@@ -298,8 +298,7 @@ class _Generator:
             encode = f"{value}.encode()" if schema == "string" else value
             lines = [f"{i}{raw} = {encode}"] if schema == "string" else [
                 f"{i}if type({value}) is not bytes:", f"{i}    raise _Unhandled", f"{i}{raw} = {value}"]
-            return [*lines, f"{i}{size} = len({raw})", f"{i}if {size} < 64:", f"{i}    out.append({size} << 1)",
-                    f"{i}else:", f"{i}    _write_long({size}, out)", f"{i}out += {raw}"]
+            return [*lines, f"{i}{size} = len({raw})", *self._write_size(size, i), f"{i}out += {raw}"]
         if isinstance(schema, list):
             return self._write_union(schema, value, namespace, indent)
         if not isinstance(schema, dict):
@@ -323,16 +322,23 @@ class _Generator:
         if kind == "array":
             item = self._name("x")
             return [f"{i}if type({value}) is not _list and type({value}) is not _tuple:", f"{i}    raise _Unhandled",
-                    f"{i}if {value}:", f"{i}    _write_long(len({value}), out)", f"{i}    for {item} in {value}:",
+                    f"{i}if {value}:", *self._write_size(f"len({value})", i + "    "), f"{i}    for {item} in {value}:",
                     *self._write(schema["items"], item, namespace, i + "        "), f"{i}out.append(0)"]
         if kind == "map":
             key, item = self._name("k"), self._name("x")
             return [f"{i}if type({value}) is not _dict:", f"{i}    raise _Unhandled",
-                    f"{i}if {value}:", f"{i}    _write_long(len({value}), out)",
+                    f"{i}if {value}:", *self._write_size(f"len({value})", i + "    "),
                     f"{i}    for {key}, {item} in {value}.items():",
                     *self._write("string", key, namespace, i + "        "),
                     *self._write(schema["values"], item, namespace, i + "        "), f"{i}out.append(0)"]
         raise _Unsupported
+
+    def _write_size(self, size: str, indent: str) -> list[str]:
+        """A length or count (never negative): one or two bytes inline, ``_write_long`` beyond 8,191."""
+        i, n = indent, self._name("n")
+        return [f"{i}{n} = {size}", f"{i}if {n} < 64:", f"{i}    out.append({n} << 1)", f"{i}elif {n} < 8192:",
+                f"{i}    out.append(({n} << 1) & 0x7F | 0x80)", f"{i}    out.append({n} >> 6)",
+                f"{i}else:", f"{i}    _write_long({n}, out)"]
 
     def _write_union(self, branches: list[Any], value: str, namespace: str, indent: str) -> list[str]:
         i = indent
