@@ -161,12 +161,18 @@ class ScoringRule:
 
 def score(facts: Mapping[str, object], rules: Sequence[ScoringRule]) -> Score:
     """Sum the weights of the rules that match; the breakdown lists them in rule order."""
-    breakdown = tuple(
-        ScoreContribution(rule_id=rule.rule_id, points=rule.weight, detail=rule.detail)
-        for rule in rules
-        if rule.matches(facts)
-    )
-    return Score(total=total_of(breakdown), breakdown=breakdown)
+    # ScoringRule.matches, unrolled, and dict literals (a TypedDict call costs twice as much): this
+    # runs for every rule of every lead.
+    breakdown: list[ScoreContribution] = []
+    for rule in rules:
+        fact = facts.get(rule.field)
+        if fact is None or (isinstance(fact, str) and not fact.strip()) or fact == ():
+            matched = rule.op == "absent"
+        else:
+            matched = rule._matcher(fact)
+        if matched:
+            breakdown.append({"rule_id": rule.rule_id, "points": rule.weight, "detail": rule.detail})
+    return Score(total=total_of(breakdown), breakdown=tuple(breakdown))
 
 
 def total_of(breakdown: Sequence[ScoreContribution]) -> float:
@@ -495,8 +501,9 @@ def capture_score(facts: Mapping[str, object], rules: Sequence[ScoringRule], mod
     if found is None:
         return static
     temperature, why = found
-    item = ScoreContribution(rule_id=f"temperature.{temperature}",
-                             points=model.temperature_points.get(temperature, 0.0), detail=f"{temperature} lead: {why}")
+    item: ScoreContribution = {"rule_id": f"temperature.{temperature}",
+                               "points": model.temperature_points.get(temperature, 0.0),
+                               "detail": f"{temperature} lead: {why}"}
     breakdown = (*static.breakdown, item)
     return Score(total_of(breakdown), breakdown)
 
@@ -527,27 +534,27 @@ def at_decision(captured: Score, model: ScoringModel, *, now: datetime, captured
         half_life = model.half_life_minutes.get(temperature, 0.0)
         age_min = max(0.0, (now - captured_at).total_seconds() / 60)
         points = full * 0.5 ** (age_min / half_life) if half_life > 0 else 0.0
-        added.append(ScoreContribution(
-            rule_id=f"decay.{temperature}", points=round(points, 2),
-            detail=(f"speed to lead: {_minutes(age_min)} old, {temperature} leads lose half their "
-                    f"{full:g} points every {_minutes(half_life)}")))
+        added.append({
+            "rule_id": f"decay.{temperature}", "points": round(points, 2),
+            "detail": (f"speed to lead: {_minutes(age_min)} old, {temperature} leads lose half their "
+                       f"{full:g} points every {_minutes(half_life)}")})
     if seconds_left > 0 and model.window_too_short_s is not None and seconds_left < model.window_too_short_s:
-        added.append(ScoreContribution(
-            rule_id="contactability.window", points=model.window_too_short_points,
-            detail=f"the legal window closes in {seconds_left} s: too little time for a call"))
+        added.append({
+            "rule_id": "contactability.window", "points": model.window_too_short_points,
+            "detail": f"the legal window closes in {seconds_left} s: too little time for a call"})
     elif seconds_left > 0 and model.window_closing_s is not None and seconds_left < model.window_closing_s:
-        added.append(ScoreContribution(
-            rule_id="contactability.window", points=model.window_closing_points,
-            detail=f"the legal window closes in {_minutes(seconds_left / 60)}: call before it closes"))
+        added.append({
+            "rule_id": "contactability.window", "points": model.window_closing_points,
+            "detail": f"the legal window closes in {_minutes(seconds_left / 60)}: call before it closes"})
     if model.max_attempts is not None:
         left = max(0, model.max_attempts - attempts)
-        added.append(ScoreContribution(
-            rule_id="contactability.attempts", points=left * model.points_per_attempt_left,
-            detail=f"attempts made so far: {attempts}; {left} of {model.max_attempts} left"))
+        added.append({
+            "rule_id": "contactability.attempts", "points": left * model.points_per_attempt_left,
+            "detail": f"attempts made so far: {attempts}; {left} of {model.max_attempts} left"})
     if line_type in model.line_type_points:
-        added.append(ScoreContribution(
-            rule_id="contactability.line_type", points=model.line_type_points[line_type],
-            detail=f"line type {line_type}"))
+        added.append({
+            "rule_id": "contactability.line_type", "points": model.line_type_points[line_type],
+            "detail": f"line type {line_type}"})
     consent = _consent_age(model, now, consent_granted_at)
     if consent is not None:
         added.append(consent)
@@ -560,11 +567,11 @@ def _consent_age(model: ScoringModel, now: datetime, granted_at: datetime | None
         return None
     days = max(0.0, (now - granted_at).total_seconds() / 86_400)
     if model.consent_fresh_days is not None and days <= model.consent_fresh_days:
-        return ScoreContribution(rule_id="contactability.consent_age", points=model.consent_fresh_points,
-                                 detail=f"consent given {days:.1f} days ago (fresh: {model.consent_fresh_days:g} days)")
+        return {"rule_id": "contactability.consent_age", "points": model.consent_fresh_points,
+                "detail": f"consent given {days:.1f} days ago (fresh: {model.consent_fresh_days:g} days)"}
     if model.consent_stale_days is not None and days > model.consent_stale_days:
-        return ScoreContribution(rule_id="contactability.consent_age", points=model.consent_stale_points,
-                                 detail=f"consent given {days:.0f} days ago (stale after {model.consent_stale_days:g})")
+        return {"rule_id": "contactability.consent_age", "points": model.consent_stale_points,
+                "detail": f"consent given {days:.0f} days ago (stale after {model.consent_stale_days:g})"}
     return None
 
 
