@@ -34,11 +34,12 @@ count). When bounding drops an entry, ``history_from`` records from when answers
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
 from pipeline.core import state_json as js
+from pipeline.core.frozen import replace
 from pipeline.events import ConsentAction, ConsentChanged, ConsentChannel, ConsentProof, LeadCaptured
 
 ConsentState = Literal["GRANTED", "REVOKED", "MISSING", "EXPIRED"]

@@ -14,11 +14,12 @@ before this history was kept (no ``history`` key) kept attempts only 7 days befo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
 from pipeline.core import state_json as js
+from pipeline.core.frozen import replace
 from pipeline.core.snooze import Snooze
 from pipeline.events import CallbackPromise, CallOutcomeCode, ScoreContribution, ScoreHistoryEntry
 

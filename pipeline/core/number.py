@@ -52,7 +52,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -66,6 +66,7 @@ from pipeline.core.email import check_email
 from pipeline.core.email_stage import erasure_emails
 from pipeline.core.erasure import RULE_ERASURE, Erasure
 from pipeline.core.evaluation import Evaluation, evaluate
+from pipeline.core.frozen import replace
 from pipeline.core.leads import LeadRecord, LeadStatus, NumberLeads, stub
 from pipeline.core.lifecycle import (
     CLOSED_STATUSES,

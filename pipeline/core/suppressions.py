@@ -20,11 +20,12 @@ been dropped without a trace.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
 from pipeline.core import state_json as js
+from pipeline.core.frozen import replace
 from pipeline.events import (
     CallOutcome,
     ConsentChannel,
