@@ -22,7 +22,9 @@ acknowledgement, then writes the rows (see :mod:`pipeline.worker.decide` for why
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import signal
 import time
 from typing import Any
 
@@ -58,6 +60,7 @@ from pipeline.worker.email_index import ReplicatedEmailIndex
 from pipeline.worker.policies import Policies, load_policies
 from pipeline.worker.recovery import MarkerAwareRecovery
 from pipeline.worker.releases import ReleaseIndex, phone_of
+from pipeline.worker.stall import StallGuard
 from pipeline.worker.state import NumberTables
 from pipeline.worker.transactions import PartitionTransactions, aiokafka_client_options
 from pipeline.worker.web import Health, register_pages
@@ -198,9 +201,20 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         health.checks.append(("loading the email index", index.ready.is_set))
 
     @app.task  # type: ignore[untyped-decorator]  # Faust is untyped here
+    async def dump_tasks_on_sigusr2() -> None:
+        """``kill -USR2 <worker pid>`` logs every asyncio task with what it awaits: what a stuck worker waits for."""
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR2, lambda: log_tasks(app))
+
+    @app.task  # type: ignore[untyped-decorator]  # Faust is untyped here
     async def start_email_index() -> None:
         if index is not None:
             index.start()
+
+    stall = StallGuard(app, source.topics)
+
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust is untyped here
+    async def stall_guard() -> None:
+        await stall.check()
 
     @app.agent(source, concurrency=1)
     async def decide(stream: faust.StreamT[bytes]) -> None:
@@ -212,6 +226,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                                  e.message.value, e.message.timestamp) for e in events]
             plan = Plan()
             pending.states = plan.states  # dial-checks see decided states before they are written
+            stall.busy = True
+            tps = {e.message.tp for e in events}
+            stall.batch(tps)
             try:
                 slice_started = time.perf_counter()
                 for _ in decider.steps(incoming, clock(), plan):
@@ -221,6 +238,8 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                 await committer.commit(plan, events)
             finally:
                 pending.states = {}
+                stall.batch(tps)
+                stall.busy = False
             releases.note(plan.next_release)
             wall = time.time()
             for ts in plan.opt_out_timestamps:
@@ -274,3 +293,38 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                    health=health, optout_latency=optout_latency, counters=counters.render, read_keys=read_keys,
                    audit=audit)
     return app
+
+
+def log_tasks(app: Any) -> None:
+    """Log the consumer's flow state and every pending asyncio task with the stack it is suspended in."""
+    consumer = app.consumer
+    log.warning("consumer (SIGUSR2): flow_active=%s app flow=%s rebalancing=%s assigned=%s active=%s paused=%s",
+                getattr(consumer, "flow_active", "?"), app.flow_control.is_active(), app.rebalancing,
+                sorted(map(tuple, consumer.assignment())), sorted(map(tuple, consumer._active_partitions or ())),
+                sorted(map(tuple, consumer._paused_partitions)))
+    try:  # aiokafka's own view, from its thread (racy, for reading only)
+        inner = consumer._thread._ensure_consumer()
+        assignment = inner._subscription.subscription.assignment
+        lines = []
+        for tp in sorted(assignment.tps):
+            st = assignment.state_value(tp)
+            lines.append(f"{tp.topic}/{tp.partition} status={st._status} pos={st._position} hw={st.highwater} "
+                         f"lso={st.lso} paused={st.paused}")
+        log.warning("aiokafka partitions (SIGUSR2):\n%s\nfetcher records: %s", "\n".join(lines),
+                    {str(k): len(v._records) if hasattr(v, "_records") else "?" for k, v in
+                     getattr(inner._fetcher, "_records", {}).items()})
+    except Exception as exc:  # diagnostics only
+        log.warning("aiokafka state unavailable: %r", exc)
+    tasks = asyncio.all_tasks()
+    out = io.StringIO()
+    for task in tasks:
+        coro: Any = task.get_coro()
+        chain: list[str] = []
+        while coro is not None and len(chain) < 30:
+            frame = next((f for f in (getattr(coro, a, None) for a in ("cr_frame", "gi_frame", "ag_frame")) if f), None)
+            if frame is not None:
+                chain.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+            awaited = (getattr(coro, a, None) for a in ("cr_await", "gi_yieldfrom", "ag_await"))
+            coro = next((c for c in awaited if c is not None), None)
+        out.write(f"{task.get_name()}: {' -> '.join(chain)}\n")
+    log.warning("%d asyncio tasks (SIGUSR2):\n%s", len(tasks), out.getvalue())

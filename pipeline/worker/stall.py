@@ -1,0 +1,83 @@
+"""Records Faust fetched and then dropped are read again.
+
+Around a rebalance Faust can drop records its consumer already fetched without seeking back: its
+fetch loop stops mid-batch when the consumer generation changes ("Cancelling getmany",
+faust/transport/consumer.py) and its streams skip events of an older generation. The rebalance's own
+seek to the committed offsets normally covers that, but not when the drop happens after it. The
+consumer's position then sits past records no batch ever saw, the group's committed offset stays
+behind them, and only the next rebalance would read them again: seen on Apache Kafka after a broker
+killed with -9 came back while a transaction was being retried (tests/integration/
+test_kafka_durability.py), where some partitions stopped being decided for good.
+
+:class:`StallGuard` notices it. A source partition whose records the agent has not seen for
+:data:`QUIET_S`, while the agent is between batches, has nothing in flight: everything the agent
+took from it is committed (exactly-once commits each batch with its offsets; at-least-once Faust
+commits acknowledged offsets every second). If the consumer's position is nevertheless past the
+committed offset, the records in between were fetched and never processed, and the partition is
+sought back to the committed offset. Records between them that are only transaction markers or
+aborted data make the same picture; such a seek reads nothing new and is not repeated for the same
+position.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from faust.types import TP
+
+log = logging.getLogger("leadpipe")
+
+QUIET_S = 3.0
+"""How long a partition must have given the agent nothing before its position is compared."""
+
+
+class StallGuard:
+    def __init__(self, app: Any, source_topics: Iterable[str], *, quiet_s: float = QUIET_S) -> None:
+        self.app = app
+        self.source_topics = frozenset(source_topics)
+        self.quiet_s = quiet_s
+        self.busy = False
+        self.seen: dict[TP, float] = {}
+        self.started = time.monotonic()
+        self.generation: int | None = None
+        self.sought: dict[TP, tuple[int, int]] = {}  # partition → (position, committed) already sought back
+        self.seeks = 0
+
+    def batch(self, tps: Iterable[TP]) -> None:
+        """The agent took records of ``tps`` (called when a batch starts and when it ends)."""
+        now = time.monotonic()
+        for tp in tps:
+            self.seen[tp] = now
+
+    async def check(self) -> None:
+        app = self.app
+        if self.busy or app.rebalancing or not app.tables.recovery.completed.is_set():
+            return
+        generation = app.consumer_generation_id
+        if generation != self.generation:  # a new assignment: every partition starts quiet from now
+            self.generation, self.seen, self.sought, self.started = generation, {}, {}, time.monotonic()
+            return
+        consumer = app.consumer
+        thread = consumer._thread
+        inner = thread._ensure_consumer()
+        now = time.monotonic()
+        for tp in sorted(t for t in consumer.assignment() if t.topic in self.source_topics):
+            if now - self.seen.get(tp, self.started) < self.quiet_s:
+                continue
+            position = await consumer.position(tp)
+            committed = await thread.call_thread(inner.committed, tp)
+            if self.busy or app.rebalancing or app.consumer_generation_id != generation:
+                return  # the agent or the group moved meanwhile: look again next time
+            if position is None or committed is None or committed < 0 or position <= committed:
+                continue
+            if self.sought.get(tp) == (position, committed):
+                continue
+            self.sought[tp] = (position, committed)
+            self.seeks += 1
+            log.info("%s/%d: consumer at %d, committed %d, no record of it decided for %.0f s: "
+                     "reading from %d again", tp.topic, tp.partition, position, committed,
+                     now - self.seen.get(tp, self.started), committed)
+            await consumer.seek_wait({tp: committed})
