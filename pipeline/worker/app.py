@@ -220,6 +220,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
     async def decide(stream: faust.StreamT[bytes]) -> None:
         while index is not None and not index.ready.is_set():  # decide nothing without the email index
             await asyncio.sleep(0.05)
+        stall.queue_empty = stream.channel.queue.empty  # type: ignore[attr-defined]  # a Channel here
         batches = stream.take_events(settings.batch_max, settings.batch_wait_ms / 1000)  # type: ignore[attr-defined]
         async for events in batches:  # StreamT does not declare take_events; Stream has it
             incoming = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,

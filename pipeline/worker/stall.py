@@ -12,7 +12,10 @@ test_kafka_durability.py), where some partitions stopped being decided for good.
 :class:`StallGuard` notices it. A source partition whose records the agent has not seen for
 :data:`QUIET_S`, while the agent is between batches, has nothing in flight: everything the agent
 took from it is committed (exactly-once commits each batch with its offsets; at-least-once Faust
-commits acknowledged offsets every second). If the consumer's position is nevertheless past the
+commits acknowledged offsets every second). Records still waiting for the agent are not mistaken
+for lost ones: nothing is compared while the stream's queue holds events, nor for a partition with
+a record taken from the stream and not yet acknowledged (the batch being filled). If the consumer's
+position is nevertheless past the
 committed offset, the records in between were fetched and never processed, and the partition is
 sought back to the committed offset. Records between them that are only transaction markers or
 aborted data make the same picture; such a seek reads nothing new and is not repeated for the same
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from faust.types import TP
@@ -45,6 +48,7 @@ class StallGuard:
         self.generation: int | None = None
         self.sought: dict[TP, tuple[int, int]] = {}  # partition → (position, committed) already sought back
         self.seeks = 0
+        self.queue_empty: Callable[[], bool] = lambda: False  # the agent's stream queue, once it runs
 
     def batch(self, tps: Iterable[TP]) -> None:
         """The agent took records of ``tps`` (called when a batch starts and when it ends)."""
@@ -54,7 +58,7 @@ class StallGuard:
 
     async def check(self) -> None:
         app = self.app
-        if self.busy or app.rebalancing or not app.tables.recovery.completed.is_set():
+        if self.busy or app.rebalancing or not app.tables.recovery.completed.is_set() or not self.queue_empty():
             return
         generation = app.consumer_generation_id
         if generation != self.generation:  # a new assignment: every partition starts quiet from now
@@ -67,9 +71,12 @@ class StallGuard:
         for tp in sorted(t for t in consumer.assignment() if t.topic in self.source_topics):
             if now - self.seen.get(tp, self.started) < self.quiet_s:
                 continue
+            if any(m.tp == tp for m in list(consumer._unacked_messages)):
+                continue  # taken from the stream for the next batch
             position = await consumer.position(tp)
             committed = await thread.call_thread(inner.committed, tp)
-            if self.busy or app.rebalancing or app.consumer_generation_id != generation:
+            if (self.busy or app.rebalancing or app.consumer_generation_id != generation or not self.queue_empty()
+                    or any(m.tp == tp for m in list(consumer._unacked_messages))):
                 return  # the agent or the group moved meanwhile: look again next time
             if position is None or committed is None or committed < 0 or position <= committed:
                 continue
