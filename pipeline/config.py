@@ -189,7 +189,7 @@ class Settings:
     line_types_path: Path | None = None
     """CSV of E.164 numbers or prefixes and their line type (pipeline.core.linetype); None: none known."""
     dedupe_by_email: bool = True
-    """Pass leads with an email through the email stage (one more hop) to find duplicates by email."""
+    """Check leads with an email against the replicated email index to find duplicates by email."""
     dial_check_audit: bool = True
     """Append every dial-check answer to the ``dial-check`` topic. Off only to measure what it costs."""
     fixed_clock: datetime | None = None

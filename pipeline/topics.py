@@ -136,7 +136,7 @@ def registry(app_id: str) -> tuple[TopicSpec, ...]:
         *(TopicSpec(changelog_topic(app_id, t), "changelog", None, "compact", doc=f"Changelog of the {t} table.")
           for t in TABLES),
         TopicSpec(email_events_topic(app_id), "internal", NUMBER_EVENT_SCHEMA,
-                  doc="Leads with an email, keyed by a keyed hash of it: one writer per email (dedupe)."),
+                  doc="Legacy: leads waiting for the email agent of earlier releases (read until drained)."),
         TopicSpec(changelog_topic(app_id, TABLE_EMAILS), "changelog", None, "compact",
                   doc="Changelog of the emails table: recent leads per email."),
     )

@@ -14,7 +14,7 @@ the real Avro outputs:
   the number's inputs through the pure core (must be 0): what the tables hold after the kills is
   what the inputs say;
 - **duplicates**: decisions written more than once (same ``event_id``) — at-least-once replays
-  after a kill; counted, not failed, unless ``--exactly-once`` is expected.
+  after a kill; counted, not failed, on Tansu (at-least-once); a failure on Apache Kafka (exactly-once).
 
 Each number follows one story, chosen so that its final state does not depend on the order in which
 events on different topics reach its writer: offered, offered then opted out, opted out first,

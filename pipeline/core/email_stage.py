@@ -1,10 +1,12 @@
 """The email stage: one writer per email address, so a lead whose email was already seen in its
 campaign is a duplicate even when it comes with another phone number.
 
-Leads with a valid email take one more hop than other events: ``intake`` sends them to
-``<app>-email-events`` keyed by a keyed hash of the email (``email_route``); the app's email agent
-keeps, per email, the recent leads of each campaign in the ``emails`` table (:class:`EmailLeads`)
-and calls :func:`email_stage`, which says where the lead goes next on ``<app>-number-events``:
+Per email (a keyed hash of it, ``email_table_key``) the recent leads of each campaign are kept as
+:class:`EmailLeads`. The worker keeps them in a replicated email index (``<app>-emails-changelog``,
+pipeline/worker/email_index.py) and checks a lead against it inside its batch, without a hop;
+:func:`email_stage` is the same decision as the email agent of earlier releases made for the leads
+still waiting on ``<app>-email-events`` after an upgrade, and what the reference runner of the
+differential test (tests/streams) plays. It says where the lead goes next:
 
 - the email is new for the campaign (or its last lead was captured longer ago than the campaign's
   ``duplicate_window_days``): the lead is remembered and goes to its own number, unmarked;
@@ -22,9 +24,9 @@ Erasure: when a number's personal data is erased, the number's writer forwards t
 email stage under every email its leads had (``erasure_emails``), and :func:`forget_number` drops that
 number's entries there, so no email row keeps the erased number or its lead ids.
 
-Ordering: the extra hop can only make a lead reach its number *later* than events sent after it
-(an opt-out, a consent change), so it is decided on newer state — the conservative direction. An
-opt-out is never overtaken by a lead sent after it.
+Ordering (the hop of earlier releases): it could only make a lead reach its number *later* than
+events sent after it (an opt-out, a consent change), so it was decided on newer state — the
+conservative direction. An opt-out is never overtaken by a lead sent after it.
 """
 
 from __future__ import annotations
