@@ -52,12 +52,12 @@ from typing import Any, Literal, Protocol
 from confluent_kafka import TopicPartition
 
 from connectors.gateway_client import GatewayClient, GatewayUnavailable, json_body
-from connectors.kafka import EventProducer, reader_consumer
 from connectors.outcome_model import OutcomeModel
 from pipeline.codec import Codec
 from pipeline.errors import BrokerError, CodecError, LeadpipeError
 from pipeline.events import CallOutcome
 from pipeline.http_auth import KEY_HEADER
+from pipeline.kafka_clients import EventProducer, reader_consumer
 from pipeline.redaction import exception_summary, fingerprint
 from pipeline.topics import CALL_OUTCOME, CALL_READY
 

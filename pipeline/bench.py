@@ -39,7 +39,6 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]  # exported at runtime
 
-from connectors.kafka import PARTITIONER, EventProducer, TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import Codec, make_codec
@@ -49,6 +48,7 @@ from pipeline.core.number import NumberState, process
 from pipeline.errors import LeadpipeError
 from pipeline.events import LeadCaptured
 from pipeline.kafka_broker import KafkaBroker
+from pipeline.kafka_clients import PARTITIONER, EventProducer, TopicTail
 from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION, NUMBER_EVENT_SCHEMA
 from pipeline.worker.policies import load_policies

@@ -33,7 +33,6 @@ from typing import Any, get_args
 from connectors.crm_local import LocalCrm, start_local_crm
 from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, HttpOutcomeSink
 from connectors.gateway_client import GatewayClient
-from connectors.kafka import EventProducer, Received, TopicTail
 from connectors.outcome_model import DEMO_MIX, OutcomeModel
 from connectors.webforms import WebFormSimulator
 from pipeline.admin import ensure_topics
@@ -46,6 +45,7 @@ from pipeline.core.qualification import Verdict
 from pipeline.demo.sample import LEAD_SOURCES, sample_events
 from pipeline.errors import LeadpipeError
 from pipeline.events import CallOutcome, CallOutcomeCode
+from pipeline.kafka_clients import EventProducer, Received, TopicTail
 from pipeline.processes import GatewayProcess, ServiceProcess, WorkerProcess
 from pipeline.topics import CALL_OUTCOME, CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
 

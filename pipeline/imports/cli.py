@@ -119,9 +119,9 @@ def import_leads(path: Path, *, settings: Settings, defaults: ImportDefaults, ov
     producer = None
     waiter: DecisionWaiter | None = None
     if not dry_run:
-        from connectors.kafka import EventProducer
         from pipeline.admin import ensure_topics
         from pipeline.codec import make_codec
+        from pipeline.kafka_clients import EventProducer
 
         ensure_topics(settings)  # never let the broker auto-create lead-captured with another partition count
         codec = make_codec(settings)
