@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_crm_commands(sub)
 
-    from pipeline.imports.commands import add_import_commands  # leadpipe import leads
+    from pipeline.imports.cli import add_import_commands  # leadpipe import leads
 
     add_import_commands(sub)
 
