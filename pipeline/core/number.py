@@ -44,7 +44,7 @@ NURTURE, STALE. SUPPRESSED: a decision or withdrawal found it may not be called.
 keeps its status while DEFERRED by the window, cap or snooze.
 
 Rows written before snoozes existed hold a NOT_NOW as a suppression; ``process`` migrates them the
-first time the number is touched (``pipeline.core.snooze.migrate_not_now``).
+first time the number is touched (``pipeline.core.snooze_migration.migrate_not_now``).
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ from pipeline.core.outcomes import contact_kind
 from pipeline.core.quality import quality_flags
 from pipeline.core.reasons import reason
 from pipeline.core.rulepack import RulePack, default_rule_pack
-from pipeline.core.snooze import migrate_not_now, snooze_from_outcome, with_snooze
+from pipeline.core.snooze import snooze_from_outcome, with_snooze
+from pipeline.core.snooze_migration import migrate_not_now
 from pipeline.core.suppressions import (
     add,
     apply_opt_out,
