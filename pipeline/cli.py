@@ -124,10 +124,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.recovery:
-        from pipeline.bench_recovery import run_recovery_bench
+        from pipeline.bench.recovery import run_recovery_bench
 
         return run_recovery_bench(_settings(), rows=args.rows, store=args.store)
-    from pipeline.bench import side_by_side
+    from pipeline.bench.end_to_end import side_by_side
 
     brokers = ("tansu", "kafka") if args.broker == "both" else (args.broker,)
     by_broker: dict[str, dict[str, str]] = {}
@@ -135,17 +135,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for broker in brokers:
         figures = by_broker.setdefault({"tansu": "Tansu", "kafka": "Kafka"}[broker], {})
         if args.gateway:
-            from pipeline.bench_gateway import run_gateway_bench
+            from pipeline.bench.gateway import run_gateway_bench
 
             status |= run_gateway_bench(_settings(), seconds=args.seconds, runs=args.runs, broker=broker,
                                         figures=figures)
         elif args.dial_check:
-            from pipeline.bench_dialcheck import run_dialcheck_bench
+            from pipeline.bench.dialcheck import run_dialcheck_bench
 
             status |= run_dialcheck_bench(_settings(), rate=args.rate or 1000, seconds=args.seconds, runs=args.runs,
                                           broker=broker, figures=figures)
         else:
-            from pipeline.bench import run_bench
+            from pipeline.bench.end_to_end import run_bench
 
             status |= run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate or 1000, broker=broker,
                                 figures=figures)

@@ -7,7 +7,7 @@
 - :mod:`pipeline.registry.check`   the pure check: is a number blocked by a registry now, and is a
                                    registry too old (fail closed);
 - :mod:`pipeline.registry.cli`     ``leadpipe registry import | status | generate | bench``;
-- :mod:`pipeline.registry.bench`   test data and the benchmark sized for the full US registry.
+- :mod:`pipeline.bench.registry`    test data and the benchmark sized for the full US registry.
 
 A worker opens the saved snapshots once at start (:func:`open_registries`, memory-mapped) and asks
 :func:`registry_verdict` per number.

@@ -30,7 +30,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipeline.admin import ensure_topics
-from pipeline.bench import BENCH_NOW
+from pipeline.bench.end_to_end import BENCH_NOW
 from pipeline.config import Settings
 from pipeline.errors import LeadpipeError
 from pipeline.kafka_broker import KafkaBroker

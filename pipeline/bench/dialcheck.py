@@ -36,7 +36,7 @@ from datetime import timedelta
 
 import aiohttp
 
-from pipeline.bench import BENCH_NOW, BENCH_READ_KEY, LeadFeeder, bench_lead, bench_site, next_run
+from pipeline.bench.end_to_end import BENCH_NOW, BENCH_READ_KEY, LeadFeeder, bench_lead, bench_site, next_run
 from pipeline.broker import free_port
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
