@@ -564,17 +564,6 @@ def add_dialer_commands(sub: Any) -> None:
                    help="where to start reading call-ready (default: end, only new offers)")
     p.set_defaults(func=cmd_dialer)
 
-    p = sub.add_parser("webforms", help="post sample web-form traffic (leads, opt-outs, consents) to the gateway")
-    p.add_argument("--leads", type=int, default=60, help="sample leads to post (default 60)")
-    p.add_argument("--rate", type=float, default=None, help="posts per second (default: as fast as answered)")
-    p.set_defaults(func=_cmd_webforms)
-
-
-def _cmd_webforms(args: argparse.Namespace) -> int:
-    from connectors.webforms import cmd_webforms
-
-    return cmd_webforms(args)
-
 
 def cmd_dialer(args: argparse.Namespace) -> int:
     import os

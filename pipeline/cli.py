@@ -117,9 +117,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipeline.demo.run import run_demo
+    from connectors.demo.run import run_demo
 
     return run_demo(_settings(), leads=args.leads, exit_when_done=args.exit_when_done, timeout_s=args.timeout)
+
+
+def cmd_webforms(args: argparse.Namespace) -> int:
+    from connectors.demo import webforms
+
+    return webforms.cmd_webforms(args)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -172,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit after the summary instead of running until Ctrl-C")
     p.add_argument("--timeout", type=float, default=120.0, help="give up waiting for results after this (s)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("webforms", help="post sample web-form traffic (leads, opt-outs, consents) to the gateway")
+    p.add_argument("--leads", type=int, default=60, help="sample leads to post (default 60)")
+    p.add_argument("--rate", type=float, default=None, help="posts per second (default: as fast as answered)")
+    p.set_defaults(func=cmd_webforms)
 
     p = sub.add_parser("broker", help="run the embedded broker in the foreground")
     p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")

@@ -25,7 +25,7 @@ from broker_kinds import BrokerFactory
 from confluent_kafka import Producer
 from waiting import wait_until
 
-from connectors.crm_local import start_local_crm
+from connectors.demo.crm_local import start_local_crm
 from pipeline.admin import ensure_topics
 from pipeline.broker import free_port
 from pipeline.codec import Codec, make_codec
