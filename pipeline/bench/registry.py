@@ -228,8 +228,8 @@ def _child_load(path: str, data_dir: str) -> dict[str, Any]:
 
 
 def _child_lookup(data_dir: str, queries_path: str, expected_path: str) -> dict[str, Any]:
-    from pipeline.registry.check import registry_verdict
-    from pipeline.registry.store import UsRegistry, open_registries
+    from pipeline.registry.check import open_registries, registry_verdict
+    from pipeline.registry.store import UsRegistry
 
     queries = np.load(queries_path)
     expected = np.load(expected_path)

@@ -13,16 +13,21 @@ A worker opens the saved snapshots once at start (:func:`open_registries`, memor
 :func:`registry_verdict` per number.
 """
 
-from pipeline.registry.check import RegistryVerdict, registry_health, registry_metrics, registry_verdict
+from pipeline.registry.check import (
+    RegistrySet,
+    RegistryVerdict,
+    open_registries,
+    registry_health,
+    registry_metrics,
+    registry_verdict,
+)
 from pipeline.registry.store import (
     REGISTRY_KINDS,
     RegistryError,
     RegistryImportRefused,
-    RegistrySet,
     RegistrySnapshot,
     UkRegistry,
     UsRegistry,
-    open_registries,
 )
 
 __all__ = [
