@@ -55,13 +55,13 @@ from confluent_kafka import Consumer, KafkaException, Message
 
 from connectors.crm_mapping import CrmMapping, ForgetRequest, forget_request, load_mapping, map_record
 from connectors.crm_policy import Attempt, Delivered, GiveUp, RetryPolicy, after_attempt
-from connectors.kafka import EventProducer
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings, redact_url
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.errors import BrokerError, CodecError, ConfigError
 from pipeline.events import DeadLetter
 from pipeline.http_auth import HEALTH_PATH, AuthFailure, KeyRing, read_keys
+from pipeline.kafka_clients import EventProducer
 from pipeline.topics import DEAD_LETTER, OPT_OUT, QUALIFIED_LEAD
 
 log = logging.getLogger(__name__)

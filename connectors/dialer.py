@@ -52,12 +52,12 @@ from typing import Any, Literal, Protocol
 from confluent_kafka import TopicPartition
 
 from connectors.gateway_client import GatewayClient, GatewayUnavailable, json_body
-from connectors.kafka import EventProducer, reader_consumer
 from connectors.outcome_model import OutcomeModel
 from pipeline.codec import Codec
 from pipeline.errors import BrokerError, CodecError, LeadpipeError
 from pipeline.events import CallOutcome
 from pipeline.http_auth import KEY_HEADER
+from pipeline.kafka_clients import EventProducer, reader_consumer
 from pipeline.redaction import exception_summary, fingerprint
 from pipeline.topics import CALL_OUTCOME, CALL_READY
 
@@ -563,17 +563,6 @@ def add_dialer_commands(sub: Any) -> None:
     p.add_argument("--from", dest="start", choices=["beginning", "end"], default="end",
                    help="where to start reading call-ready (default: end, only new offers)")
     p.set_defaults(func=cmd_dialer)
-
-    p = sub.add_parser("webforms", help="post sample web-form traffic (leads, opt-outs, consents) to the gateway")
-    p.add_argument("--leads", type=int, default=60, help="sample leads to post (default 60)")
-    p.add_argument("--rate", type=float, default=None, help="posts per second (default: as fast as answered)")
-    p.set_defaults(func=_cmd_webforms)
-
-
-def _cmd_webforms(args: argparse.Namespace) -> int:
-    from connectors.webforms import cmd_webforms
-
-    return cmd_webforms(args)
 
 
 def cmd_dialer(args: argparse.Namespace) -> int:

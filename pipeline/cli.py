@@ -117,17 +117,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipeline.demo.run import run_demo
+    from connectors.demo.run import run_demo
 
     return run_demo(_settings(), leads=args.leads, exit_when_done=args.exit_when_done, timeout_s=args.timeout)
 
 
+def cmd_webforms(args: argparse.Namespace) -> int:
+    from connectors.demo import webforms
+
+    return webforms.cmd_webforms(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.recovery:
-        from pipeline.bench_recovery import run_recovery_bench
+        from pipeline.bench.recovery import run_recovery_bench
 
         return run_recovery_bench(_settings(), rows=args.rows, store=args.store)
-    from pipeline.bench import side_by_side
+    from pipeline.bench.end_to_end import side_by_side
 
     brokers = ("tansu", "kafka") if args.broker == "both" else (args.broker,)
     by_broker: dict[str, dict[str, str]] = {}
@@ -135,17 +141,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for broker in brokers:
         figures = by_broker.setdefault({"tansu": "Tansu", "kafka": "Kafka"}[broker], {})
         if args.gateway:
-            from pipeline.bench_gateway import run_gateway_bench
+            from pipeline.bench.gateway import run_gateway_bench
 
             status |= run_gateway_bench(_settings(), seconds=args.seconds, runs=args.runs, broker=broker,
                                         figures=figures)
         elif args.dial_check:
-            from pipeline.bench_dialcheck import run_dialcheck_bench
+            from pipeline.bench.dialcheck import run_dialcheck_bench
 
             status |= run_dialcheck_bench(_settings(), rate=args.rate or 1000, seconds=args.seconds, runs=args.runs,
                                           broker=broker, figures=figures)
         else:
-            from pipeline.bench import run_bench
+            from pipeline.bench.end_to_end import run_bench
 
             status |= run_bench(_settings(), leads=args.leads, runs=args.runs, rate=args.rate or 1000, broker=broker,
                                 figures=figures)
@@ -172,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit after the summary instead of running until Ctrl-C")
     p.add_argument("--timeout", type=float, default=120.0, help="give up waiting for results after this (s)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("webforms", help="post sample web-form traffic (leads, opt-outs, consents) to the gateway")
+    p.add_argument("--leads", type=int, default=60, help="sample leads to post (default 60)")
+    p.add_argument("--rate", type=float, default=None, help="posts per second (default: as fast as answered)")
+    p.set_defaults(func=cmd_webforms)
 
     p = sub.add_parser("broker", help="run the embedded broker in the foreground")
     p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
@@ -211,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_crm_commands(sub)
 
-    from pipeline.imports.commands import add_import_commands  # leadpipe import leads
+    from pipeline.imports.cli import add_import_commands  # leadpipe import leads
 
     add_import_commands(sub)
 

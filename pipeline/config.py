@@ -216,7 +216,7 @@ class Settings:
     console_port: int = 8082
     worker_urls: tuple[str, ...] = ()
     """Workers whose /metrics the console scrapes for the opt-out-to-blocked latency."""
-    # --- dialer and web-form clients (connectors/dialer.py, connectors/webforms.py) ---
+    # --- dialer and web-form clients (connectors/dialer.py, connectors/demo/webforms.py) ---
     dial_check_urls: tuple[str, ...] = ("http://127.0.0.1:6066",)
     """Workers the dialer asks ``/v1/dial-check`` right before each call (any worker answers for any number)."""
     gateway_url: str | None = None

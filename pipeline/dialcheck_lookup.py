@@ -25,10 +25,10 @@ from typing import Any
 from aiokafka.partitioner import DefaultPartitioner  # type: ignore[import-untyped]  # aiokafka ships no types
 from confluent_kafka import KafkaException, TopicPartition
 
-from connectors.kafka import reader_consumer
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
 from pipeline.errors import CodecError, ConfigError
+from pipeline.kafka_clients import reader_consumer
 from pipeline.topics import DIAL_CHECK
 
 

@@ -43,7 +43,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from connectors.kafka import EventProducer, TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
@@ -52,6 +51,7 @@ from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.intake import Routed, intake
 from pipeline.core.number import NumberState, process
 from pipeline.kafka_broker import KafkaBroker
+from pipeline.kafka_clients import EventProducer, TopicTail
 from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, CONSENT_CHANGED, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 from pipeline.worker.policies import Policies, load_policies

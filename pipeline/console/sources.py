@@ -17,10 +17,10 @@ from typing import Any, Self
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from connectors.kafka import reader_consumer
 from pipeline.codec import Codec
 from pipeline.errors import CodecError
 from pipeline.http_auth import KEY_HEADER
+from pipeline.kafka_clients import reader_consumer
 from pipeline.reporting.aggregate import REPORT_TOPICS, Aggregator, Report
 from pipeline.reporting.prometheus import OPTOUT_LATENCY, Histogram, parse_histogram
 

@@ -47,9 +47,9 @@ from pipeline.core.number import migrated
 from pipeline.core.number_state import NumberState
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.reasons import reason
+from pipeline.core.registries import NO_REGISTRIES, Registries
 from pipeline.core.rulepack import RulePack, frequency_caps
 from pipeline.events import CallbackPromise, ConsentChannel, DialCheckAudit, PhoneInfo, Reason
-from pipeline.registry.store import RegistrySet
 
 CHANNELS: tuple[ConsentChannel, ...] = ("VOICE", "AUTODIALED_VOICE", "SMS", "ANY")
 RULE_HISTORY = "dial-check.history"
@@ -181,13 +181,13 @@ def parse_request(phone: str, query: Mapping[str, str], default_region: str) -> 
 
 
 def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: CampaignBook, pack: RulePack,
-               now: datetime, registries: RegistrySet | None = None,
+               now: datetime, registries: Registries | None = None,
                lifecycle: LifecyclePolicy | None = None) -> DialCheck:
     """Whether the number may be dialed at ``request.at`` (default ``now``), with every reason, from
     the number's state at that instant; with ``request.lead_id``, whether that lead may
     (``lifecycle`` gives its attempt limit). See the module doc."""
     at = request.at or now
-    registries = registries or RegistrySet()
+    registries = registries if registries is not None else NO_REGISTRIES
     state = migrated(state, now)  # rows written before snoozes: read a NOT_NOW as the snooze it is
     record = state.leads.get(request.lead_id) if request.lead_id is not None else None
     if record is not None and not request.campaign_given:

@@ -55,6 +55,7 @@ from pipeline.core.leads import NumberLeads
 from pipeline.core.linetype import wireless_reading_type
 from pipeline.core.number_state import NumberState
 from pipeline.core.reasons import reason
+from pipeline.core.registries import Registries
 from pipeline.core.rulepack import (
     HouseHours,
     RulePack,
@@ -71,8 +72,6 @@ from pipeline.core.snooze import Snooze, active_snooze
 from pipeline.core.suppressions import blocking
 from pipeline.core.window import Window
 from pipeline.events import PhoneInfo, Reason
-from pipeline.registry.check import registry_verdict
-from pipeline.registry.store import RegistrySet
 
 RULE_NON_WORKING = "lifecycle.non_working"
 _DEFERRAL_STEPS = 16
@@ -145,7 +144,7 @@ def campaign_addresses(leads: NumberLeads, campaign_id: str) -> tuple[Address, .
 
 
 def evaluate(state: NumberState, phone: PhoneInfo, policy: CampaignPolicy, *, pack: RulePack,
-             registries: RegistrySet, at: datetime, address: Address | None = None) -> Evaluation:
+             registries: Registries, at: datetime, address: Address | None = None) -> Evaluation:
     """Whether ``phone`` may be contacted for ``policy``'s campaign at ``at`` given ``state``, and
     why (see the module doc). ``address``: the lead being decided, when it is not on record yet."""
     campaign_id = policy.campaign_id
@@ -260,12 +259,12 @@ def _expired(entry: ConsentEntry, policy: CampaignPolicy) -> Reason:
 
 
 def _registry(phone: PhoneInfo, state: NumberState, consent: ConsentStatus, policy: CampaignPolicy, pack: RulePack,
-              registries: RegistrySet, where: Sequence[str],
+              registries: Registries, where: Sequence[str],
               at: datetime) -> tuple[tuple[Reason, ...], tuple[Reason, ...], Lapse | None]:
     """(blocks, exemptions, when the exemption lapses): a national-registry listing is lifted by an
     EBR in force (US only) or by prior express written consent (rule kind ``consent_exemption``);
     a stale registry is never lifted (fail closed)."""
-    verdict = registry_verdict(phone["phone_e164"], registries, at)
+    verdict = registries.verdict(phone["phone_e164"], at)
     if not verdict.blocked:
         return (), (), None
     block = reason(verdict.reason_code or "DNC_REGISTRY", verdict.rule_id or "dnc.registry", verdict.detail)

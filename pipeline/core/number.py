@@ -44,7 +44,7 @@ NURTURE, STALE. SUPPRESSED: a decision or withdrawal found it may not be called.
 keeps its status while DEFERRED by the window, cap or snooze.
 
 Rows written before snoozes existed hold a NOT_NOW as a suppression; ``process`` migrates them the
-first time the number is touched (``pipeline.core.snooze.migrate_not_now``).
+first time the number is touched (``pipeline.core.snooze_migration.migrate_not_now``).
 """
 
 from __future__ import annotations
@@ -80,8 +80,10 @@ from pipeline.core.number_state import NumberState as NumberState  # re-exported
 from pipeline.core.outcomes import contact_kind
 from pipeline.core.quality import quality_flags
 from pipeline.core.reasons import reason
+from pipeline.core.registries import NO_REGISTRIES, Registries
 from pipeline.core.rulepack import RulePack, default_rule_pack
-from pipeline.core.snooze import migrate_not_now, snooze_from_outcome, with_snooze
+from pipeline.core.snooze import snooze_from_outcome, with_snooze
+from pipeline.core.snooze_migration import migrate_not_now
 from pipeline.core.suppressions import (
     add,
     apply_opt_out,
@@ -105,7 +107,6 @@ from pipeline.events import (
     Reason,
     ReleaseDue,
 )
-from pipeline.registry.store import RegistrySet
 
 _IDS = uuid.UUID("6f1d7c0e-3b1a-5c47-9a8e-2f4b6d1e0c55")
 """Namespace of the uuid5 ids of emitted records. Never change it: replays must give the same ids."""
@@ -128,8 +129,9 @@ class ProcessContext:
     rule_pack_version: str
     campaigns: CampaignBook
     scoring_rules: tuple[scoring.ScoringRule, ...]
-    registries: RegistrySet = field(default_factory=RegistrySet)
-    """National do-not-call registries (read-only reference data, memory-mapped)."""
+    registries: Registries = NO_REGISTRIES
+    """National do-not-call registries (read-only reference data; the worker hands in its
+    ``pipeline.registry.check.RegistrySet``)."""
     rule_pack: RulePack = field(default_factory=default_rule_pack)
     """The compliance rules; ``rule_pack_version`` is stamped on decisions (the app sets it to
     ``rule_pack.version``)."""

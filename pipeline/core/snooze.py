@@ -8,30 +8,23 @@ Other campaigns are untouched, and the snooze ends by itself at its date: nothin
 Snoozes live with the number's leads (``NumberLeads.snoozes``, the ``leads`` table). Before this
 module, a NOT_NOW was stored as a TEMPORARY suppression from a call outcome (scope ALL_CHANNELS
 unless the dialer sent one) and blocked every campaign, even for leads captured while it lasted;
-:func:`migrate_not_now` turns those rows into snoozes the first time the number is touched.
+:func:`pipeline.core.snooze_migration.migrate_not_now` turns those rows into snoozes the first time
+the number is touched.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from pipeline.core import state_json as js
 from pipeline.core.reasons import reason
-from pipeline.core.suppressions import Suppression, SuppressionState
 from pipeline.events import CallOutcome, Reason
-
-if TYPE_CHECKING:  # leads.py stores snoozes: a runtime import would be circular
-    from pipeline.core.leads import NumberLeads
 
 RULE_SNOOZE = "lifecycle.snooze.not_now"
 MAX_SNOOZES = 16
 """Snoozes kept per number (one per campaign at most; ended ones are dropped first)."""
-
-_LEAD_IN_EVIDENCE = re.compile(r"for lead (?P<lead_id>\S+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,37 +77,3 @@ def with_snooze(snoozes: tuple[Snooze, ...], snooze: Snooze, now: datetime) -> t
 def active_snooze(snoozes: tuple[Snooze, ...], campaign_id: str, now: datetime) -> Snooze | None:
     """The snooze holding calls about ``campaign_id`` at ``now``, if any."""
     return next((s for s in snoozes if s.campaign_id == campaign_id and s.active_at(now)), None)
-
-
-def is_stored_not_now(suppression: Suppression) -> bool:
-    """A suppression written for a NOT_NOW outcome before snoozes existed: the only TEMPORARY
-    suppression a call outcome ever made (a DO_NOT_CALL is PERMANENT or CHANNEL_LIMITED)."""
-    return suppression.source == "CALL_OUTCOME" and suppression.category == "TEMPORARY"
-
-
-def migrate_not_now(suppressions: SuppressionState, leads: NumberLeads,
-                    now: datetime) -> tuple[SuppressionState, NumberLeads]:
-    """Turn stored NOT_NOW suppressions into snoozes of their campaign, and give back the leads they
-    wrongly blocked: a lead captured while one was in force and SUPPRESSED is re-decided (it waits
-    for an immediate release, through every compliance check; a real do-not-call still stops it).
-
-    Returns the very same objects when there is nothing to migrate.
-    """
-    stored = tuple(s for s in suppressions.active if is_stored_not_now(s))
-    if not stored:
-        return suppressions, leads
-    snoozes = leads.snoozes
-    freed = list(leads.leads)
-    for old in stored:
-        if old.expires_at is not None and old.active_at(now):
-            match = _LEAD_IN_EVIDENCE.search(old.evidence or "")
-            snooze = Snooze(old.campaign_id or "", match["lead_id"] if match else "", old.expires_at,
-                            old.suppression_id, old.created_at)
-            snoozes = with_snooze(snoozes, snooze, now)
-        for i, lead in enumerate(freed):
-            if (lead.status == "SUPPRESSED" and not lead.offered and lead.captured_at is not None
-                    and old.created_at <= lead.captured_at
-                    and (old.expires_at is None or lead.captured_at < old.expires_at)):
-                freed[i] = replace(lead, status="NEW", deferred_until=now)
-    kept = tuple(s for s in suppressions.active if not is_stored_not_now(s))
-    return replace(suppressions, active=kept), replace(leads, leads=tuple(freed), snoozes=snoozes)

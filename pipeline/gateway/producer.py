@@ -25,8 +25,8 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from connectors.kafka import PARTITIONER
 from pipeline.errors import BrokerError
+from pipeline.kafka_clients import PARTITIONER
 
 log = logging.getLogger(__name__)
 

@@ -7,22 +7,27 @@
 - :mod:`pipeline.registry.check`   the pure check: is a number blocked by a registry now, and is a
                                    registry too old (fail closed);
 - :mod:`pipeline.registry.cli`     ``leadpipe registry import | status | generate | bench``;
-- :mod:`pipeline.registry.bench`   test data and the benchmark sized for the full US registry.
+- :mod:`pipeline.bench.registry`    test data and the benchmark sized for the full US registry.
 
 A worker opens the saved snapshots once at start (:func:`open_registries`, memory-mapped) and asks
 :func:`registry_verdict` per number.
 """
 
-from pipeline.registry.check import RegistryVerdict, registry_health, registry_metrics, registry_verdict
+from pipeline.registry.check import (
+    RegistrySet,
+    RegistryVerdict,
+    open_registries,
+    registry_health,
+    registry_metrics,
+    registry_verdict,
+)
 from pipeline.registry.store import (
     REGISTRY_KINDS,
     RegistryError,
     RegistryImportRefused,
-    RegistrySet,
     RegistrySnapshot,
     UkRegistry,
     UsRegistry,
-    open_registries,
 )
 
 __all__ = [

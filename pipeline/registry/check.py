@@ -1,6 +1,9 @@
-"""May a national registry's number be called now? A pure function of (number, registries, clock).
+"""The registries a worker holds, and whether a number on them may be called now: a pure function
+of (number, registries, clock).
 
-:func:`registry_verdict` for one E.164 number:
+:class:`RegistrySet` holds the registries a worker opened (:func:`open_registries`) and which it
+must hold; it is what the core asks (its ``Registries`` protocol). :func:`registry_verdict` for one
+E.164 number:
 
 1. a registry that covers the number's country has the number on its list → blocked,
    ``DNC_REGISTRY`` (rule ``dnc.registry``), whatever the snapshot's age;
@@ -23,33 +26,71 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Final, Literal
+from pathlib import Path
+from typing import Final
 
 import phonenumbers
 
+# Verdicts are the core's type (pipeline.core.registries: what decisions read); re-exported here.
+from pipeline.core.registries import RegistryReasonCode as RegistryReasonCode
+from pipeline.core.registries import RegistryVerdict as RegistryVerdict
 from pipeline.registry.store import (
     REGISTRY_KINDS,
     US_DNC_REGIONS,
-    RegistrySet,
+    LoadedRegistry,
+    RegistryKind,
+    open_registry,
+    registry_dir,
+    registry_kind,
 )
 
-RegistryReasonCode = Literal["DNC_REGISTRY", "REGISTRY_STALE"]
 RULE_REGISTRY_LISTED: Final = "dnc.registry"
 
 _E164: Final = re.compile(r"\+[1-9][0-9]{6,14}")
 _NANP: Final = re.compile(r"\+1([0-9]{3})[0-9]{7}")
 
 
-@dataclass(frozen=True, slots=True)
-class RegistryVerdict:
-    blocked: bool
-    registry: str | None
-    """The registry that decided (None when no registry blocks the number)."""
-    reason_code: RegistryReasonCode | None
-    detail: str
-    rule_id: str | None = None
+@dataclass(frozen=True)
+class RegistrySet:
+    """The registries a worker holds, and which of them it must hold.
+
+    A registry in ``required`` but absent from ``loaded`` is treated like a stale one: every number
+    it would cover is blocked (fail closed).
+    """
+
+    loaded: Mapping[str, LoadedRegistry] = field(default_factory=dict)
+    required: frozenset[str] = frozenset()
+
+    def verdict(self, phone_e164: str, at: datetime) -> RegistryVerdict:
+        """:func:`registry_verdict` for this set (the core's ``Registries`` protocol)."""
+        return registry_verdict(phone_e164, self, at)
+
+    def covering(self, country: str) -> tuple[RegistryKind, ...]:
+        """Registries (loaded or required) whose numbers are of ``country``, in a fixed order."""
+        if not self.loaded and not self.required:  # no registries at all: asked for every decision
+            return ()
+        names = set(self.loaded) | set(self.required)
+        return tuple(kind for kind in REGISTRY_KINDS.values() if kind.country == country and kind.name in names)
+
+
+def open_registries(data_dir: Path, *, required: Sequence[str] = ()) -> RegistrySet:
+    """Every imported registry under ``data_dir``, memory-mapped, for a worker.
+
+    ``required`` names registries the worker must have; one that was never imported is still
+    listed in the set so that :func:`pipeline.registry.check.registry_verdict` fails closed on it.
+    """
+    for name in required:
+        registry_kind(name)
+    directory = registry_dir(data_dir)
+    loaded: dict[str, LoadedRegistry] = {}
+    for name in REGISTRY_KINDS:
+        entry = open_registry(directory, name)
+        if entry is not None:
+            loaded[name] = entry
+    return RegistrySet(loaded=loaded, required=frozenset(required))
 
 
 @functools.cache

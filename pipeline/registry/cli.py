@@ -223,7 +223,7 @@ def cmd_registry_status(args: argparse.Namespace) -> int:
 
 
 def cmd_registry_generate(args: argparse.Namespace) -> int:
-    from pipeline.registry.bench import generate_us_list
+    from pipeline.bench.registry import generate_us_list
 
     try:
         generated = generate_us_list(args.count, args.out, fmt=args.format, bad_every=args.bad_every, seed=args.seed,
@@ -236,7 +236,7 @@ def cmd_registry_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_registry_bench(args: argparse.Namespace) -> int:
-    from pipeline.registry.bench import run_registry_bench
+    from pipeline.bench.registry import run_registry_bench
 
     run_registry_bench(args.count, args.workdir)
     return 0

@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any, Final, Literal
@@ -461,25 +461,6 @@ class LoadedRegistry:
     store: NationalRegistry
 
 
-@dataclass(frozen=True)
-class RegistrySet:
-    """The registries a worker holds, and which of them it must hold.
-
-    A registry in ``required`` but absent from ``loaded`` is treated like a stale one: every number
-    it would cover is blocked (fail closed).
-    """
-
-    loaded: Mapping[str, LoadedRegistry] = field(default_factory=dict)
-    required: frozenset[str] = frozenset()
-
-    def covering(self, country: str) -> tuple[RegistryKind, ...]:
-        """Registries (loaded or required) whose numbers are of ``country``, in a fixed order."""
-        if not self.loaded and not self.required:  # no registries at all: asked for every decision
-            return ()
-        names = set(self.loaded) | set(self.required)
-        return tuple(kind for kind in REGISTRY_KINDS.values() if kind.country == country and kind.name in names)
-
-
 # --- persistence --------------------------------------------------------------------------------
 
 
@@ -649,23 +630,6 @@ def _open_data(kind: RegistryKind, snapshot: RegistrySnapshot, path: Path, *, wr
     if mapped.shape != (snapshot.numbers,):
         raise RegistryError(f"{path}: holds {mapped.shape[0]} numbers, its metadata says {snapshot.numbers}")
     return UkRegistry(mapped, writable=False)
-
-
-def open_registries(data_dir: Path, *, required: Sequence[str] = ()) -> RegistrySet:
-    """Every imported registry under ``data_dir``, memory-mapped, for a worker.
-
-    ``required`` names registries the worker must have; one that was never imported is still
-    listed in the set so that :func:`pipeline.registry.check.registry_verdict` fails closed on it.
-    """
-    for name in required:
-        registry_kind(name)
-    directory = registry_dir(data_dir)
-    loaded: dict[str, LoadedRegistry] = {}
-    for name in REGISTRY_KINDS:
-        entry = open_registry(directory, name)
-        if entry is not None:
-            loaded[name] = entry
-    return RegistrySet(loaded=loaded, required=frozenset(required))
 
 
 def preload(store: NationalRegistry) -> None:

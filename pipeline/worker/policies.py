@@ -23,7 +23,7 @@ from pipeline.core.qualification import Framework, default_framework, load_frame
 from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
 from pipeline.core.scoring import ScoringModel, ScoringRule, default_scoring, load_scoring
 from pipeline.errors import ConfigError
-from pipeline.registry.store import RegistrySet, open_registries
+from pipeline.registry.check import RegistrySet, open_registries
 
 _UNSET = datetime.fromtimestamp(0, UTC)
 """``now`` of the base context: every use goes through :meth:`Policies.context`."""

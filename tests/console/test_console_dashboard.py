@@ -26,7 +26,6 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from waiting import wait_until
 
-from connectors.kafka import EventProducer, TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
@@ -35,6 +34,7 @@ from pipeline.console.process import ConsoleProcess
 from pipeline.console.sources import LagProbe
 from pipeline.core.outcomes import contact_kind
 from pipeline.core.reasons import OUTCOME_REASONS, VOCABULARY
+from pipeline.kafka_clients import EventProducer, TopicTail
 from pipeline.processes import WorkerProcess
 from pipeline.topics import (
     CALL_OUTCOME,

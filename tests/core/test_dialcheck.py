@@ -31,7 +31,8 @@ from pipeline.core.phone import normalize_phone
 from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
 from pipeline.core.suppressions import SuppressionState
 from pipeline.events import Address, ConsentChannel, ConsentProof, InputEvent, LeadDecision, PhoneInfo
-from pipeline.registry.store import REGISTRY_KINDS, LoadedRegistry, RegistrySet, RegistrySnapshot, UsRegistry
+from pipeline.registry.check import RegistrySet
+from pipeline.registry.store import REGISTRY_KINDS, LoadedRegistry, RegistrySnapshot, UsRegistry
 
 PACK = default_rule_pack()
 

@@ -26,7 +26,8 @@ from pipeline.core.erasure import erasure_key
 from pipeline.core.number import NumberState, due_releases, process
 from pipeline.core.rulepack import default_rule_pack
 from pipeline.events import InputEvent, PhoneInfo
-from pipeline.registry.store import REGISTRY_KINDS, LoadedRegistry, RegistrySet, RegistrySnapshot, UsRegistry
+from pipeline.registry.check import RegistrySet
+from pipeline.registry.store import REGISTRY_KINDS, LoadedRegistry, RegistrySnapshot, UsRegistry
 
 
 def step(state: NumberState, ev: InputEvent, *, phone: PhoneInfo | None = None,

@@ -25,12 +25,12 @@ from broker_kinds import BrokerFactory
 from confluent_kafka import Producer
 from waiting import wait_until
 
-from connectors.crm_local import start_local_crm
-from connectors.kafka import EventProducer, TopicTail
+from connectors.demo.crm_local import start_local_crm
 from pipeline.admin import ensure_topics
 from pipeline.broker import free_port
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
+from pipeline.kafka_clients import EventProducer, TopicTail
 from pipeline.processes import ServiceProcess
 from pipeline.topics import DEAD_LETTER, OPT_OUT, QUALIFIED_LEAD
 from pipeline.worker.app import partitioner

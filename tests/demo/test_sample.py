@@ -12,9 +12,9 @@ from typing import Any
 import fastavro
 import pytest
 
+from connectors.demo.sample import INVALID_PHONES, sample_events
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.validation import validate_input
-from pipeline.demo.sample import INVALID_PHONES, sample_events
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 NOW = datetime(2026, 6, 1, 16, 0, 0, 123000, tzinfo=UTC)

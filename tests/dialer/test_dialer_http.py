@@ -12,10 +12,10 @@ import pytest
 from dialer_builders import NOW, ready
 from dialer_http_server import RecordingServer
 
+from connectors.demo.webforms import WebFormSimulator, is_web_form, sample_submissions
 from connectors.dialer import DialCheckClient, DialCheckUnavailable, HttpOutcomeSink, OutcomeRejected
 from connectors.gateway_client import GatewayClient, GatewayUnavailable
 from connectors.outcome_model import OutcomeModel
-from connectors.webforms import WebFormSimulator, is_web_form, sample_submissions
 from pipeline.broker import free_port
 from pipeline.topics import CONSENT_CHANGED, LEAD_CAPTURED, OPT_OUT
 
@@ -168,7 +168,7 @@ def test_dial_check_client_sends_its_read_key_and_a_refused_key_means_no_call(se
 
 
 def test_form_fields_skip_empty_values() -> None:
-    from connectors.webforms import lead_form_fields
+    from connectors.demo.webforms import lead_form_fields
 
     lead = dict(sample_submissions(NOW, leads=5)[0][1])
     lead.update(email=None, address={"street": None, "city": None, "region": "FL", "postal_code": None,

@@ -22,13 +22,13 @@ import phonenumbers
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from connectors.kafka import Received, TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
 from pipeline.config import Settings
 from pipeline.gateway.server import create_app, producer_for
 from pipeline.http_auth import KeyRing, parse_api_keys
+from pipeline.kafka_clients import Received, TopicTail
 from pipeline.topics import INPUT_TOPICS
 
 PLAIN_KEY = "plain-key-0123456789"

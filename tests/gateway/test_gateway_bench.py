@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.bench_gateway import INSTALL_HINT, run_gateway_bench
+from pipeline.bench.gateway import INSTALL_HINT, run_gateway_bench
 from pipeline.config import Settings
 
 

@@ -18,8 +18,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from gateway_harness import PLAIN_KEY, READ_KEY, Site
 
-from connectors.kafka import EventProducer, TopicTail
 from pipeline.codec import make_codec
+from pipeline.kafka_clients import EventProducer, TopicTail
 from pipeline.processes import WorkerProcess
 from pipeline.topics import DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 

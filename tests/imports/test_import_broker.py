@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.kafka import TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
 from pipeline.config import Settings
+from pipeline.kafka_clients import TopicTail
 from pipeline.topics import LEAD_CAPTURED
 
 pytestmark = pytest.mark.integration

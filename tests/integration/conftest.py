@@ -30,10 +30,10 @@ import phonenumbers
 import pytest
 from broker_kinds import Broker
 
-from connectors.kafka import EventProducer, Received, TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
+from pipeline.kafka_clients import EventProducer, Received, TopicTail
 from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, DEAD_LETTER, DIAL_CHECK, LEAD_DECISION, QUALIFIED_LEAD, number_events_topic
 from pipeline.worker.app import partitioner

@@ -23,9 +23,9 @@ from broker_kinds import BrokerFactory
 from chromium_browser import headless_chromium, read_dashboard
 from conftest import NOW
 
-from connectors.kafka import TopicTail
 from pipeline.codec import make_codec
 from pipeline.config import Settings
+from pipeline.kafka_clients import TopicTail
 from pipeline.topics import LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ import pytest
 from conftest import NOW, READ_KEY, Pipeline, call_outcome, lead, opt_out
 
 from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, KafkaOutcomeSink
-from connectors.kafka import EventProducer, TopicTail
 from connectors.outcome_model import OutcomeModel
+from pipeline.kafka_clients import EventProducer, TopicTail
 from pipeline.topics import CALL_OUTCOME, CALL_READY, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import Producer
 from conftest import Pipeline, lead, opt_out
 
-from connectors.kafka import PARTITIONER
+from pipeline.kafka_clients import PARTITIONER
 from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 
 pytestmark = pytest.mark.integration

@@ -29,10 +29,10 @@ from broker_kinds import Broker, BrokerFactory
 from confluent_kafka import Consumer, TopicPartition
 from conftest import ERASURE_KEY, NOW, READ_KEY
 
-from connectors.kafka import TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.codec import make_codec
 from pipeline.config import Settings
+from pipeline.kafka_clients import TopicTail
 from pipeline.processes import GatewayProcess, WorkerProcess
 from pipeline.topics import CALL_READY, INPUT_TOPICS, LEAD_DECISION
 

@@ -22,10 +22,10 @@ import pytest
 from broker_kinds import BrokerFactory
 from conftest import ERASURE_KEY, KEYS_DOCUMENT, NOW, READ_KEY, lead, opt_out
 
-from connectors.kafka import EventProducer, TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.codec import make_codec
 from pipeline.config import Settings
+from pipeline.kafka_clients import EventProducer, TopicTail
 from pipeline.processes import WorkerProcess
 from pipeline.topics import LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from conftest import NOW, lead
 
-from connectors.kafka import EventProducer, TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
 from pipeline.config import Settings
+from pipeline.kafka_clients import EventProducer, TopicTail
 from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, LEAD_CAPTURED
 

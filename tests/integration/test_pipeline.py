@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from conftest import NOW, Pipeline, call_outcome, lead, new_id, opt_out
 
-from connectors.kafka import PARTITIONER, EventProducer
+from pipeline.kafka_clients import PARTITIONER, EventProducer
 from pipeline.topics import CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT, QUALIFIED_LEAD
 
 pytestmark = pytest.mark.integration

@@ -6,11 +6,11 @@ import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from pipeline.registry.check import RegistrySet
 from pipeline.registry.store import (
     REGISTRY_KINDS,
     LoadedRegistry,
     NationalRegistry,
-    RegistrySet,
     RegistrySnapshot,
     UkRegistry,
     UsRegistry,

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from registry_builders import FRESH, NOW, STALE, loaded, registry_set
 
+from pipeline.core.registries import NO_REGISTRIES, Registries
 from pipeline.registry.check import registry_country, registry_health, registry_metrics, registry_verdict
 
 LISTED_US = "+12125550123"
@@ -118,3 +119,14 @@ def test_health_and_metrics_say_which_registry_is_stale() -> None:
     snapshot_at = datetime(2025, 6, 1, tzinfo=UTC).timestamp()
     assert f'leadpipe_registry_snapshot_timestamp_seconds{{registry="uk-tps"}} {snapshot_at!r}' in text
     assert "# TYPE leadpipe_registry_stale gauge" in text
+
+
+def test_a_registry_set_is_what_the_core_asks() -> None:
+    held = registry_set(loaded("us-dnc", [2125550123], FRESH))
+    registries: Registries = held
+    assert registries.verdict(LISTED_US, NOW) == registry_verdict(LISTED_US, held, NOW)
+    assert registries.verdict(LISTED_US, NOW).blocked
+
+
+def test_an_empty_registry_set_answers_as_no_registries() -> None:
+    assert registry_set().verdict(OTHER_US, NOW) == NO_REGISTRIES.verdict(OTHER_US, NOW)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from registry_builders import NOW, write_lines, zip_of
 
-from pipeline.registry.bench import generate_us_list
+from pipeline.bench.registry import generate_us_list
 from pipeline.registry.cli import add_registry_commands
 from pipeline.registry.loaders import (
     ParseReport,

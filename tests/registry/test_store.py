@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from registry_builders import NOW, snapshot
 
+from pipeline.registry.check import open_registries
 from pipeline.registry.store import (
     ROW_BYTES,
     RegistryError,
@@ -18,7 +19,6 @@ from pipeline.registry.store import (
     SourceFile,
     UkRegistry,
     UsRegistry,
-    open_registries,
     open_registry,
     preload,
     read_snapshot,

@@ -1,4 +1,5 @@
-"""Plain confluent-kafka clients for leadpipe's topics: an Avro producer and a topic tail."""
+"""Plain confluent-kafka clients for leadpipe's topics, shared by the services, the connectors and
+the tools: an Avro producer and a topic tail."""
 
 from __future__ import annotations
 

@@ -29,12 +29,12 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from connectors.kafka import PARTITIONER, EventProducer
 from pipeline.admin import ensure_topics
-from pipeline.bench import BENCH_NOW
+from pipeline.bench.end_to_end import BENCH_NOW
 from pipeline.config import Settings
 from pipeline.errors import LeadpipeError
 from pipeline.kafka_broker import KafkaBroker
+from pipeline.kafka_clients import PARTITIONER, EventProducer
 from pipeline.processes import WorkerProcess
 from pipeline.topics import OPT_OUT, TABLE_SUPPRESSIONS, changelog_topic
 

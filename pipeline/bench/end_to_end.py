@@ -2,7 +2,7 @@
 
 (i)   passthrough: a plain confluent-kafka consume → produce loop over lead-sized Avro records on
       the same broker — the most any Kafka pipeline could do here; and a bare Faust agent that
-      consumes and does nothing (``pipeline.bench_bare``) — the framework's own ceiling;
+      consumes and does nothing (``pipeline.bench.bare_faust``) — the framework's own ceiling;
 (ii)  pure core: intake (validate + normalize the phone) and ``process`` (decide) per lead,
       without and with Avro decode/encode — what the Python domain logic alone costs;
 (iii) full pipeline: a real worker process; a backlog of leads is produced and the time until
@@ -39,7 +39,6 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]  # exported at runtime
 
-from connectors.kafka import PARTITIONER, EventProducer, TopicTail
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import Codec, make_codec
@@ -49,6 +48,7 @@ from pipeline.core.number import NumberState, process
 from pipeline.errors import LeadpipeError
 from pipeline.events import LeadCaptured
 from pipeline.kafka_broker import KafkaBroker
+from pipeline.kafka_clients import PARTITIONER, EventProducer, TopicTail
 from pipeline.processes import WorkerProcess
 from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION, NUMBER_EVENT_SCHEMA
 from pipeline.worker.policies import load_policies
@@ -125,7 +125,7 @@ def bench_passthrough(settings: Settings, codec: Codec, n: int) -> float:
 
 
 def bench_bare_agent(settings: Settings, codec: Codec, n: int) -> float:
-    """events/s of a bare Faust agent (``pipeline.bench_bare``) consuming n lead-sized records."""
+    """events/s of a bare Faust agent (``pipeline.bench.bare_faust``) consuming n lead-sized records."""
     run, base = next_run()
     topic = f"bench-{run}-bare"
     conf = settings.kafka_client_config()
@@ -140,7 +140,7 @@ def bench_bare_agent(settings: Settings, codec: Codec, n: int) -> float:
     env = {**os.environ, "LEADPIPE_BOOTSTRAP_SERVERS": settings.bootstrap_servers or "",
            "LEADPIPE_PARTITIONS": str(settings.partitions)}
     # Our own module with arguments we chose.
-    done = subprocess.run([sys.executable, "-m", "pipeline.bench_bare", topic, str(n)],  # noqa: S603
+    done = subprocess.run([sys.executable, "-m", "pipeline.bench.bare_faust", topic, str(n)],  # noqa: S603
                           env=env, capture_output=True, text=True, timeout=600, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("BARE "):

@@ -30,12 +30,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
-from connectors.crm_local import LocalCrm, start_local_crm
+from connectors.demo.crm_local import LocalCrm, start_local_crm
+from connectors.demo.sample import LEAD_SOURCES, sample_events
+from connectors.demo.webforms import WebFormSimulator
 from connectors.dialer import CallReadyFeed, DialCheckClient, DialerClient, HttpOutcomeSink
 from connectors.gateway_client import GatewayClient
-from connectors.kafka import EventProducer, Received, TopicTail
 from connectors.outcome_model import DEMO_MIX, OutcomeModel
-from connectors.webforms import WebFormSimulator
 from pipeline.admin import ensure_topics
 from pipeline.broker import EmbeddedBroker
 from pipeline.codec import make_codec
@@ -43,9 +43,9 @@ from pipeline.config import Settings
 from pipeline.console.process import ConsoleProcess
 from pipeline.core.outcomes import QUALIFYING
 from pipeline.core.qualification import Verdict
-from pipeline.demo.sample import LEAD_SOURCES, sample_events
 from pipeline.errors import LeadpipeError
 from pipeline.events import CallOutcome, CallOutcomeCode
+from pipeline.kafka_clients import EventProducer, Received, TopicTail
 from pipeline.processes import GatewayProcess, ServiceProcess, WorkerProcess
 from pipeline.topics import CALL_OUTCOME, CALL_READY, DEAD_LETTER, LEAD_CAPTURED, LEAD_DECISION, QUALIFIED_LEAD
 

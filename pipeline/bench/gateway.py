@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from connectors.kafka import TopicTail
-from pipeline.bench import bench_site
+from pipeline.bench.end_to_end import bench_site
 from pipeline.config import Settings
+from pipeline.kafka_clients import TopicTail
 from pipeline.processes import GatewayProcess
 from pipeline.topics import LEAD_CAPTURED
 

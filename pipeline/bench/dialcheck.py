@@ -36,8 +36,7 @@ from datetime import timedelta
 
 import aiohttp
 
-from connectors.kafka import EventProducer, TopicTail
-from pipeline.bench import BENCH_NOW, BENCH_READ_KEY, LeadFeeder, bench_lead, bench_site, next_run
+from pipeline.bench.end_to_end import BENCH_NOW, BENCH_READ_KEY, LeadFeeder, bench_lead, bench_site, next_run
 from pipeline.broker import free_port
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
@@ -50,6 +49,7 @@ from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import LeadpipeError
 from pipeline.events import OptOut
 from pipeline.http_auth import KEY_HEADER
+from pipeline.kafka_clients import EventProducer, TopicTail
 from pipeline.processes import ServiceProcess
 from pipeline.topics import CALL_READY, DIAL_CHECK, LEAD_CAPTURED, OPT_OUT
 from pipeline.worker.policies import load_policies

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from connectors.demo.sample import sample_events
 from connectors.gateway_client import GatewayClient, GatewayUnavailable, form_body, json_body
-from pipeline.demo.sample import sample_events
 from pipeline.topics import CONSENT_CHANGED, LEAD_CAPTURED, OPT_OUT
 
 PATHS = {LEAD_CAPTURED: "/v1/leads", OPT_OUT: "/v1/opt-outs", CONSENT_CHANGED: "/v1/consents"}

@@ -8,7 +8,7 @@ every K lines.
 :func:`run_registry_bench` measures, for ``count`` numbers: generating the file, importing it (in a
 child process, so its peak resident memory — VmHWM — is the import's alone), reopening the saved
 snapshot memory-mapped, and lookups in bulk (``contains_many`` on 1 M numbers, half of them on the
-list) and one at a time. Run as ``python -m pipeline.registry.bench COUNT WORKDIR``.
+list) and one at a time. Run as ``python -m pipeline.bench.registry COUNT WORKDIR``.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ class _QuerySampler:
 def _child(args: list[str]) -> dict[str, Any]:
     """Run one benchmark step in a fresh interpreter; it prints a JSON object as its last line."""
     proc = subprocess.run(  # noqa: S603  # our own module, arguments we built
-        [sys.executable, "-m", "pipeline.registry.bench", *args],
+        [sys.executable, "-m", "pipeline.bench.registry", *args],
         check=True, capture_output=True, text=True,
     )
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -228,8 +228,8 @@ def _child_load(path: str, data_dir: str) -> dict[str, Any]:
 
 
 def _child_lookup(data_dir: str, queries_path: str, expected_path: str) -> dict[str, Any]:
-    from pipeline.registry.check import registry_verdict
-    from pipeline.registry.store import UsRegistry, open_registries
+    from pipeline.registry.check import open_registries, registry_verdict
+    from pipeline.registry.store import UsRegistry
 
     queries = np.load(queries_path)
     expected = np.load(expected_path)
@@ -321,7 +321,7 @@ def main(argv: list[str]) -> int:
     elif len(argv) == 2:
         run_registry_bench(int(argv[0]), Path(argv[1]))
     else:
-        print("usage: python -m pipeline.registry.bench COUNT WORKDIR", file=sys.stderr)
+        print("usage: python -m pipeline.bench.registry COUNT WORKDIR", file=sys.stderr)
         return 2
     return 0
 

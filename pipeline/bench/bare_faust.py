@@ -1,6 +1,6 @@
 """A bare Faust agent, for ``leadpipe bench``: the framework's own ceiling on this broker.
 
-``python -m pipeline.bench_bare TOPIC COUNT`` starts a Faust app configured like the worker (same
+``python -m pipeline.bench.bare_faust TOPIC COUNT`` starts a Faust app configured like the worker (same
 transport, fetch wait, session timeout), consumes ``TOPIC`` from the beginning in an agent that does
 nothing with the records, and prints ``BARE <events/s>`` — from the first record to the
 ``COUNT``-th — then exits. What the pipeline does on top of this is the pipeline's own cost.

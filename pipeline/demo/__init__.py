@@ -1,1 +1,0 @@
-"""The ``leadpipe demo``: sample traffic fed through the real pipeline, end to end."""
