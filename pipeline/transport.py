@@ -29,9 +29,15 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
         return consumer
 
 
-def transport_for(fetch_max_wait_ms: int, read_committed: bool = False) -> type[driver.Transport]:
+def transport_for(fetch_max_wait_ms: int, read_committed: bool = False,
+                  commit_offsets: bool = True) -> type[driver.Transport]:
     """A Faust transport class whose consumer waits at most ``fetch_max_wait_ms`` per fetch and,
-    with ``read_committed``, reads only committed transactions (inputs, re-keys, changelogs)."""
+    with ``read_committed``, reads only committed transactions (inputs, re-keys, changelogs).
+
+    Without ``commit_offsets`` Faust never commits the group's offsets itself: under exactly-once
+    only the worker's transactions do (pipeline.worker.transactions). Faust commits the offsets of
+    the events its streams acknowledged, and a batch whose transaction was given up (its partition
+    moving away mid-commit) is acknowledged too: a commit by Faust would skip it for good."""
 
     class ConsumerThread(_ConsumerThread):
         pass
@@ -42,6 +48,12 @@ def transport_for(fetch_max_wait_ms: int, read_committed: bool = False) -> type[
     class Consumer(driver.Consumer):
         def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
             return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+        async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
+            if not commit_offsets:
+                return False
+            result: bool = await super().commit(topics, start_new_transaction=start_new_transaction)
+            return result
 
     class Transport(driver.Transport):
         pass
@@ -56,11 +68,11 @@ class LeadpipeApp(faust.App):
     own tasks and timers only once recovery completed."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int = 10, read_committed: bool = False,
-                 **kwargs: Any) -> None:
+                 commit_offsets: bool = True, **kwargs: Any) -> None:
         self.early_tasks: list[Callable[[], Awaitable[None]]] = []
         self.stop_tasks: list[Callable[[], Awaitable[None]]] = []
         """Run when the app stops (before Faust's own services), e.g. to flush a producer of ours."""
-        self._transport_class = transport_for(fetch_max_wait_ms, read_committed)
+        self._transport_class = transport_for(fetch_max_wait_ms, read_committed, commit_offsets)
         super().__init__(*args, **kwargs)
 
     async def on_start(self) -> None:

@@ -138,6 +138,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         settings.app_id,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         read_committed=exactly_once,  # see pipeline.worker.transactions
+        commit_offsets=not exactly_once,  # exactly-once: offsets go only in the worker's transactions
         broker=faust_broker_urls(settings.bootstrap_servers),
         broker_credentials=credentials,
         store=settings.store,

@@ -135,6 +135,12 @@ class ExactlyOnce:
                     self.tables.write_local(row)
             for (topic, p), offset in written.items():  # RocksDB remembers how far its rows go
                 self.table_of_changelog[topic].data.set_persisted_offset(TP(topic, p), offset)
+            # Faust commits no offsets here (pipeline.transport): tell it what the transaction did,
+            # so its commit-livelock watch does not report committed partitions as stuck.
+            committed: Any = getattr(self.app.consumer, "_committed_offset", None)
+            if committed is not None:
+                for (topic, p), offset in offsets.items():
+                    committed[TP(topic, p)] = offset
 
     async def _commit_one(self, partition: int, outputs: list[Outgoing], changelog: list[ChangelogRecord],
                           offsets: dict[tuple[str, int], int]) -> dict[tuple[str, int], int] | None:
