@@ -129,8 +129,8 @@ def bench_bare_agent(settings: Settings, codec: Codec, n: int) -> float:
     run, base = next_run()
     topic = f"bench-{run}-bare"
     conf = settings.kafka_client_config()
-    for f in AdminClient(conf).create_topics([NewTopic(topic, settings.partitions,
-                                                        settings.replication_factor)]).values():
+    admin = AdminClient(conf)  # kept until its futures are done: a dropped client fails them (_DESTROY)
+    for f in admin.create_topics([NewTopic(topic, settings.partitions, settings.replication_factor)]).values():
         f.result(15)
     producer = Producer({**conf, "partitioner": PARTITIONER, "linger.ms": 5, "acks": "all"})
     for i in range(n):
@@ -316,7 +316,7 @@ class BenchSite:
             yield worker.start()
         finally:
             worker.stop()
-            self.worker.wait_ready(timeout_s=90)
+            self.worker.wait_ready(timeout_s=300)
 
 
 @contextlib.contextmanager
@@ -382,7 +382,7 @@ def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: in
         show("      the same without the internal hop", "leads/s",
              [bench_core(settings, codec, leads, with_codec=True, internal_hop=False) for _ in range(runs)])
 
-        site.worker.start().wait_ready(timeout_s=90)
+        site.worker.start().wait_ready(timeout_s=300)
         one = show("(iii) full pipeline, 1 worker", "leads/s",
                    [bench_pipeline_throughput(settings, codec, leads) for _ in range(runs)], ">= 2,500")
         p50s, p99s = [], []
@@ -395,8 +395,8 @@ def run_bench(settings: Settings, *, leads: int = 20000, runs: int = 3, rate: in
             + "   goal p99 <= 100 ms at 1,000/s")
         kept[f"latency p50 / p99 at {rate:,} leads/s"] = f"{_median(p50s):.1f} / {_median(p99s):.1f} ms"
         with site.second_worker() as second:
-            second.wait_ready(timeout_s=90)
-            site.worker.wait_ready(timeout_s=90)
+            second.wait_ready(timeout_s=300)
+            site.worker.wait_ready(timeout_s=300)
             two = show("      full pipeline, 2 workers", "leads/s",
                        [bench_pipeline_throughput(settings, codec, leads) for _ in range(runs)])
         say("ratios:")
