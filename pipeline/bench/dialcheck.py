@@ -86,6 +86,10 @@ class LoadRun:
 
 
 def _pct(xs: Sequence[float], p: float) -> float:
+    """The p-th percentile; NaN when nothing was measured (e.g. no opt-out blocked in time: the
+    "never blocked" count says how many)."""
+    if not xs:
+        return float("nan")
     ordered = sorted(xs)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
@@ -382,14 +386,14 @@ def phase_opt_outs(settings: Settings, codec: Codec, url: str, pool: Sequence[st
     say(f"(iii) opt-out written → dial-check blocked ({OPT_OUTS} numbers per run, "
         f"{OPT_OUT_SPACING_S * 1000:.0f} ms apart, polled every {POLL_EVERY_S * 1000:.0f} ms): "
         f"p50 {statistics.median(_pct(r[0], 50) for r in quiet):.1f} ms, p99 {statistics.median(q99s):.1f} ms, "
-        f"max {statistics.median(max(r[0]) for r in quiet):.1f} ms, never blocked {sum(r[1] for r in quiet)}   "
+        f"max {statistics.median(_pct(r[0], 100) for r in quiet):.1f} ms, never blocked {sum(r[1] for r in quiet)}   "
         f"runs p99: {_ms(q99s)}")
     say(f"      the worker's first 20 opt-outs (warm-up, not counted): max {max(cold, default=0.0):.1f} ms, "
         f"never blocked {cold_missed}")
     say(f"(iv)  (iii) while serving {rate:,} req/s of dial-checks on other numbers and deciding "
         f"{statistics.median(deciding):,.0f} new leads/s (offered {LEADS_PER_S}/s): "
         f"p50 {statistics.median(_pct(r[0], 50) for r in loaded):.1f} ms, p99 {statistics.median(l99s):.1f} ms, "
-        f"max {statistics.median(max(r[0]) for r in loaded):.1f} ms, never blocked {sum(r[1] for r in loaded)}; "
+        f"max {statistics.median(_pct(r[0], 100) for r in loaded):.1f} ms, never blocked {sum(r[1] for r in loaded)}; "
         f"dial-check p99 meanwhile {statistics.median(_pct(r[2].latencies_ms, 99) for r in loaded):.2f} ms   "
         f"runs p99: {_ms(l99s)}")
     return statistics.median(q99s), statistics.median(l99s), never
