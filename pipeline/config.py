@@ -162,9 +162,8 @@ class Settings:
     replica_max_behind_s: float = 2.0
     """A dial-check replica that cannot show its copy current within this answers 503, not a stale allowed."""
     processing_guarantee: str = "auto"
-    """``exactly_once`` (Kafka transactions, one per source partition per batch), ``at_least_once``,
-    or ``auto``: exactly-once when the broker supports transactions (Apache Kafka), else
-    at-least-once (the embedded broker)."""
+    """``exactly_once`` (Kafka transactions, one per source partition per batch; opt-in, see
+    pipeline.worker.main.resolve_guarantee), ``at_least_once``, or ``auto`` (at-least-once)."""
     batch_max: int = 500
     """Most records the decide agent takes in one batch (decided, sent and written together)."""
     batch_wait_ms: int = 5

@@ -343,10 +343,11 @@ def _check(result: RunResult, stream: Stream, tail: TopicTail, pool: Workers, se
 
 
 @contextmanager
-def torture_site(settings: Settings, broker: str = "tansu") -> Iterator[tuple[Settings, Path]]:
+def torture_site(settings: Settings, broker: str = "tansu",
+                 guarantee: str = "exactly_once") -> Iterator[tuple[Settings, Path]]:
     """A fresh broker — the embedded one, or Apache Kafka (``leadpipe kafka``'s) — and a work dir,
-    both gone afterwards. Settings come back pointing at it: at-least-once on Tansu, exactly-once
-    (the default) on Kafka."""
+    both gone afterwards. Settings come back pointing at it: at-least-once on Tansu, ``guarantee``
+    (exactly-once unless asked otherwise) on Kafka."""
     workdir = Path(tempfile.mkdtemp(prefix="leadpipe-torture-"))
     running: EmbeddedBroker | KafkaBroker
     if broker == "kafka":
@@ -356,7 +357,7 @@ def torture_site(settings: Settings, broker: str = "tansu") -> Iterator[tuple[Se
     try:
         site = settings.with_bootstrap(running.start())
         if broker == "kafka":
-            site = dataclasses.replace(site, processing_guarantee="exactly_once")
+            site = dataclasses.replace(site, processing_guarantee=guarantee)
         else:
             site = dataclasses.replace(site, recovery_consistency_check=False, processing_guarantee="at_least_once")
         yield site, workdir

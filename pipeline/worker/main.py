@@ -29,10 +29,18 @@ class QuietWorker(Worker):
 
 
 def resolve_guarantee(settings: Settings) -> Settings:
-    """``auto`` becomes exactly-once when the broker gives transactions, else at-least-once; an
-    explicit ``exactly_once`` on a broker without them stops start-up with the reason."""
-    if settings.processing_guarantee == "at_least_once":
-        return settings
+    """``auto`` is at-least-once for now; an explicit ``exactly_once`` on a broker without
+    transactions stops start-up with the reason.
+
+    Exactly-once is opt-in: with two workers and kill -9s the torture suite found leads at start-up
+    left without a decision in some runs (2 to 187 of 14,383; records Faust fetched and dropped
+    around a rebalance on ``<app>-number-events``, where the worker's own transaction markers leave
+    gaps that cannot be told from dropped records cheaply). One worker with exactly-once loses nothing
+    in the same suite; at-least-once loses nothing with one or two and counts its duplicates."""
+    if settings.processing_guarantee in ("at_least_once", "auto"):
+        if settings.processing_guarantee == "auto":
+            log.warning("processing guarantee: at_least_once (auto; exactly_once is opt-in)")
+        return dataclasses.replace(settings, processing_guarantee="at_least_once")
     servers = (settings.bootstrap_servers or "").split(",")
     missing = asyncio.run(transactions_unsupported(servers, aiokafka_client_options(settings), settings.app_id))
     if missing is None:
