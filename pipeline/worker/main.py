@@ -32,8 +32,8 @@ def resolve_guarantee(settings: Settings) -> Settings:
     """``auto`` is at-least-once for now; an explicit ``exactly_once`` on a broker without
     transactions stops start-up with the reason.
 
-    Exactly-once is opt-in: with two workers and kill -9s the torture suite found leads at start-up
-    left without a decision in some runs (2 to 187 of 14,383; records Faust fetched and dropped
+    Exactly-once is opt-in: with two workers and kill -9s the torture suite found leads left without
+    a decision in four of seven runs (2 to 187 of 14,383; records Faust fetched and dropped
     around a rebalance on ``<app>-number-events``, where the worker's own transaction markers leave
     gaps that cannot be told from dropped records cheaply). One worker with exactly-once loses nothing
     in the same suite; at-least-once loses nothing with one or two and counts its duplicates."""
