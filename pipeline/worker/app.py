@@ -60,7 +60,7 @@ from pipeline.worker.email_index import ReplicatedEmailIndex
 from pipeline.worker.policies import Policies, load_policies
 from pipeline.worker.recovery import MarkerAwareRecovery
 from pipeline.worker.releases import ReleaseIndex, phone_of
-from pipeline.worker.stall import OffsetGate, StallGuard
+from pipeline.worker.stall import StallGuard
 from pipeline.worker.state import NumberTables
 from pipeline.worker.transactions import PartitionTransactions, aiokafka_client_options
 from pipeline.worker.web import Health, register_pages
@@ -212,7 +212,6 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             index.start()
 
     stall = StallGuard(app, source.topics)
-    gate = OffsetGate(app, INPUT_TOPICS) if exactly_once else None
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust is untyped here
     async def stall_guard() -> None:
@@ -224,10 +223,7 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
             await asyncio.sleep(0.05)
         stall.queue_empty = stream.channel.queue.empty  # type: ignore[attr-defined]  # a Channel here
         batches = stream.take_events(settings.batch_max, settings.batch_wait_ms / 1000)  # type: ignore[attr-defined]
-        async for taken in batches:  # StreamT does not declare take_events; Stream has it
-            events = await gate.admit(taken) if gate is not None else taken
-            if not events:
-                continue
+        async for events in batches:  # StreamT does not declare take_events; Stream has it
             incoming = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,
                                  e.message.value, e.message.timestamp) for e in events]
             plan = Plan()

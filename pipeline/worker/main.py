@@ -33,10 +33,10 @@ def resolve_guarantee(settings: Settings) -> Settings:
     transactions stops start-up with the reason.
 
     Exactly-once is opt-in: with two workers and kill -9s the torture suite found leads left without
-    a decision in four of seven runs (2 to 187 of 14,383; records Faust fetched and dropped
-    around a rebalance on ``<app>-number-events``, where the worker's own transaction markers leave
-    gaps that cannot be told from dropped records cheaply). One worker with exactly-once loses nothing
-    in the same suite; at-least-once loses nothing with one or two and counts its duplicates."""
+    a decision in four of seven runs (2 to 187 of 14,383): records Faust fetched and dropped around a
+    rebalance, committed past by the next batch's transaction (pipeline.worker.stall reads them again
+    only once the partition is quiet). One worker with exactly-once loses nothing in the same suite;
+    at-least-once loses nothing with one or two and counts its duplicates."""
     if settings.processing_guarantee in ("at_least_once", "auto"):
         if settings.processing_guarantee == "auto":
             log.warning("processing guarantee: at_least_once (auto; exactly_once is opt-in)")
