@@ -237,11 +237,13 @@ class Workers:
         """Every number's live answer, asked over a few kept-alive connections at once."""
         base = urllib.parse.urlsplit(self.procs[0].url)
         local = threading.local()
+        opened: list[http.client.HTTPConnection] = []
 
         def ask(phone: str) -> dict[str, Any]:
             conn = getattr(local, "conn", None)
             if conn is None:
                 conn = local.conn = http.client.HTTPConnection(base.hostname or "127.0.0.1", base.port, timeout=30)
+                opened.append(conn)
             conn.request("GET", f"/v1/dial-check/{urllib.parse.quote(phone)}?campaign_id={CAMPAIGN}")
             resp = conn.getresponse()
             body = resp.read()
@@ -249,8 +251,12 @@ class Workers:
                 raise RuntimeError(f"dial-check of {phone}: HTTP {resp.status} {body[:200]!r}")
             return comparable(json.loads(body))
 
-        with ThreadPoolExecutor(threads) as executor:
-            return dict(zip(phones, executor.map(ask, phones), strict=True))
+        try:
+            with ThreadPoolExecutor(threads) as executor:
+                return dict(zip(phones, executor.map(ask, phones), strict=True))
+        finally:
+            for conn in opened:
+                conn.close()
 
 
 def torture_run(settings: Settings, *, workers: int, events: int, kills: int, seed: int, log_dir: Path,

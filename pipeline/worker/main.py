@@ -36,7 +36,7 @@ def resolve_guarantee(settings: Settings) -> Settings:
     a decision in four of seven runs (2 to 187 of 14,383): records Faust fetched and dropped around a
     rebalance, committed past by the next batch's transaction (pipeline.worker.stall reads them again
     only once the partition is quiet). One worker with exactly-once loses nothing in the same suite;
-    at-least-once loses nothing with one or two and counts its duplicates."""
+    at-least-once with two workers on Kafka was not clean either in its one run (an open defect)."""
     if settings.processing_guarantee in ("at_least_once", "auto"):
         if settings.processing_guarantee == "auto":
             log.warning("processing guarantee: at_least_once (auto; exactly_once is opt-in)")
