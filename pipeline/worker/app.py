@@ -211,26 +211,31 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
         if index is not None:
             index.start()
 
-    stall = StallGuard(app, source.topics)
+    # Exactly-once only: at-least-once, Faust commits what its stream acknowledged and a seek back
+    # would replay decided leads, re-emitting offers after a later withdrawal (seen on Tansu).
+    stall = StallGuard(app, source.topics) if exactly_once else None
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust is untyped here
     async def stall_guard() -> None:
-        await stall.check()
+        if stall is not None:
+            await stall.check()
 
     @app.agent(source, concurrency=1)
     async def decide(stream: faust.StreamT[bytes]) -> None:
         while index is not None and not index.ready.is_set():  # decide nothing without the email index
             await asyncio.sleep(0.05)
-        stall.queue_empty = stream.channel.queue.empty  # type: ignore[attr-defined]  # a Channel here
+        if stall is not None:
+            stall.queue_empty = stream.channel.queue.empty  # type: ignore[attr-defined]  # a Channel here
         batches = stream.take_events(settings.batch_max, settings.batch_wait_ms / 1000)  # type: ignore[attr-defined]
         async for events in batches:  # StreamT does not declare take_events; Stream has it
             incoming = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,
                                  e.message.value, e.message.timestamp) for e in events]
             plan = Plan()
             pending.states = plan.states  # dial-checks see decided states before they are written
-            stall.busy = True
             tps = {e.message.tp for e in events}
-            stall.batch(tps)
+            if stall is not None:
+                stall.busy = True
+                stall.batch(tps)
             try:
                 slice_started = time.perf_counter()
                 for _ in decider.steps(incoming, clock(), plan):
@@ -240,8 +245,9 @@ def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock |
                 await committer.commit(plan, events)
             finally:
                 pending.states = {}
-                stall.batch(tps)
-                stall.busy = False
+                if stall is not None:
+                    stall.batch(tps)
+                    stall.busy = False
             releases.note(plan.next_release)
             wall = time.time()
             for ts in plan.opt_out_timestamps:

@@ -20,6 +20,10 @@ committed offset, the records in between were fetched and never processed, and t
 sought back to the committed offset. Records between them that are only transaction markers or
 aborted data make the same picture; such a seek reads nothing new and is not repeated for the same
 position.
+
+Exactly-once only. At-least-once, Faust commits the offsets its stream acknowledged and reads again
+from them after every rebalance; a seek back there replays decided leads, and a replayed lead
+re-emits its READY after a later withdrawal (seen on Tansu with two workers).
 """
 
 from __future__ import annotations
