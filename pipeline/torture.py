@@ -228,11 +228,6 @@ class Workers:
         for proc in self.procs:
             proc.stop()
 
-    def dial_check(self, phone: str) -> dict[str, Any]:
-        url = f"{self.procs[0].url}/v1/dial-check/{urllib.parse.quote(phone)}?campaign_id={CAMPAIGN}"
-        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - our own worker on loopback
-            return comparable(json.loads(resp.read()))
-
     def dial_checks(self, phones: list[str], threads: int = 6) -> dict[str, dict[str, Any]]:
         """Every number's live answer, asked over a few kept-alive connections at once."""
         base = urllib.parse.urlsplit(self.procs[0].url)
