@@ -449,7 +449,7 @@ def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
     unworked; a release that no longer matches the lead's wait does nothing."""
     record = state.leads.get(release["lead_id"])
     if (record is None or record.status not in WAITING_STATUSES or record.deferred_until is None
-            or record.deferred_until != release["due_at"] or record.deferred_until > ctx.now):
+            or not _same_millisecond(record.deferred_until, release["due_at"]) or record.deferred_until > ctx.now):
         return state, ()
     decision_id = record_id(release["event_id"], "decision", record.lead_id)
     if not record.offered:
@@ -465,6 +465,12 @@ def _on_release(state: NumberState, event: NumberEvent, release: ReleaseDue,
     emit = _lead_decision(ctx, event, record.lead_id, record.campaign_id, record.source, decision, decision_id,
                           lead_status="STALE", attempts=record.attempts)
     return replace(state, leads=state.leads.put(record)), (emit,)
+
+
+def _same_millisecond(kept: datetime, released: datetime) -> bool:
+    """Whether a release names the wait ``kept``: it crossed the wire in whole milliseconds, and rows
+    written by a worker whose clock had microseconds keep them."""
+    return kept.replace(microsecond=kept.microsecond // 1000 * 1000) == released
 
 
 def _duplicate_of(leads: NumberLeads, lead: LeadCaptured,

@@ -735,3 +735,24 @@ def test_attempt_counts_and_scores_agree_with_the_lead_history(history: list[tup
         assert q["score"] == q["score_history"][-1]["score"] == closing["score"]
         [made] = [c["detail"] for c in q["score_breakdown"] if c["rule_id"] == "contactability.attempts"]
         assert made.startswith(f"attempts made so far: {q['attempts']};")
+
+
+def test_a_wait_kept_with_microseconds_is_released_by_its_millisecond_release() -> None:
+    """Rows written while the worker's clock had microseconds keep waits like 13:11:37.723719; the
+    release crosses the number-events topic as Avro timestamp-millis (…37.723). It must still release
+    the lead — once it was ignored as "no longer the lead's wait" and the callback never came back."""
+    state, _ = run(NumberState.empty(), lead(), T0)
+    state, _ = run(state, call("CALLBACK_REQUESTED", callback_at=None), T0 + timedelta(minutes=5))
+    waiting = state.leads.get("L1")
+    assert waiting is not None and waiting.deferred_until is not None
+    kept = waiting.deferred_until + timedelta(microseconds=723_719)
+    state = replace(state, leads=state.leads.put(replace(waiting, deferred_until=kept)))
+    later = kept + timedelta(minutes=1)
+    [release] = due_releases(state.leads, later)
+    on_the_wire = release["due_at"].replace(microsecond=release["due_at"].microsecond // 1000 * 1000)
+    # process() itself: run() checks that every emit survives Avro unchanged, and this offer's window
+    # starts at the legacy microsecond instant (the wire cuts it, which is all that is lost).
+    event = number_event({**release, "due_at": on_the_wire}, input_topic="release-scheduler")
+    state, emits = process(state, event, context(later))
+    assert shown(list(emits)) == [("lead-decision", "CALL_READY"), ("call-ready", "READY")]
+    assert process(state, event, context(later))[1] == ()  # once

@@ -68,3 +68,14 @@ def test_a_clock_file_without_an_instant_stops_start_up(tmp_path: Path) -> None:
     clock_file.write_text("2026-11-24T17:00:00")  # no offset
     with pytest.raises(ConfigError, match="LEADPIPE_CLOCK_FILE"):
         Settings.from_env({"LEADPIPE_CLOCK_FILE": str(clock_file)})
+
+
+@pytest.mark.parametrize("environ", [{}, {"LEADPIPE_FIXED_CLOCK": "2026-12-06T13:11:37.723719Z"}, "file"])
+def test_every_clock_ticks_in_the_wires_milliseconds(environ: dict[str, str] | str, tmp_path: Path) -> None:
+    if environ == "file":
+        (tmp_path / "clock").write_text("2026-12-06T13:11:37.723719+00:00")
+        environ = {"LEADPIPE_CLOCK_FILE": str(tmp_path / "clock")}
+    assert isinstance(environ, dict)
+    clock = make_clock(Settings.from_env(environ))
+    for _ in range(50):  # the system clock: some of 50 readings would show microseconds
+        assert clock().microsecond % 1000 == 0
