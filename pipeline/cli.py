@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline.registry.cli import add_registry_commands
 
     add_registry_commands(sub)
-    from connectors.dialer import add_dialer_commands
+    from connectors.dialer.cli import add_dialer_commands
 
     add_dialer_commands(sub)
 

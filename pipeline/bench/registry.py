@@ -30,7 +30,8 @@ import numpy.typing as npt
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from pipeline.registry.store import SUBSCRIBERS_PER_AREA, US_DNC_REGIONS, Numbers, sorted_unique
+from pipeline.registry.kinds import US_DNC_REGIONS
+from pipeline.registry.memory import SUBSCRIBERS_PER_AREA, Numbers, sorted_unique
 
 DEFAULT_SEED: Final = 20250601
 FIRST_SUBSCRIBER: Final = 2_000_000
@@ -212,8 +213,8 @@ def _child(args: list[str]) -> dict[str, Any]:
 
 
 def _child_load(path: str, data_dir: str) -> dict[str, Any]:
-    from pipeline.registry.loaders import import_full_list
-    from pipeline.registry.store import US_DNC
+    from pipeline.registry.importer import import_full_list
+    from pipeline.registry.kinds import US_DNC
 
     baseline = _vm_hwm_mib()
     now = datetime.now(UTC)
@@ -229,7 +230,7 @@ def _child_load(path: str, data_dir: str) -> dict[str, Any]:
 
 def _child_lookup(data_dir: str, queries_path: str, expected_path: str) -> dict[str, Any]:
     from pipeline.registry.check import open_registries, registry_verdict
-    from pipeline.registry.store import UsRegistry
+    from pipeline.registry.memory import UsRegistry
 
     queries = np.load(queries_path)
     expected = np.load(expected_path)

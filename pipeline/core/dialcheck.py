@@ -43,7 +43,7 @@ from pipeline.core.evaluation import evaluate
 from pipeline.core.leads import LeadRecord
 from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy, default_lifecycle
 from pipeline.core.limits import DIAL_CHECK_AT_MAX, DIAL_CHECK_AT_MIN, IDENTIFIER_CHARS, NAME_CHARS, instant_in_range
-from pipeline.core.number import migrated
+from pipeline.core.number.process import migrated
 from pipeline.core.number_state import NumberState
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.reasons import reason

@@ -20,7 +20,7 @@ from pipeline import topics
 from pipeline.core.decision import Decision, rejected_fields, rejected_phone
 from pipeline.core.limits import TEXT_CHARS, field_problems, record_size_problem
 from pipeline.core.linetype import LineTypeSource, with_line_type
-from pipeline.core.number import Emit, record_id
+from pipeline.core.number.emits import Emit, record_id
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.core.validation import validate_input
 from pipeline.events import InputEvent, LeadCaptured, LeadDecision, NumberEvent, PhoneInfo

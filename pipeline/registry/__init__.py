@@ -1,12 +1,17 @@
 """National do-not-call registries: the FTC National DNC Registry and the UK TPS / CTPS.
 
-- :mod:`pipeline.registry.store`   the registries in memory (US bitmaps, UK sorted arrays), their
-                                   snapshot metadata, and how both are saved and memory-mapped;
-- :mod:`pipeline.registry.loaders` parsers for the registries' own files (full and change lists,
-                                   plain or zipped) and the imports that save snapshots;
-- :mod:`pipeline.registry.check`   the pure check: is a number blocked by a registry now, and is a
-                                   registry too old (fail closed);
-- :mod:`pipeline.registry.cli`     ``leadpipe registry import | status | generate | bench``;
+- :mod:`pipeline.registry.kinds`    the registries leadpipe knows and the law that bounds each one's age;
+- :mod:`pipeline.registry.memory`   the registries in memory (US bitmaps, UK sorted arrays);
+- :mod:`pipeline.registry.snapshot` what a saved registry holds and as of when (stale or not);
+- :mod:`pipeline.registry.disk`     how registries are saved atomically and memory-mapped;
+- :mod:`pipeline.registry.parsing`  the registries' own files (full and change lists, plain or zipped)
+                                    read into numbers, every bad line reported
+                                    (:mod:`pipeline.registry.chunks`: the vectorized line parse);
+- :mod:`pipeline.registry.importer` the imports that save snapshots, and when they refuse to;
+- :mod:`pipeline.registry.errors`   what goes wrong: :class:`RegistryError`, :class:`RegistryImportRefused`;
+- :mod:`pipeline.registry.check`    the pure check: is a number blocked by a registry now, and is a
+                                    registry too old (fail closed);
+- :mod:`pipeline.registry.cli`      ``leadpipe registry import | status | generate | bench``;
 - :mod:`pipeline.bench.registry`    test data and the benchmark sized for the full US registry.
 
 A worker opens the saved snapshots once at start (:func:`open_registries`, memory-mapped) and asks
@@ -21,14 +26,10 @@ from pipeline.registry.check import (
     registry_metrics,
     registry_verdict,
 )
-from pipeline.registry.store import (
-    REGISTRY_KINDS,
-    RegistryError,
-    RegistryImportRefused,
-    RegistrySnapshot,
-    UkRegistry,
-    UsRegistry,
-)
+from pipeline.registry.errors import RegistryError, RegistryImportRefused
+from pipeline.registry.kinds import REGISTRY_KINDS
+from pipeline.registry.memory import UkRegistry, UsRegistry
+from pipeline.registry.snapshot import RegistrySnapshot
 
 __all__ = [
     "REGISTRY_KINDS",

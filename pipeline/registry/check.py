@@ -37,15 +37,8 @@ import phonenumbers
 # Verdicts are the core's type (pipeline.core.registries: what decisions read); re-exported here.
 from pipeline.core.registries import RegistryReasonCode as RegistryReasonCode
 from pipeline.core.registries import RegistryVerdict as RegistryVerdict
-from pipeline.registry.store import (
-    REGISTRY_KINDS,
-    US_DNC_REGIONS,
-    LoadedRegistry,
-    RegistryKind,
-    open_registry,
-    registry_dir,
-    registry_kind,
-)
+from pipeline.registry.disk import LoadedRegistry, open_registry, registry_dir
+from pipeline.registry.kinds import REGISTRY_KINDS, US_DNC_REGIONS, RegistryKind, registry_kind
 
 RULE_REGISTRY_LISTED: Final = "dnc.registry"
 

@@ -25,23 +25,11 @@ from typing import Any, TextIO
 
 from pipeline.config import Settings
 from pipeline.imports.progress import ProgressLine, progress_text
-from pipeline.registry.loaders import (
-    DEFAULT_MAX_BAD_LINES,
-    ImportResult,
-    ParseReport,
-    Progress,
-    import_change_list,
-    import_full_list,
-    source_size,
-)
-from pipeline.registry.store import (
-    REGISTRY_KINDS,
-    RegistryError,
-    RegistryImportRefused,
-    read_snapshot,
-    registry_dir,
-    registry_kind,
-)
+from pipeline.registry.disk import read_snapshot, registry_dir
+from pipeline.registry.errors import RegistryError, RegistryImportRefused
+from pipeline.registry.importer import ImportResult, import_change_list, import_full_list
+from pipeline.registry.kinds import REGISTRY_KINDS, registry_kind
+from pipeline.registry.parsing import DEFAULT_MAX_BAD_LINES, ParseReport, Progress, source_size
 
 BAD_LINES_SHOWN = 20
 

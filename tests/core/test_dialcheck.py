@@ -32,7 +32,10 @@ from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
 from pipeline.core.suppressions import SuppressionState
 from pipeline.events import Address, ConsentChannel, ConsentProof, InputEvent, LeadDecision, PhoneInfo
 from pipeline.registry.check import RegistrySet
-from pipeline.registry.store import REGISTRY_KINDS, LoadedRegistry, RegistrySnapshot, UsRegistry
+from pipeline.registry.disk import LoadedRegistry
+from pipeline.registry.kinds import REGISTRY_KINDS
+from pipeline.registry.memory import UsRegistry
+from pipeline.registry.snapshot import RegistrySnapshot
 
 PACK = default_rule_pack()
 

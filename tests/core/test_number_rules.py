@@ -27,7 +27,10 @@ from pipeline.core.number import NumberState, due_releases, process
 from pipeline.core.rulepack import default_rule_pack
 from pipeline.events import InputEvent, PhoneInfo
 from pipeline.registry.check import RegistrySet
-from pipeline.registry.store import REGISTRY_KINDS, LoadedRegistry, RegistrySnapshot, UsRegistry
+from pipeline.registry.disk import LoadedRegistry
+from pipeline.registry.kinds import REGISTRY_KINDS
+from pipeline.registry.memory import UsRegistry
+from pipeline.registry.snapshot import RegistrySnapshot
 
 
 def step(state: NumberState, ev: InputEvent, *, phone: PhoneInfo | None = None,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from dialer_builders import NOW, ready, withdraw
 
-import connectors.dialer as dialer_module
+import connectors.dialer.client as dialer_module
 from connectors.dialer import (
     DialCheckAnswer,
     DialCheckClient,

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import pytest
 from broker_kinds import Broker, BrokerFactory
 from confluent_kafka import Consumer, TopicPartition
 from conftest import ERASURE_KEY, NOW, READ_KEY
+from waiting import wait_until
 
 from pipeline.admin import ensure_topics
 from pipeline.codec import make_codec
@@ -143,14 +144,6 @@ class Feeder:
                                                                      "occurred_at": SENT_AT}) == 202:
                     self.opted_out.append(phone)
             time.sleep(0.02)
-
-
-def wait_until(check: Callable[[], bool], *, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s}s")
-        time.sleep(0.1)
 
 
 def committed_offsets(settings: Settings) -> dict[tuple[str, int], int]:

@@ -7,14 +7,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline.registry.check import RegistrySet
-from pipeline.registry.store import (
-    REGISTRY_KINDS,
-    LoadedRegistry,
-    NationalRegistry,
-    RegistrySnapshot,
-    UkRegistry,
-    UsRegistry,
-)
+from pipeline.registry.disk import LoadedRegistry
+from pipeline.registry.kinds import REGISTRY_KINDS
+from pipeline.registry.memory import NationalRegistry, UkRegistry, UsRegistry
+from pipeline.registry.snapshot import RegistrySnapshot
 
 NOW = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)
 FRESH = date(2025, 6, 1)

@@ -15,30 +15,14 @@ from hypothesis import strategies as st
 from registry_builders import NOW, write_lines, zip_of
 
 from pipeline.bench.registry import generate_us_list
+from pipeline.registry.chunks import parse_uk_line, parse_us_line
 from pipeline.registry.cli import add_registry_commands
-from pipeline.registry.loaders import (
-    ParseReport,
-    Progress,
-    import_change_list,
-    import_full_list,
-    load_full_list,
-    parse_registry_file,
-    parse_uk_line,
-    parse_us_line,
-)
-from pipeline.registry.store import (
-    UK_TPS,
-    US_DNC,
-    Numbers,
-    RegistryError,
-    RegistryImportRefused,
-    RegistryKind,
-    UkRegistry,
-    UsRegistry,
-    open_registry,
-    read_snapshot,
-    registry_dir,
-)
+from pipeline.registry.disk import open_registry, read_snapshot, registry_dir
+from pipeline.registry.errors import RegistryError, RegistryImportRefused
+from pipeline.registry.importer import import_change_list, import_full_list
+from pipeline.registry.kinds import UK_TPS, US_DNC, RegistryKind
+from pipeline.registry.memory import Numbers, UkRegistry, UsRegistry
+from pipeline.registry.parsing import ParseReport, Progress, load_full_list, parse_registry_file
 
 US_NUMBERS = [2125550123, 3055550188, 4155550199, 6175551234, 9999999999, 2002000000]
 

@@ -12,8 +12,10 @@ import pytest
 from registry_builders import NOW, write_lines, zip_of
 
 from pipeline.registry.cli import _ProgressBar, add_registry_commands
-from pipeline.registry.loaders import MAX_BAD_LINES_KEPT, Progress, import_full_list, source_size
-from pipeline.registry.store import REGISTRY_KINDS, RegistryImportRefused
+from pipeline.registry.errors import RegistryImportRefused
+from pipeline.registry.importer import import_full_list
+from pipeline.registry.kinds import REGISTRY_KINDS
+from pipeline.registry.parsing import MAX_BAD_LINES_KEPT, Progress, source_size
 
 US_DNC = REGISTRY_KINDS["us-dnc"]
 

@@ -12,19 +12,10 @@ from hypothesis import strategies as st
 from registry_builders import NOW, snapshot
 
 from pipeline.registry.check import open_registries
-from pipeline.registry.store import (
-    ROW_BYTES,
-    RegistryError,
-    RegistrySnapshot,
-    SourceFile,
-    UkRegistry,
-    UsRegistry,
-    open_registry,
-    preload,
-    read_snapshot,
-    registry_dir,
-    save_registry,
-)
+from pipeline.registry.disk import open_registry, preload, read_snapshot, registry_dir, save_registry
+from pipeline.registry.errors import RegistryError
+from pipeline.registry.memory import ROW_BYTES, UkRegistry, UsRegistry
+from pipeline.registry.snapshot import RegistrySnapshot, SourceFile
 
 US_NUMBER = st.integers(0, 9_999_999_999)
 # Numbers clustered in a few area codes and bytes, so collisions within one byte are common.
