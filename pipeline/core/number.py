@@ -72,7 +72,6 @@ from pipeline.core.lifecycle import (
     CLOSED_STATUSES,
     LifecyclePolicy,
     Transition,
-    default_lifecycle,
     expire_offer,
     transition,
 )
@@ -81,7 +80,7 @@ from pipeline.core.outcomes import contact_kind
 from pipeline.core.quality import quality_flags
 from pipeline.core.reasons import reason
 from pipeline.core.registries import NO_REGISTRIES, Registries
-from pipeline.core.rulepack import RulePack, default_rule_pack
+from pipeline.core.rulepack import RulePack
 from pipeline.core.snooze import snooze_from_outcome, with_snooze
 from pipeline.core.snooze_migration import migrate_not_now
 from pipeline.core.suppressions import (
@@ -129,16 +128,18 @@ class ProcessContext:
     rule_pack_version: str
     campaigns: CampaignBook
     scoring_rules: tuple[scoring.ScoringRule, ...]
+    rule_pack: RulePack
+    """The compliance rules; ``rule_pack_version`` is stamped on decisions (the app sets it to
+    ``rule_pack.version``)."""
+    lifecycle: LifecyclePolicy
+    """Retry delays and attempt limits per outcome (``pipeline.core.lifecycle``)."""
+    qualification: qual.Framework
+    """The qualification framework judging a call's answers."""
+    disposable_domains: frozenset[str]
+    """Throwaway-inbox email domains (``pipeline.core.email``): a data-quality flag and a scoring fact."""
     registries: Registries = NO_REGISTRIES
     """National do-not-call registries (read-only reference data; the worker hands in its
     ``pipeline.registry.check.RegistrySet``)."""
-    rule_pack: RulePack = field(default_factory=default_rule_pack)
-    """The compliance rules; ``rule_pack_version`` is stamped on decisions (the app sets it to
-    ``rule_pack.version``)."""
-    lifecycle: LifecyclePolicy = field(default_factory=default_lifecycle)
-    """Retry delays and attempt limits per outcome (``pipeline.core.lifecycle``)."""
-    qualification: qual.Framework = field(default_factory=qual.default_framework)
-    """The qualification framework judging a call's answers."""
     scoring_model: scoring.ScoringModel = field(default_factory=scoring.ScoringModel)
     """Decision-time scoring (temperature, speed-to-lead decay, contactability); empty: off."""
 
@@ -272,11 +273,11 @@ def _on_lead(
     found = _duplicate_of(state.leads, lead, window)
     if found is not None:
         known, original = found
-        flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], phone)
+        flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], phone, ctx.disposable_domains)
         state = _merge(state, original, lead_id)
         return state, (_lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id, flags),)
 
-    facts = scoring.lead_facts(lead, phone)
+    facts = scoring.lead_facts(lead, phone, ctx.disposable_domains)
     lead_score = scoring.capture_score(facts, ctx.scoring_rules, ctx.scoring_model)
     address = lead["address"]
     consent = lead["consent"]
@@ -325,7 +326,7 @@ def _evaluate(state: NumberState, event: NumberEvent, record: LeadRecord, decisi
         decision = replace(decision, reasons=reasons, rules_fired=tuple(dict.fromkeys(r["rule_id"] for r in reasons)))
     status = _status_after_decision(record.status, decision.outcome)
     if flags is None:
-        flags = _quality_flags(record.first_name, record.last_name, record.email, phone)
+        flags = _quality_flags(record.first_name, record.last_name, record.email, phone, ctx.disposable_domains)
     emits = [_lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id, flags,
                             lead_status=status, attempts=record.attempts)]
     offered = decision.outcome == "CALL_READY"
@@ -403,8 +404,8 @@ def _decision_score(record: LeadRecord, phone: PhoneInfo, consent: ConsentStatus
 
 
 def _quality_flags(first_name: str | None, last_name: str | None, email: str | None,
-                   phone: PhoneInfo) -> tuple[str, ...]:
-    return quality_flags(first_name, last_name, check_email(email), phone)
+                   phone: PhoneInfo, disposable_domains: frozenset[str]) -> tuple[str, ...]:
+    return quality_flags(first_name, last_name, check_email(email, disposable_domains), phone)
 
 
 def due_releases(leads: NumberLeads, now: datetime) -> tuple[ReleaseDue, ...]:
@@ -523,7 +524,8 @@ def _on_email_duplicate(state: NumberState, event: NumberEvent, lead: LeadCaptur
         f"same email as lead {target.lead_id}{via} for campaign {target.campaign_id}, captured "
         f"{target.captured_at.isoformat()} on another number, within {window.days} days (status {target.status})"
     ))
-    flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], event["phone"])
+    flags = _quality_flags(lead["first_name"], lead["last_name"], lead["email"], event["phone"],
+                           ctx.disposable_domains)
     state = _merge(state, target, lead["lead_id"])
     return state, (_lead_decision(ctx, event, lead["lead_id"], lead["campaign_id"], lead["source"], decision,
                                   decision_id, flags),)

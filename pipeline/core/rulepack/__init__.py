@@ -1,6 +1,7 @@
 """The rule pack: compliance rules as versioned data, and the pure functions that evaluate them.
 
-The pack ships in ``pipeline/data/rulepack/pack.json`` (``default_rule_pack``)::
+The pack ships in ``pipeline/data/rulepack/pack.json`` (read by ``pipeline.packaged.default_rule_pack``;
+the core reads no files)::
 
     {"version": "2026.11.2", "about": "...", "rules": [
         {"id": "us.fl.hours", "jurisdiction": "US-FL", "kind": "hours",
@@ -85,7 +86,6 @@ from pipeline.core.rulepack.ebr_limits import (
     ebr_window,
 )
 from pipeline.core.rulepack.loading import (
-    default_rule_pack,
     load_rule_pack,
     merge_overrides,
 )
@@ -166,7 +166,6 @@ __all__ = [
     "applicable",
     "cap_verdict",
     "consent_exemptions",
-    "default_rule_pack",
     "ebr_window",
     "frequency_cap",
     "frequency_caps",

@@ -4,13 +4,11 @@ package's doc): every key validated, ``ConfigError`` naming the rule id and the 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, time
-from importlib.resources import files
 from typing import get_args
 
 from pipeline.core.rulepack.model import (
@@ -50,13 +48,6 @@ _REGISTRY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 def load_rule_pack(data: object) -> RulePack:
     """Validate parsed JSON into a ``RulePack``; ``ConfigError`` names the rule id and key."""
     return _load(data, "rule pack")
-
-
-@functools.cache
-def default_rule_pack() -> RulePack:
-    """The rule pack shipped in ``pipeline/data/rulepack/pack.json`` (loaded once)."""
-    raw = files("pipeline").joinpath("data", "rulepack", "pack.json").read_text(encoding="utf-8")
-    return load_rule_pack(json.loads(raw))
 
 
 def merge_overrides(pack: RulePack, overrides: object) -> RulePack:

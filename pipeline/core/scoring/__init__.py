@@ -4,8 +4,8 @@ A lead is flattened into *facts* (``facts``: the table of every fact a rule may 
 (``rules``: the operators, matching, the score and its breakdown) give its *capture score*; each
 decision re-scores it for the instant (``decision_time``: temperature, speed-to-lead decay,
 contactability). ``rule_file`` reads the rule file, a list of rules or an object with the
-decision-time model too. The packaged file is ``pipeline/data/scoring-rules.json``
-(``default_scoring``).
+decision-time model too. The packaged file, ``pipeline/data/scoring-rules.json``, is read by
+``pipeline.packaged``: the core reads no files.
 
 Import the names below from ``pipeline.core.scoring`` itself.
 """
@@ -22,18 +22,11 @@ from pipeline.core.scoring.decision_time import (
     temperature_of,
 )
 from pipeline.core.scoring.facts import ATTRIBUTE_PREFIX, FACT_FIELDS, lead_facts, quality_flags_of
-from pipeline.core.scoring.rule_file import (
-    DEFAULT_RULES_RESOURCE,
-    default_scoring,
-    default_scoring_rules,
-    load_scoring,
-    load_scoring_rules,
-)
+from pipeline.core.scoring.rule_file import load_scoring, load_scoring_rules
 from pipeline.core.scoring.rules import OPERATORS, RESERVED_PREFIXES, Matcher, Score, ScoringRule, score, total_of
 
 __all__ = [
     "ATTRIBUTE_PREFIX",
-    "DEFAULT_RULES_RESOURCE",
     "FACT_FIELDS",
     "OPERATORS",
     "RESERVED_PREFIXES",
@@ -45,8 +38,6 @@ __all__ = [
     "TemperatureRule",
     "at_decision",
     "capture_score",
-    "default_scoring",
-    "default_scoring_rules",
     "lead_facts",
     "load_model",
     "load_scoring",

@@ -34,7 +34,7 @@ fact                        type   meaning
 
 These are the facts known when the lead is captured; the rules (``pipeline.core.scoring.rules``) give
 its *capture score*, and ``pipeline.core.scoring.decision_time`` adds, each time the lead is decided,
-the parts that depend on the instant.
+the parts that depend on the instant. ``email.disposable`` reads the disposable domains handed in.
 """
 
 from __future__ import annotations
@@ -61,9 +61,10 @@ def quality_flags_of(facts: Mapping[str, object]) -> tuple[str, ...]:
     return tuple(str(flag) for flag in flags) if isinstance(flags, tuple) else ()
 
 
-def lead_facts(lead: LeadCaptured, phone: PhoneInfo) -> dict[str, object]:
-    """The facts scoring rules can reference (see the module docstring); missing values are left out."""
-    email = check_email(lead["email"])
+def lead_facts(lead: LeadCaptured, phone: PhoneInfo, disposable_domains: frozenset[str]) -> dict[str, object]:
+    """The facts scoring rules can reference (see the module docstring); missing values are left out.
+    ``disposable_domains``: the throwaway-inbox domains ``email.disposable`` is read against."""
+    email = check_email(lead["email"], disposable_domains)
     flags = quality_flags(lead["first_name"], lead["last_name"], email, phone)
     facts: dict[str, object] = {
         "source": lead["source"],

@@ -8,18 +8,11 @@ scoring is then off) or an object ``{"rules": [...], "temperature": {...}, "deca
 
 from __future__ import annotations
 
-import functools
-import json
-from importlib import resources
-
 from pipeline.core.scoring.decision_time import ScoringModel, load_model
 from pipeline.core.scoring.rules import ScoringRule, load_rules
 from pipeline.errors import ConfigError
 
 _FILE_KEYS = ("rules", "temperature", "decay", "contactability")
-
-DEFAULT_RULES_RESOURCE = "data/scoring-rules.json"
-"""The default rule file, inside the ``pipeline`` package."""
 
 
 def load_scoring_rules(data: object) -> tuple[ScoringRule, ...]:
@@ -40,18 +33,3 @@ def load_scoring(data: object) -> tuple[tuple[ScoringRule, ...], ScoringModel]:
             raise ConfigError(f"scoring: unknown key(s) {', '.join(map(repr, unknown))}; expected {_FILE_KEYS}")
         return load_rules(data.get("rules", [])), load_model(data)
     return load_rules(data), ScoringModel()
-
-
-def default_scoring_rules() -> tuple[ScoringRule, ...]:
-    """The rules shipped in ``pipeline/data/scoring-rules.json`` (read and validated once)."""
-    return default_scoring()[0]
-
-
-@functools.cache
-def default_scoring() -> tuple[tuple[ScoringRule, ...], ScoringModel]:
-    text = resources.files("pipeline").joinpath(DEFAULT_RULES_RESOURCE).read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{DEFAULT_RULES_RESOURCE}: not valid JSON: {exc}") from exc
-    return load_scoring(data)
