@@ -161,7 +161,7 @@ def replay_answers(stream: Stream, policies: Policies, default_region: str) -> d
         request = parse_request(phone, {"campaign_id": CAMPAIGN}, default_region)
         assert isinstance(request, DialCheckRequest)  # generated numbers are valid
         answers[phone] = comparable(dial_check(request, states[phone], campaigns=policies.campaigns,
-                                               pack=policies.rule_pack, now=NOW,
+                                               pack=policies.rule_pack, now=NOW, lifecycle=policies.lifecycle,
                                                registries=policies.registries).to_json())
     return answers
 

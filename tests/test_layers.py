@@ -8,6 +8,9 @@ too, relative ones resolved), and the graph they make must keep four rules:
   pipeline, not the reverse);
 - ``pipeline.core`` imports only itself, the standard library and ``phonenumbers`` (and the few
   modules listed in ``CORE_EXCEPTIONS``, each with its reason);
+- ``pipeline.core`` reads no files and does no I/O: none of the standard library's file, network,
+  process or clock modules (``CORE_NO_IO``), and no call of the builtin ``open`` — packaged data is
+  read at the edge (``pipeline.packaged``) and handed in;
 - product modules never import the demo, the benchmarks or the torture run.
 
 The command-line dispatchers (``pipeline/cli.py`` and ``leadpipe registry``) may reach connectors and
@@ -39,6 +42,20 @@ CORE_EXCEPTIONS: dict[str, str] = {
     "pipeline.topics": "the core still names its outputs by topic and uses the input topic as the event kind "
                        "(issue 13: topics known by core, not yet undone)",
 }
+
+# Standard-library modules pipeline.core (and what it may import from outside it) must never import:
+# they read files or packaged data, reach the network, start processes or read the clock. zoneinfo stays
+# allowed: the time-zone database is the runtime's reference data, like phonenumbers' metadata.
+CORE_NO_IO = frozenset({
+    # files and packaged data (importlib.resources): pipeline.packaged reads them at the edge
+    "importlib", "pathlib", "os", "io", "builtins", "shutil", "tempfile", "glob", "fileinput", "mmap", "fcntl",
+    "sqlite3", "dbm", "shelve",
+    # network, processes, the event loop
+    "socket", "ssl", "select", "selectors", "urllib", "http", "asyncio", "subprocess", "multiprocessing",
+    "threading",
+    # the clock ("now" is handed in) and output
+    "time", "logging",
+})
 
 # Modules that are scaffolding, not product: the demo (with its simulators), the benchmarks, the
 # torture run.
@@ -259,6 +276,51 @@ def test_core_imports_only_core_stdlib_and_phonenumbers() -> None:
 @pytest.mark.parametrize("module", sorted(CORE_EXCEPTIONS))
 def test_what_the_core_may_still_import_does_no_io(module: str) -> None:
     assert [_where(imp) for imp in IMPORTS if imp.importer == module and not _standard_library(imp.imported)] == []
+
+
+def _does_io(imp: Import) -> bool:
+    return imp.imported.split(".")[0] in CORE_NO_IO
+
+
+def _open_calls(source: str) -> list[int]:
+    """Lines of ``source`` that call the builtin ``open``."""
+    return [
+        node.lineno for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open"
+    ]
+
+
+def _is_core(module: str) -> bool:
+    return _within(module, "pipeline.core") or module in CORE_EXCEPTIONS
+
+
+def test_the_io_checks_catch_a_file_read() -> None:
+    # Guards the checks themselves, as test_the_walk_sees_the_tree does the walk.
+    source = (
+        "import os.path\n"
+        "from importlib import resources\n"
+        "from datetime import datetime\n"
+        "def read():\n"
+        "    from pathlib import Path\n"
+        "    return open(Path('x'))\n"
+    )
+    found = {imp.imported for imp in _imports("pkg.mod", source, is_package=False, known=()) if _does_io(imp)}
+    assert found == {"os.path", "importlib", "pathlib"}
+    assert _open_calls(source) == [6]
+    assert any(_is_core(module) for module in MODULES) and _is_core("pipeline.core.rulepack.loading")
+
+
+def test_core_imports_nothing_that_reads_files_or_does_io() -> None:
+    assert [_where(imp) for imp in IMPORTS if _is_core(imp.importer) and _does_io(imp)] == []
+
+
+def test_core_never_calls_open() -> None:
+    offending = [
+        f"{path.relative_to(ROOT)}:{line} calls open"
+        for module, path in MODULES.items() if _is_core(module)
+        for line in _open_calls(path.read_text(encoding="utf-8"))
+    ]
+    assert offending == []
 
 
 def _is_scaffolding(module: str) -> bool:

@@ -105,7 +105,7 @@ def bench_in_process(settings: Settings, calls: int) -> tuple[float, float, floa
     """Median µs per call of dial_check() alone, of the handler's whole pure work, and of building
     and encoding the answer's audit record."""
     policies = load_policies(settings, with_registries=False)
-    campaigns, pack = policies.campaigns, policies.rule_pack
+    campaigns, pack, lifecycle = policies.campaigns, policies.rule_pack, policies.lifecycle
     ctx = policies.context(BENCH_NOW)
     run, base = next_run()
     record = bench_lead(0, run, base)
@@ -118,14 +118,14 @@ def bench_in_process(settings: Settings, calls: int) -> tuple[float, float, floa
     request = parse_request(record["phone"], query, settings.default_region)
     if not isinstance(request, DialCheckRequest):
         raise LeadpipeError(f"bench request invalid: {request}")
-    if not dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW).allowed:
+    if not dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW, lifecycle=lifecycle).allowed:
         raise LeadpipeError("the bench number is not callable: the figures would time the wrong path")
     # The table values as the worker stores them (JSON bytes, see pipeline.worker.state).
     rows = [json.dumps(part.to_json(), separators=(",", ":")).encode()
             for part in (state.suppressions, state.consents, state.leads)]
 
     def check_only() -> None:
-        dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW)
+        dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW, lifecycle=lifecycle)
 
     def handler_work() -> None:
         parsed = parse_request(record["phone"], query, settings.default_region)
@@ -133,10 +133,10 @@ def bench_in_process(settings: Settings, calls: int) -> tuple[float, float, floa
         loaded = NumberState(SuppressionState.from_json(json.loads(rows[0])),
                              ConsentLedger.from_json(json.loads(rows[1])),
                              NumberLeads.from_json(json.loads(rows[2])))
-        answer = dial_check(parsed, loaded, campaigns=campaigns, pack=pack, now=BENCH_NOW)
+        answer = dial_check(parsed, loaded, campaigns=campaigns, pack=pack, now=BENCH_NOW, lifecycle=lifecycle)
         json.dumps(answer.to_json(request_id="r", worker_id="w"))
 
-    answer = dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW)
+    answer = dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW, lifecycle=lifecycle)
     codec = make_codec(settings)
 
     def audit_work() -> None:

@@ -1,6 +1,7 @@
 """Campaign policies: what each campaign needs before a lead may be called, and when.
 
-Policies are data (``pipeline/data/campaigns.json`` by default), validated when loaded::
+Policies are data (``pipeline/data/campaigns.json`` by default, read by ``pipeline.packaged``),
+validated when loaded::
 
     {"campaigns": {"<campaign_id>": {"requires_consent": true, "consent_purpose": "marketing",
                                      "channel": "AUTODIALED_VOICE", "call_start": "08:00",
@@ -20,11 +21,9 @@ revocation still stops it (see ``pipeline.core.decision``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
-from importlib.resources import files
 from types import MappingProxyType
 from typing import get_args
 
@@ -157,9 +156,3 @@ def load_campaigns(data: object) -> CampaignBook:
         policies[campaign_id] = _policy(campaign_id, raw)
     default = policies.get(DEFAULT_CAMPAIGN, CampaignPolicy(DEFAULT_CAMPAIGN))
     return CampaignBook(policies=policies, default=default)
-
-
-def default_campaigns() -> CampaignBook:
-    """The campaign book shipped in ``pipeline/data/campaigns.json``."""
-    raw = files("pipeline").joinpath("data").joinpath("campaigns.json").read_text(encoding="utf-8")
-    return load_campaigns(json.loads(raw))

@@ -41,7 +41,7 @@ from datetime import datetime
 from pipeline.core.campaigns import CampaignBook
 from pipeline.core.evaluation import evaluate
 from pipeline.core.leads import LeadRecord
-from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy, default_lifecycle
+from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy
 from pipeline.core.limits import DIAL_CHECK_AT_MAX, DIAL_CHECK_AT_MIN, IDENTIFIER_CHARS, NAME_CHARS, instant_in_range
 from pipeline.core.number.process import migrated
 from pipeline.core.number_state import NumberState
@@ -181,8 +181,7 @@ def parse_request(phone: str, query: Mapping[str, str], default_region: str) -> 
 
 
 def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: CampaignBook, pack: RulePack,
-               now: datetime, registries: Registries | None = None,
-               lifecycle: LifecyclePolicy | None = None) -> DialCheck:
+               now: datetime, lifecycle: LifecyclePolicy, registries: Registries | None = None) -> DialCheck:
     """Whether the number may be dialed at ``request.at`` (default ``now``), with every reason, from
     the number's state at that instant; with ``request.lead_id``, whether that lead may
     (``lifecycle`` gives its attempt limit). See the module doc."""
@@ -216,7 +215,7 @@ def dial_check(request: DialCheckRequest, state: NumberState, *, campaigns: Camp
         allowed = False
     lead: LeadAnswer | None = None
     if request.lead_id is not None:
-        lead, lead_blockers = _lead_answer(request.lead_id, record, lifecycle or default_lifecycle(), at)
+        lead, lead_blockers = _lead_answer(request.lead_id, record, lifecycle, at)
         if lead_blockers:  # the lead's state only adds reasons, never lifts one
             reasons = (*lead_blockers, *(r for r in reasons if r["code"] != "CALLABLE")) if allowed else (
                 *reasons, *lead_blockers)

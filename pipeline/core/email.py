@@ -18,10 +18,11 @@ literals no lead form should accept). An address is valid when:
 No DNS lookup is made: the core does no I/O. An address failing the check is flagged
 (``EMAIL_INVALID``, see ``pipeline.core.quality``), never dropped.
 
-Disposable domains (throwaway inboxes) come from ``pipeline/data/disposable-domains.txt``: a domain
-is disposable when it, or a domain it belongs to, is listed (``x.mailinator.com`` counts). The
-shipped list holds well-known throwaway-inbox services, written down from common knowledge of them;
-its header says so. Replace it by passing another set to :func:`check_email`.
+Disposable domains (throwaway inboxes) are the set handed to :func:`check_email`: a domain is
+disposable when it, or a domain it belongs to, is in it (``x.mailinator.com`` counts). The shipped
+list, ``pipeline/data/disposable-domains.txt`` (read by ``pipeline.packaged``, parsed by
+:func:`parse_disposable_domains`), holds well-known throwaway-inbox services, written down from common
+knowledge of them; its header says so.
 """
 
 from __future__ import annotations
@@ -29,10 +30,6 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
-
-DISPOSABLE_DOMAINS_RESOURCE = "data/disposable-domains.txt"
-"""The shipped list, inside the ``pipeline`` package."""
 
 MAX_LENGTH = 254
 _LOCAL = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
@@ -56,10 +53,9 @@ class Email:
     disposable: bool
 
 
-def check_email(raw: str | None, disposable_domains: frozenset[str] | None = None) -> Email | None:
-    """Normalize and check ``raw``; None when no address was given (None or blank).
-
-    ``disposable_domains`` defaults to the shipped list. Never raises on any input.
+def check_email(raw: str | None, disposable_domains: frozenset[str]) -> Email | None:
+    """Normalize and check ``raw``; None when no address was given (None or blank). Its domain is
+    disposable when it or a domain it belongs to is in ``disposable_domains``. Never raises on any input.
     """
     if raw is None or not raw.strip():
         return None
@@ -69,10 +65,7 @@ def check_email(raw: str | None, disposable_domains: frozenset[str] | None = Non
     address = f"{local}@{domain}" if at else text
     key = f"{local.casefold()}@{domain}" if at else text.casefold()
     problem = _problem(text, local, domain) if at else "no '@'"
-    if disposable_domains is None:
-        disposable = bool(at) and _default_disposable(domain)
-    else:
-        disposable = bool(at) and any(parent in disposable_domains for parent in _parents(domain))
+    disposable = bool(at) and _disposable(domain, disposable_domains)
     return Email(address, key, domain, problem is None, problem, disposable)
 
 
@@ -116,9 +109,9 @@ def _domain_problem(domain: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _default_disposable(domain: str) -> bool:
-    """Whether ``domain`` or a domain it belongs to is on the shipped list."""
-    domains = default_disposable_domains()
+def _disposable(domain: str, domains: frozenset[str]) -> bool:
+    """Whether ``domain`` or a domain it belongs to is in ``domains``. Cached: the same few domains
+    come again and again, and a frozenset keeps its hash, so the key costs little."""
     return any(parent in domains for parent in _parents(domain))
 
 
@@ -134,9 +127,3 @@ def parse_disposable_domains(text: str) -> frozenset[str]:
         line.strip().lower() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")
     )
 
-
-@functools.cache
-def default_disposable_domains() -> frozenset[str]:
-    """The shipped list (read once)."""
-    text = resources.files("pipeline").joinpath(DISPOSABLE_DOMAINS_RESOURCE).read_text(encoding="utf-8")
-    return parse_disposable_domains(text)

@@ -51,11 +51,9 @@ at most ``max_expired_offers`` times in a row, then closes it STALE (``lifecycle
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib.resources import files
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -348,9 +346,3 @@ def load_lifecycle(data: object) -> LifecyclePolicy:
         if key in data:
             kw[key] = _positive_int(key, data[key], 0)
     return LifecyclePolicy(outcomes=outcomes, **kw)  # type: ignore[arg-type]  # keys checked above
-
-
-def default_lifecycle() -> LifecyclePolicy:
-    """The policy shipped in ``pipeline/data/lifecycle.json``."""
-    raw = files("pipeline").joinpath("data").joinpath("lifecycle.json").read_text(encoding="utf-8")
-    return load_lifecycle(json.loads(raw))

@@ -22,10 +22,8 @@ SALE is not evaluated (a sale is decided); INTERESTED only when answers were rec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Literal, cast, get_args
 
 from pipeline.core.outcomes import QUALIFYING
@@ -159,9 +157,3 @@ def load_framework(data: object) -> Framework:
         criteria.append(Criterion(criterion_id, tuple(keys), cast(CriterionKind, kind), required,
                                   accepted, rejected))
     return Framework(tuple(criteria))
-
-
-def default_framework() -> Framework:
-    """The framework shipped in ``pipeline/data/qualification.json``."""
-    raw = files("pipeline").joinpath("data").joinpath("qualification.json").read_text(encoding="utf-8")
-    return load_framework(json.loads(raw))

@@ -9,7 +9,7 @@ Nothing is dropped because of a flag.
 flag                    raised when
 ======================  =======================================================================
 EMAIL_INVALID           an email was given and fails the syntax check (``pipeline.core.email``)
-EMAIL_DISPOSABLE        the email's domain is a throwaway-inbox service (shipped list)
+EMAIL_DISPOSABLE        the email's domain is a throwaway-inbox service (the disposable domains handed in)
 EMAIL_TEST              the email is an obvious placeholder: ``test@``, ``asdf@``, ``noemail@``...,
                         or a domain reserved for examples (``example.com``, ``*.test``...)
 NAME_MISSING            neither a first nor a last name

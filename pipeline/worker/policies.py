@@ -1,5 +1,6 @@
 """Configuration the worker decides with, loaded once at start-up from the configured files or the
-packaged defaults, and validated there (a bad file stops the worker with the setting named).
+packaged defaults (``pipeline.packaged``), and validated there (a bad file stops the worker with the
+setting named).
 
 :class:`Policies` holds everything :func:`pipeline.core.number.process` needs besides the state and
 the clock; :meth:`Policies.context` gives the core's ``ProcessContext`` for an instant without
@@ -15,14 +16,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.config import Settings
-from pipeline.core.campaigns import CampaignBook, default_campaigns, load_campaigns
-from pipeline.core.lifecycle import LifecyclePolicy, default_lifecycle, load_lifecycle
+from pipeline.core.campaigns import CampaignBook, load_campaigns
+from pipeline.core.lifecycle import LifecyclePolicy, load_lifecycle
 from pipeline.core.linetype import PrefixLineTypes, parse_line_types
 from pipeline.core.number import ProcessContext
-from pipeline.core.qualification import Framework, default_framework, load_framework
-from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
-from pipeline.core.scoring import ScoringModel, ScoringRule, default_scoring, load_scoring
+from pipeline.core.qualification import Framework, load_framework
+from pipeline.core.rulepack import RulePack, merge_overrides
+from pipeline.core.scoring import ScoringModel, ScoringRule, load_scoring
 from pipeline.errors import ConfigError
+from pipeline.packaged import (
+    default_campaigns,
+    default_disposable_domains,
+    default_framework,
+    default_lifecycle,
+    default_rule_pack,
+    default_scoring,
+)
 from pipeline.registry.check import RegistrySet, open_registries
 
 _UNSET = datetime.fromtimestamp(0, UTC)
@@ -37,6 +46,7 @@ class Policies:
     lifecycle: LifecyclePolicy
     qualification: Framework
     rule_pack: RulePack
+    disposable_domains: frozenset[str]
     line_types: PrefixLineTypes | None
     registries: RegistrySet
     base_context: ProcessContext
@@ -57,12 +67,14 @@ def load_policies(settings: Settings, *, with_registries: bool = True) -> Polici
     qualification = (load_framework(read_json(settings.qualification_path, "LEADPIPE_QUALIFICATION_PATH"))
                      if settings.qualification_path else default_framework())
     rule_pack = load_rule_pack(settings)
+    disposable_domains = default_disposable_domains()
     registries = (open_registries(settings.data_dir, required=settings.required_registries)
                   if with_registries else RegistrySet())
     base = ProcessContext(now=_UNSET, rule_pack_version=rule_pack.version, campaigns=campaigns,
                           scoring_rules=scoring_rules, registries=registries, rule_pack=rule_pack,
-                          lifecycle=lifecycle, qualification=qualification, scoring_model=scoring_model)
-    return Policies(campaigns, scoring_rules, scoring_model, lifecycle, qualification, rule_pack,
+                          lifecycle=lifecycle, qualification=qualification, disposable_domains=disposable_domains,
+                          scoring_model=scoring_model)
+    return Policies(campaigns, scoring_rules, scoring_model, lifecycle, qualification, rule_pack, disposable_domains,
                     load_line_types(settings), registries, base)
 
 

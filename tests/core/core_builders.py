@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from pipeline import topics
 from pipeline.codec import default_schemas_dir
-from pipeline.core.campaigns import default_campaigns
 from pipeline.core.number import Emit, ProcessContext
-from pipeline.core.scoring import Score, default_scoring_rules
+from pipeline.core.scoring import Score
 from pipeline.core.window import Window
 from pipeline.events import (
     CallOutcome,
@@ -35,6 +34,14 @@ from pipeline.events import (
     PhoneInfo,
     SuppressionCategory,
     SuppressionScope,
+)
+from pipeline.packaged import (
+    default_campaigns,
+    default_disposable_domains,
+    default_framework,
+    default_lifecycle,
+    default_rule_pack,
+    default_scoring_rules,
 )
 
 # Monday 2 June 2025, 11:00 in New York: inside 08:00-21:00 callee-local.
@@ -227,6 +234,10 @@ def context(now: datetime = T0) -> ProcessContext:
         rule_pack_version="test-1",
         campaigns=default_campaigns(),
         scoring_rules=default_scoring_rules(),
+        rule_pack=default_rule_pack(),
+        lifecycle=default_lifecycle(),
+        qualification=default_framework(),
+        disposable_domains=default_disposable_domains(),
     )
 
 

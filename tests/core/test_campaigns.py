@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.core.campaigns import CampaignPolicy, default_campaigns, load_campaigns
+from pipeline.core.campaigns import CampaignPolicy, load_campaigns
 from pipeline.errors import ConfigError
+from pipeline.packaged import default_campaigns
 
 
 def test_the_shipped_book() -> None:

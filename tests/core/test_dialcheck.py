@@ -20,17 +20,17 @@ from core_builders import (
     proof,
 )
 
-from pipeline.core.campaigns import CampaignBook, default_campaigns, load_campaigns
+from pipeline.core.campaigns import CampaignBook, load_campaigns
 from pipeline.core.consents import ConsentLedger
 from pipeline.core.dialcheck import DialCheck, DialCheckRequest, audit_record, dial_check, parse_request
 from pipeline.core.evaluation import evaluate
 from pipeline.core.leads import NumberLeads
-from pipeline.core.lifecycle import default_lifecycle
 from pipeline.core.number import Emit, NumberState, process
 from pipeline.core.phone import normalize_phone
-from pipeline.core.rulepack import RulePack, default_rule_pack, merge_overrides
+from pipeline.core.rulepack import RulePack, merge_overrides
 from pipeline.core.suppressions import SuppressionState
 from pipeline.events import Address, ConsentChannel, ConsentProof, InputEvent, LeadDecision, PhoneInfo
+from pipeline.packaged import default_campaigns, default_lifecycle, default_rule_pack
 from pipeline.registry.check import RegistrySet
 from pipeline.registry.disk import LoadedRegistry
 from pipeline.registry.kinds import REGISTRY_KINDS
@@ -50,7 +50,8 @@ def apply(*events: InputEvent) -> NumberState:
 def check(state: NumberState, **query: str) -> dict[str, object]:
     parsed = parse_request("+13052094411", query, "US")
     assert isinstance(parsed, DialCheckRequest)
-    return dial_check(parsed, state, campaigns=default_campaigns(), pack=PACK, now=T0).to_json()
+    return dial_check(parsed, state, campaigns=default_campaigns(), pack=PACK, now=T0,
+                      lifecycle=default_lifecycle()).to_json()
 
 
 def codes(answer: dict[str, object]) -> list[object]:
@@ -173,7 +174,8 @@ def test_an_at_the_window_search_cannot_reach_is_a_bad_request_naming_at() -> No
     for raw in ("1970-01-01T00:00:00Z", "2999-12-31T23:59:59.999Z"):
         parsed = parse_request("+13052094411", {"at": raw, "campaign_id": "solar-q4"}, "US")
         assert isinstance(parsed, DialCheckRequest), raw
-        answer = dial_check(parsed, apply(lead()), campaigns=default_campaigns(), pack=PACK, now=T0)
+        answer = dial_check(parsed, apply(lead()), campaigns=default_campaigns(), pack=PACK, now=T0,
+                            lifecycle=default_lifecycle())
         assert answer.at == parsed.at and answer.rule_pack_version == PACK.version
 
 
@@ -203,7 +205,7 @@ def ask(phone: PhoneInfo, state: NumberState, *, now: datetime = T0, at: datetim
         campaign_id: str = "solar-q4", channel: ConsentChannel | None = None, pack: RulePack = PACK,
         campaigns: CampaignBook | None = None) -> DialCheck:
     return dial_check(DialCheckRequest(phone, campaign_id, channel, None, at), state,
-                      campaigns=campaigns or default_campaigns(), pack=pack, now=now)
+                      campaigns=campaigns or default_campaigns(), pack=pack, now=now, lifecycle=default_lifecycle())
 
 
 def test_the_lead_address_counts_a_new_york_number_living_in_florida_closes_at_20_eastern() -> None:
@@ -347,7 +349,7 @@ def _pewc_decision(consent: ConsentProof | None, *, pack: RulePack = PACK, later
     state, emits = process(state, number_event(lead(consent=consent)), ctx)
     [decision] = [cast(LeadDecision, e.record) for e in emits if e.topic == "lead-decision"]
     answer = dial_check(DialCheckRequest(phone_info(), "solar-q4", None, None, None), state, campaigns=SELLER_BOOK,
-                        pack=pack, now=T0, registries=LISTED)
+                        pack=pack, now=T0, registries=LISTED, lifecycle=default_lifecycle())
     return decision, answer
 
 
@@ -461,7 +463,7 @@ def test_a_do_not_call_said_on_a_call_has_one_name_in_the_decision_and_the_dial_
 def test_the_audit_record_of_an_answer_fits_the_dial_check_schema() -> None:
     state, _ = decide(phone_info(), lead())
     request = DialCheckRequest(phone_info(), "solar-q4", None, None, T0 + timedelta(hours=10), call_id="call-77")
-    answer = dial_check(request, state, campaigns=default_campaigns(), pack=PACK, now=T0)
+    answer = dial_check(request, state, campaigns=default_campaigns(), pack=PACK, now=T0, lifecycle=default_lifecycle())
     record = audit_record(request, answer, "worker-a:6066:123", "req-1")
     assert_fits_schema(Emit("dial-check", answer.phone_e164, "dial-check", record))
     assert (record["event_id"], record["call_id"], record["allowed"], record["worker_id"]) == (

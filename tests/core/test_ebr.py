@@ -27,7 +27,6 @@ from pipeline.core.rulepack import (
     EbrLimit,
     EbrParams,
     RulePack,
-    default_rule_pack,
     ebr_window,
     load_rule_pack,
     merge_overrides,
@@ -42,6 +41,7 @@ from pipeline.core.suppressions import (
 )
 from pipeline.errors import ConfigError
 from pipeline.events import CallOutcome, ConsentChanged, InputEvent, OptOut
+from pipeline.packaged import default_rule_pack
 
 PACK = default_rule_pack()
 FL = ("US", "US-FL")

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.core.email import check_email, default_disposable_domains, email_key, parse_disposable_domains
+from pipeline.core.email import check_email, email_key, parse_disposable_domains
+from pipeline.packaged import default_disposable_domains
 
 
 @pytest.mark.parametrize(("raw", "address", "key"), [
@@ -53,7 +54,7 @@ def test_syntax_check(raw: str, valid: bool, problem: str | None) -> None:
 
 @pytest.mark.parametrize("raw", [None, "", "   "])
 def test_no_address_is_none(raw: str | None) -> None:
-    assert check_email(raw) is None
+    assert check_email(raw, frozenset()) is None
     assert email_key(raw) is None
 
 
@@ -66,7 +67,7 @@ def test_no_address_is_none(raw: str | None) -> None:
     ("x@com", False),
 ])
 def test_disposable_domains_from_the_shipped_list(raw: str, disposable: bool) -> None:
-    email = check_email(raw)
+    email = check_email(raw, default_disposable_domains())
     assert email is not None and email.disposable is disposable
 
 

@@ -18,11 +18,10 @@ from core_builders import T0, consent_change, context, lead, number_event, opt_o
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.campaigns import default_campaigns
 from pipeline.core.dialcheck import DialCheck, DialCheckRequest, dial_check
 from pipeline.core.number import NumberState, process
-from pipeline.core.rulepack import default_rule_pack
 from pipeline.events import Address, InputEvent, LeadDecision, PhoneInfo
+from pipeline.packaged import default_campaigns, default_lifecycle, default_rule_pack
 
 PACK = default_rule_pack()
 CAMPAIGNS = default_campaigns()
@@ -109,7 +108,7 @@ def decide(phone: PhoneInfo, state: NumberState, new: InputEvent, now: datetime)
 
 def ask(phone: PhoneInfo, state: NumberState, campaign_id: str, now: datetime, at: datetime | None = None) -> DialCheck:
     return dial_check(DialCheckRequest(phone, campaign_id, None, None, at), state, campaigns=CAMPAIGNS, pack=PACK,
-                      now=now)
+                      now=now, lifecycle=default_lifecycle())
 
 
 def judged(decision: LeadDecision) -> bool:

@@ -19,13 +19,12 @@ from core_builders import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.campaigns import default_campaigns
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.limits import INSTANT_MAX, INSTANT_MIN
 from pipeline.core.number import NumberState, due_releases, process
-from pipeline.core.rulepack import default_rule_pack
 from pipeline.core.validation import validate_input
 from pipeline.events import CallOutcomeCode, InputEvent
+from pipeline.packaged import default_campaigns, default_lifecycle, default_rule_pack
 
 PACK = default_rule_pack()
 LAST = INSTANT_MAX.replace(microsecond=999000)  # the decoder yields whole milliseconds
@@ -63,7 +62,8 @@ def check(state: NumberState, at: str | None = None) -> bool:
     query = {"campaign_id": "solar-q4", **({"at": at} if at else {})}
     request = parse_request("+13052094411", query, "US")
     assert isinstance(request, DialCheckRequest)
-    return dial_check(request, state, campaigns=default_campaigns(), pack=PACK, now=T0).allowed
+    return dial_check(request, state, campaigns=default_campaigns(), pack=PACK, now=T0,
+                      lifecycle=default_lifecycle()).allowed
 
 
 @settings(max_examples=60, deadline=None)

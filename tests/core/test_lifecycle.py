@@ -17,25 +17,24 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.core import qualification as qual
-from pipeline.core.campaigns import default_campaigns
 from pipeline.core.decision import compliance_reasons
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.leads import LeadRecord, LeadStatus
-from pipeline.core.lifecycle import (
-    CLOSED_STATUSES,
-    LifecyclePolicy,
-    default_lifecycle,
-    load_lifecycle,
-    transition,
-)
+from pipeline.core.lifecycle import CLOSED_STATUSES, LifecyclePolicy, load_lifecycle, transition
 from pipeline.core.number import Emit, NumberState, due_releases, process
-from pipeline.core.rulepack import default_rule_pack
-from pipeline.core.scoring import ScoringModel, default_scoring
+from pipeline.core.scoring import ScoringModel
 from pipeline.errors import ConfigError
 from pipeline.events import CallOutcome, CallOutcomeCode, InputEvent
+from pipeline.packaged import (
+    default_campaigns,
+    default_framework,
+    default_lifecycle,
+    default_rule_pack,
+    default_scoring,
+)
 
 POLICY = default_lifecycle()
-FRAMEWORK = qual.default_framework()
+FRAMEWORK = default_framework()
 ZONE = "America/New_York"
 STATUSES: tuple[LeadStatus, ...] = get_args(LeadStatus)
 CODES: tuple[CallOutcomeCode, ...] = get_args(CallOutcomeCode)
@@ -499,10 +498,12 @@ def test_the_dial_time_check_refuses_a_number_found_disconnected() -> None:
     state, _ = run(NumberState.empty(), lead(), T0)
     parsed = parse_request(PHONE, {"campaign": "solar-q4"}, "US")
     assert isinstance(parsed, DialCheckRequest)
-    before = dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(), now=T0)
+    before = dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(), now=T0,
+                        lifecycle=default_lifecycle())
     assert before.to_json()["allowed"] is True
     state, _ = run(state, call("DISCONNECTED"), T0)
-    after = dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(), now=T0).to_json()
+    after = dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(), now=T0,
+                       lifecycle=default_lifecycle()).to_json()
     assert after["allowed"] is False
     assert "NUMBER_NON_WORKING" in [r["code"] for r in after["reasons"]]  # type: ignore[attr-defined]
 

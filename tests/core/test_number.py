@@ -30,9 +30,10 @@ from hypothesis import strategies as st
 from pipeline.core.consents import ConsentLedger
 from pipeline.core.leads import NumberLeads
 from pipeline.core.number import Emit, NumberState, process
-from pipeline.core.rulepack import default_rule_pack, merge_overrides
+from pipeline.core.rulepack import merge_overrides
 from pipeline.core.suppressions import SuppressionState
 from pipeline.events import CallOutcomeCode, ConsentChannel, InputEvent, SuppressionScope
+from pipeline.packaged import default_rule_pack
 
 
 def step(state: NumberState, ev: InputEvent, now: datetime = T0) -> tuple[NumberState, tuple[Emit, ...]]:

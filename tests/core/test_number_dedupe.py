@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from core_builders import T0, context, lead, number_event, opt_out, phone_info
 
-from pipeline.core.campaigns import CampaignPolicy, default_campaigns, load_campaigns
+from pipeline.core.campaigns import CampaignPolicy, load_campaigns
 from pipeline.core.number import Emit, NumberState, ProcessContext, process
 from pipeline.events import InputEvent, LeadCaptured, NumberEvent
+from pipeline.packaged import default_campaigns
 from pipeline.topics import NUMBER_EVENT_SCHEMA, NUMBER_EVENTS
 
 A, B = "+13052094411", "+13052094412"

@@ -24,8 +24,8 @@ from core_builders import (
 
 from pipeline.core.erasure import erasure_key
 from pipeline.core.number import NumberState, due_releases, process
-from pipeline.core.rulepack import default_rule_pack
 from pipeline.events import InputEvent, PhoneInfo
+from pipeline.packaged import default_rule_pack
 from pipeline.registry.check import RegistrySet
 from pipeline.registry.disk import LoadedRegistry
 from pipeline.registry.kinds import REGISTRY_KINDS

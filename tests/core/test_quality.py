@@ -7,11 +7,12 @@ from core_builders import phone_info
 
 from pipeline.core.email import check_email
 from pipeline.core.quality import QUALITY_FLAGS, quality_flags
+from pipeline.packaged import default_disposable_domains
 
 
 def flags(first: str | None = "Maria", last: str | None = "Garcia", email: str | None = "maria@gmail.com",
           phone: str = "+13052094411") -> tuple[str, ...]:
-    return quality_flags(first, last, check_email(email), phone_info(phone))
+    return quality_flags(first, last, check_email(email, default_disposable_domains()), phone_info(phone))
 
 
 def test_a_clean_lead_has_no_flags() -> None:

@@ -38,7 +38,6 @@ from pipeline.core.rulepack import (
     applicable,
     cap_verdict,
     consent_exemptions,
-    default_rule_pack,
     ebr_window,
     frequency_cap,
     frequency_caps,
@@ -56,6 +55,7 @@ from pipeline.core.rulepack import (
 from pipeline.core.window import Window
 from pipeline.errors import ConfigError
 from pipeline.events import PhoneInfo
+from pipeline.packaged import default_rule_pack
 
 PACK = default_rule_pack()
 

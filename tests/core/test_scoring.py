@@ -7,18 +7,12 @@ from typing import Any, cast
 
 import pytest
 
-from pipeline.core.scoring import (
-    FACT_FIELDS,
-    ScoringRule,
-    capture_score,
-    default_scoring,
-    default_scoring_rules,
-    lead_facts,
-    load_scoring_rules,
-    score,
-)
+from pipeline.core.scoring import FACT_FIELDS, ScoringRule, capture_score, lead_facts, load_scoring_rules, score
 from pipeline.errors import ConfigError
 from pipeline.events import LeadCaptured, PhoneInfo
+from pipeline.packaged import default_disposable_domains, default_scoring, default_scoring_rules
+
+DOMAINS = default_disposable_domains()
 
 FACTS: dict[str, object] = {
     "source": "web-form:solar-quote",
@@ -224,7 +218,7 @@ PHONE = PhoneInfo(
 
 
 def test_lead_facts_flatten_lead_and_phone() -> None:
-    facts = lead_facts(lead(), PHONE)
+    facts = lead_facts(lead(), PHONE, DOMAINS)
 
     assert facts == {
         "source": "web-form:solar-quote",
@@ -259,7 +253,7 @@ def test_lead_facts_flatten_lead_and_phone() -> None:
 def test_lead_facts_of_a_bare_lead() -> None:
     bare = lead(country=None, first_name=" ", email="not-an-email", address=None, consent=None, attributes={})
 
-    facts = lead_facts(bare, PHONE)
+    facts = lead_facts(bare, PHONE, DOMAINS)
 
     assert facts["has_email"] is False
     assert facts["has_name"] is False
@@ -269,11 +263,11 @@ def test_lead_facts_of_a_bare_lead() -> None:
 
 
 def test_default_rules_rank_a_hot_lead_above_a_purchased_one() -> None:
-    hot = lead_facts(lead(), PHONE)
+    hot = lead_facts(lead(), PHONE, DOMAINS)
     cold = lead_facts(
         lead(source="list:purchased-2025", consent=None, email=None,
              attributes={"timeline": "just_browsing", "lead_type": "purchased_list"}),
-        PHONE,
+        PHONE, DOMAINS,
     )
 
     rules, model = default_scoring()

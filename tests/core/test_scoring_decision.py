@@ -14,13 +14,13 @@ from pipeline.core.scoring import (
     ScoringModel,
     at_decision,
     capture_score,
-    default_scoring,
     load_scoring,
     load_scoring_rules,
     temperature_of,
 )
 from pipeline.errors import ConfigError
 from pipeline.events import ScoreContribution
+from pipeline.packaged import default_scoring
 
 T0 = datetime(2026, 6, 1, 16, tzinfo=UTC)
 RULES, MODEL = default_scoring()

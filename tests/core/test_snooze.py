@@ -14,15 +14,14 @@ from typing import Any
 
 from core_builders import PHONE, T0, assert_fits_schema, context, lead, number_event, outcome
 
-from pipeline.core.campaigns import default_campaigns
 from pipeline.core.consents import ConsentLedger
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.leads import NumberLeads
 from pipeline.core.number import Emit, NumberState, due_releases, process
-from pipeline.core.rulepack import default_rule_pack
 from pipeline.core.snooze import snooze_from_outcome
 from pipeline.core.suppressions import SuppressionState
 from pipeline.events import InputEvent, ReleaseDue
+from pipeline.packaged import default_campaigns, default_lifecycle, default_rule_pack
 
 MAIN_ROWS = Path(__file__).parent / "data" / "not-now-rows-main-59d2828.json"
 """Table values written by main at 59d2828 (tests/core/data): lead L1 (solar-q4) said NOT_NOW until
@@ -148,7 +147,8 @@ def test_the_dial_time_check_reads_main_rows_as_a_snooze_of_one_campaign() -> No
     def allowed(campaign: str) -> bool:
         parsed = parse_request(PHONE, {"campaign_id": campaign}, "US")
         assert isinstance(parsed, DialCheckRequest)
-        return bool(dial_check(parsed, state, campaigns=campaigns, pack=pack, now=now).allowed)
+        return bool(dial_check(parsed, state, campaigns=campaigns, pack=pack, now=now,
+                               lifecycle=default_lifecycle()).allowed)
 
     assert allowed("insurance-renewals")  # main's row said ALL_CHANNELS: every campaign blocked
     assert not allowed("solar-q4")

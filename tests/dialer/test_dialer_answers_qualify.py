@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.outcome_model import QUALIFICATION_ANSWERS
-from pipeline.core.qualification import default_framework, evaluate
+from pipeline.core.qualification import evaluate
+from pipeline.packaged import default_framework
 
 GOOD = {"contact_name": "Ana Silva", "role": "homeowner", "fit": "good", "interest": "high", "timeline": "now",
         "next_step": "send_proposal", "budget": "15000"}

@@ -44,21 +44,29 @@ from aiokafka.partitioner import murmur2
 from pipeline import topics
 from pipeline.codec import Codec, SchemaStore, SingleObjectCodec
 from pipeline.config import Settings
-from pipeline.core.campaigns import CampaignBook, default_campaigns
+from pipeline.core.campaigns import CampaignBook
 from pipeline.core.consents import ConsentLedger
 from pipeline.core.email_stage import EmailLeads, email_route, email_stage, email_table_key, forget_number
 from pipeline.core.erasure import Erasure, erasure_key
 from pipeline.core.intake import Invalid, Rejected, Routed, intake
 from pipeline.core.leads import NumberLeads
-from pipeline.core.lifecycle import LifecyclePolicy, default_lifecycle
+from pipeline.core.lifecycle import LifecyclePolicy
 from pipeline.core.linetype import LineTypeSource, with_line_type
 from pipeline.core.number import Emit, NumberState, ProcessContext, due_releases, process
 from pipeline.core.phone import PhoneError, normalize_phone
-from pipeline.core.qualification import Framework, default_framework
-from pipeline.core.rulepack import RulePack, default_rule_pack
-from pipeline.core.scoring import ScoringModel, ScoringRule, default_scoring
+from pipeline.core.qualification import Framework
+from pipeline.core.rulepack import RulePack
+from pipeline.core.scoring import ScoringModel, ScoringRule
 from pipeline.core.suppressions import SuppressionState
 from pipeline.errors import CodecError
+from pipeline.packaged import (
+    default_campaigns,
+    default_disposable_domains,
+    default_framework,
+    default_lifecycle,
+    default_rule_pack,
+    default_scoring,
+)
 from pipeline.worker.wire import branch_named, dead_letter
 from streams.mixed import Garbage, Input, MixedStream, StreamItem, Tick, line_types
 
@@ -84,6 +92,7 @@ class ReferenceConfig:
     rule_pack: RulePack = field(default_factory=default_rule_pack)
     lifecycle: LifecyclePolicy = field(default_factory=default_lifecycle)
     qualification: Framework = field(default_factory=default_framework)
+    disposable_domains: frozenset[str] = field(default_factory=default_disposable_domains)
     default_region: str = Settings.default_region
     partitions: int = Settings.partitions
     app_id: str = Settings.app_id
@@ -252,7 +261,8 @@ class _Worker:
         scoring_rules, scoring_model = config.scoring
         ctx = ProcessContext(now=self._now(), rule_pack_version=config.rule_pack.version, campaigns=config.campaigns,
                              scoring_rules=scoring_rules, rule_pack=config.rule_pack, scoring_model=scoring_model,
-                             lifecycle=config.lifecycle, qualification=config.qualification)
+                             lifecycle=config.lifecycle, qualification=config.qualification,
+                             disposable_domains=config.disposable_domains)
         new_state, emits = process(state, event, ctx)  # type: ignore[arg-type]
         self._write_back(key, state, new_state)
         self._send_emits(emits)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Settings
-from pipeline.core.scoring import ScoringModel, default_scoring
+from pipeline.core.scoring import ScoringModel
 from pipeline.errors import ConfigError
+from pipeline.packaged import default_scoring
 from pipeline.worker.policies import load_line_types, load_scoring_config
 
 

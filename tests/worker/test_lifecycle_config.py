@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Settings
-from pipeline.core.lifecycle import LifecyclePolicy, default_lifecycle
-from pipeline.core.qualification import Framework, default_framework
+from pipeline.core.lifecycle import LifecyclePolicy
+from pipeline.core.qualification import Framework
 from pipeline.errors import ConfigError
+from pipeline.packaged import default_framework, default_lifecycle
 from pipeline.worker.clock import make_clock
 from pipeline.worker.policies import Policies, load_policies
 

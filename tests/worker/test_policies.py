@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Settings
-from pipeline.core.rulepack import default_rule_pack, jurisdictions, legal_window
+from pipeline.core.rulepack import jurisdictions, legal_window
 from pipeline.errors import ConfigError
 from pipeline.events import PhoneInfo
+from pipeline.packaged import default_rule_pack
 from pipeline.worker.policies import load_rule_pack
 
 FLORIDA: PhoneInfo = {"phone_e164": "+13052094411", "region": "US", "number_type": "FIXED_LINE_OR_MOBILE",

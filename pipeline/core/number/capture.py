@@ -32,11 +32,11 @@ def on_lead(
     found = _duplicate_of(state.leads, lead, window)
     if found is not None:
         known, original = found
-        flags = lead_quality_flags(lead["first_name"], lead["last_name"], lead["email"], phone)
+        flags = lead_quality_flags(lead["first_name"], lead["last_name"], lead["email"], phone, ctx.disposable_domains)
         state = _merge(state, original, lead_id)
         return state, (lead_decision(ctx, event, lead_id, campaign_id, source, known, decision_id, flags),)
 
-    facts = scoring.lead_facts(lead, phone)
+    facts = scoring.lead_facts(lead, phone, ctx.disposable_domains)
     lead_score = scoring.capture_score(facts, ctx.scoring_rules, ctx.scoring_model)
     address = lead["address"]
     consent = lead["consent"]
@@ -108,7 +108,8 @@ def _on_email_duplicate(state: NumberState, event: NumberEvent, lead: LeadCaptur
         f"same email as lead {target.lead_id}{via} for campaign {target.campaign_id}, captured "
         f"{target.captured_at.isoformat()} on another number, within {window.days} days (status {target.status})"
     ))
-    flags = lead_quality_flags(lead["first_name"], lead["last_name"], lead["email"], event["phone"])
+    flags = lead_quality_flags(lead["first_name"], lead["last_name"], lead["email"], event["phone"],
+                              ctx.disposable_domains)
     state = _merge(state, target, lead["lead_id"])
     return state, (lead_decision(ctx, event, lead["lead_id"], lead["campaign_id"], lead["source"], decision,
                                   decision_id, flags),)

@@ -58,7 +58,7 @@ def decide_lead(state: NumberState, event: NumberEvent, record: LeadRecord, deci
         decision = replace(decision, reasons=reasons, rules_fired=tuple(dict.fromkeys(r["rule_id"] for r in reasons)))
     status = _status_after_decision(record.status, decision.outcome)
     if flags is None:
-        flags = lead_quality_flags(record.first_name, record.last_name, record.email, phone)
+        flags = lead_quality_flags(record.first_name, record.last_name, record.email, phone, ctx.disposable_domains)
     emits = [lead_decision(ctx, event, lead_id, campaign_id, record.source, decision, decision_id, flags,
                             lead_status=status, attempts=record.attempts)]
     offered = decision.outcome == "CALL_READY"
@@ -136,5 +136,5 @@ def decision_score(record: LeadRecord, phone: PhoneInfo, consent: ConsentStatus 
 
 
 def lead_quality_flags(first_name: str | None, last_name: str | None, email: str | None,
-                   phone: PhoneInfo) -> tuple[str, ...]:
-    return quality_flags(first_name, last_name, check_email(email), phone)
+                      phone: PhoneInfo, disposable_domains: frozenset[str]) -> tuple[str, ...]:
+    return quality_flags(first_name, last_name, check_email(email, disposable_domains), phone)
