@@ -56,7 +56,7 @@ from confluent_kafka import Consumer, KafkaException, Message
 from connectors.crm_mapping import CrmMapping, ForgetRequest, forget_request, load_mapping, map_record
 from connectors.crm_policy import Attempt, Delivered, GiveUp, RetryPolicy, after_attempt
 from pipeline.codec import Codec, make_codec
-from pipeline.config import Settings, redact_url
+from pipeline.config import CrmSettings, redact_url
 from pipeline.core.phone import PhoneError, normalize_phone
 from pipeline.errors import BrokerError, CodecError, ConfigError
 from pipeline.events import DeadLetter
@@ -109,7 +109,7 @@ class CrmTarget:
     token: str | None = field(default=None, repr=False)
 
 
-def target_from_settings(settings: Settings) -> CrmTarget:
+def target_from_settings(settings: CrmSettings) -> CrmTarget:
     if settings.crm_url is None:
         raise ConfigError("LEADPIPE_CRM_URL is not set: the connector needs the CRM endpoint to POST leads to")
     mapping = load_mapping(settings.crm_preset, settings.crm_mapping_path)
@@ -160,7 +160,7 @@ def send_json(target: CrmTarget, method: str, url: str, body: Mapping[str, objec
     if body is not None:
         headers["Content-Type"] = "application/json"
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 - http(s) only, checked in Settings
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 - http(s) only, checked in CrmSettings
     try:
         with _OPENER.open(request, timeout=target.timeout_s) as response:
             text = response.read(_BODY_KEPT).decode("utf-8", errors="replace")
@@ -194,7 +194,7 @@ class CrmConnector:
     flight finishes first.
     """
 
-    def __init__(self, settings: Settings, *, codec: Codec | None = None, target: CrmTarget | None = None,
+    def __init__(self, settings: CrmSettings, *, codec: Codec | None = None, target: CrmTarget | None = None,
                  draw: Callable[[], float] | None = None) -> None:
         self.settings = settings
         self.codec = codec or make_codec(settings)
@@ -445,7 +445,7 @@ def serve_status(connector: CrmConnector, host: str, port: int, keys: KeyRing | 
 
 
 def cmd_crm(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(os.environ)
+    settings = CrmSettings.from_env(os.environ)
     if settings.embedded:
         raise ConfigError("set LEADPIPE_BOOTSTRAP_SERVERS: the CRM connector reads qualified-lead from a broker")
     logging.getLogger("connectors").setLevel(settings.log_level.upper())

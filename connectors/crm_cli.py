@@ -6,12 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-CRM_DOC = """Deliver qualified-lead records to a CRM over HTTP.
-
-Settings (environment): LEADPIPE_CRM_URL (required), LEADPIPE_CRM_PRESET (generic | hubspot |
-salesforce), LEADPIPE_CRM_MAPPING_PATH, LEADPIPE_CRM_TOKEN, LEADPIPE_CRM_MAX_ATTEMPTS,
-LEADPIPE_CRM_BACKOFF_BASE_S, LEADPIPE_CRM_BACKOFF_CAP_S, LEADPIPE_CRM_TIMEOUT_S,
-LEADPIPE_CRM_GROUP_ID, LEADPIPE_CRM_PORT (its /healthz and /metrics). See docs/crm-and-imports.md.
+CRM_DOC = """Deliver qualified-lead records to a CRM over HTTP (LEADPIPE_CRM_URL is required; every
+setting is listed below). See docs/crm-and-imports.md.
 """
 
 

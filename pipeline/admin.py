@@ -9,7 +9,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]  # exported at runtime
 
-from pipeline.config import Settings
+from pipeline.config import TopicsSettings
 from pipeline.errors import BrokerError, TopicSetupError
 from pipeline.topics import TopicSpec, registry
 
@@ -21,7 +21,7 @@ class TopicReport:
     created: bool
 
 
-def ensure_topics(settings: Settings, *, timeout_s: float = 15.0) -> list[TopicReport]:
+def ensure_topics(settings: TopicsSettings, *, timeout_s: float = 15.0) -> list[TopicReport]:
     """Create the missing topics and check every topic has ``settings.partitions`` partitions.
 
     Idempotent: existing topics are left alone. Raises :class:`TopicSetupError` when an existing
@@ -74,7 +74,7 @@ def _metadata_with(admin: AdminClient, names: list[str], timeout_s: float) -> di
         time.sleep(0.1)
 
 
-def _new_topic(spec: TopicSpec, settings: Settings) -> NewTopic:
+def _new_topic(spec: TopicSpec, settings: TopicsSettings) -> NewTopic:
     # Retention and compaction from the registry; a broker that ignores a config (Tansu keeps
     # everything in memory) still creates the topic.
     return NewTopic(spec.name, num_partitions=settings.partitions,

@@ -12,7 +12,8 @@
     leadpipe import    bulk-import lead files (CSV) onto lead-captured
     leadpipe dial-checks  what the dial-time check answered (by call id, request id or number)
 
-Settings come from ``LEADPIPE_*`` environment variables (see ``pipeline.config``).
+Settings come from ``LEADPIPE_*`` environment variables; ``leadpipe <command> --help`` lists the ones
+that command reads (``pipeline.config``).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import sys
 import time
 from collections.abc import Sequence
 
-from pipeline.config import Settings
+from pipeline.config import SERVICE_SETTINGS, Settings, TopicsSettings, WorkerSettings, settings_help
 from pipeline.errors import ConfigError, LeadpipeError
 
 
 def _settings() -> Settings:
+    """Every setting, for the commands that run the whole pipeline (demo, bench, torture)."""
     return Settings.from_env(os.environ)
 
 
@@ -96,7 +98,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
     from pipeline.admin import ensure_topics
     from pipeline.topics import DAY_MS, registry
 
-    settings = _settings()
+    settings = TopicsSettings.from_env(os.environ)
     if args.action == "list":
         for spec in registry(settings.app_id):
             kept = "compacted" if spec.retention is None else f"{spec.retention // DAY_MS} days"
@@ -113,7 +115,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from pipeline.worker.main import run_worker
 
-    return run_worker(_settings())
+    return run_worker(WorkerSettings.from_env(os.environ))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -266,7 +268,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--broker", choices=("tansu", "kafka"), default="tansu",
                    help="the embedded broker (at-least-once) or Apache Kafka (exactly-once); each run gets a fresh one")
     p.set_defaults(func=cmd_torture)
+    _list_settings(sub)
     return parser
+
+
+def _list_settings(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """End each command's ``--help`` (and its subcommands') with the settings it reads."""
+    for name, kind in SERVICE_SETTINGS.items():
+        pending = [sub.choices[name]]
+        while pending:
+            command = pending.pop()
+            command.epilog = settings_help(kind)
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
+            for action in command._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    pending.extend(action.choices.values())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

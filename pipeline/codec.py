@@ -34,7 +34,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from pipeline.compiled_avro import CompiledSchema, compile_schema
-from pipeline.config import Settings
+from pipeline.config import WireFormat
 from pipeline.errors import BrokerError, ConfigError, DecodeError, EncodeError, UnknownSchemaError
 
 __all__ = [
@@ -464,7 +464,7 @@ class ConfluentCodec(_AvroCodec):
         return _write(schema, parsed, self._registry_for_encode.header(schema), record, self._compiled[schema])
 
 
-def make_codec(settings: Settings, store: SchemaStore | None = None) -> Codec:
+def make_codec(settings: WireFormat, store: SchemaStore | None = None) -> Codec:
     """The codec ``settings`` asks for: single-object without a registry URL, else Confluent.
 
     ``mock://`` URLs get confluent-kafka's in-memory registry, which lives inside that one client:

@@ -1,17 +1,28 @@
 """Settings: one typed place, read from the environment at the edge and validated at start-up.
 
-Every setting is ``LEADPIPE_<NAME>``. Unset ``LEADPIPE_BOOTSTRAP_SERVERS`` means "start the
-embedded broker"; set it to use a real Kafka cluster and nothing embedded is started.
+Every setting is ``LEADPIPE_<NAME>`` and is declared once, below, with its default, its parser and
+a one-line meaning (:func:`setting`). Settings come in small parts (the Kafka connection, the topic
+layout, the read keys, ...); each service's settings type is composed of the parts it reads and its
+own fields, and nothing else: ``leadpipe <service> --help`` lists exactly those
+(:data:`SERVICE_SETTINGS`, :func:`settings_help`), and tests/test_service_settings.py proves a
+service's modules read nothing outside its type. :class:`Settings` holds every part, for the
+commands that run the whole pipeline in one go (demo, bench, torture).
+
+Unset ``LEADPIPE_BOOTSTRAP_SERVERS`` means "start the embedded broker"; set it to use a real Kafka
+cluster and nothing embedded is started.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Self
 
 from pipeline.errors import ConfigError
 
@@ -25,47 +36,10 @@ MIN_ERASURE_KEY_CHARS = 16
 CRM_PRESETS = ("generic", "hubspot", "salesforce")
 """Mapping presets shipped in connectors/presets/ (connectors.crm_mapping.PRESETS is this)."""
 
+KNOWN_REGISTRIES = ("us-dnc", "uk-tps", "uk-ctps")
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-
-
-def _bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: expected one of true/false/1/0/yes/no/on/off")
-
-
-def _int(name: str, raw: str, *, minimum: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: expected a whole number") from None
-    if value < minimum:
-        raise ConfigError(f"{ENV_PREFIX}{name}={value}: must be at least {minimum}")
-    return value
-
-
-def _float(name: str, raw: str, *, minimum: float) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: expected a number") from None
-    if value < minimum:
-        raise ConfigError(f"{ENV_PREFIX}{name}={value}: must be at least {minimum}")
-    return value
-
-
-def _instant(name: str, raw: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: expected an ISO-8601 instant") from None
-    if value.tzinfo is None:
-        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r}: the instant needs a UTC offset, e.g. Z or +00:00")
-    return value
 
 
 def redact_url(url: str | None) -> str | None:
@@ -75,224 +49,245 @@ def redact_url(url: str | None) -> str | None:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
-def _client_settings(get: Callable[[str], str | None]) -> dict[str, object]:
-    """The dialer's and web-form simulator's settings (``LEADPIPE_DIAL_CHECK_URLS`` and on)."""
-    kw: dict[str, object] = {}
-    if (raw := get("DIAL_CHECK_URLS")) is not None:
-        urls = tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip())
-        bad = [u for u in urls if not re.match(r"https?://", u)]
-        if bad or not urls:
-            raise ConfigError(f"{ENV_PREFIX}DIAL_CHECK_URLS={raw!r}: expected comma-separated http(s):// URLs")
-        kw["dial_check_urls"] = urls
-    if (raw := get("GATEWAY_URL")) is not None:
-        if not re.match(r"https?://", raw):
-            raise ConfigError(f"{ENV_PREFIX}GATEWAY_URL={raw!r}: expected an http(s):// URL")
-        kw["gateway_url"] = raw.rstrip("/")
-    if (raw := get("API_KEY")) is not None:
-        kw["api_key"] = raw
-    if (raw := get("DIALER_CALLS_PER_SECOND")) is not None:
-        kw["dialer_calls_per_second"] = _float("DIALER_CALLS_PER_SECOND", raw, minimum=0.01)
-    if (raw := get("DIALER_TALK_TIME_S")) is not None:
-        kw["dialer_talk_time_s"] = _float("DIALER_TALK_TIME_S", raw, minimum=0.0)
-    if (raw := get("DIALER_CAMPAIGNS")) is not None:
-        kw["dialer_campaigns"] = tuple(c.strip() for c in raw.split(",") if c.strip())
-    if (raw := get("DIALER_SEED")) is not None:
-        kw["dialer_seed"] = _int("DIALER_SEED", raw, minimum=0)
-    if (raw := get("DIALER_AGENTS")) is not None:
-        agents = tuple(a.strip() for a in raw.split(",") if a.strip())
-        if len(set(agents)) != len(agents):
-            raise ConfigError(f"{ENV_PREFIX}DIALER_AGENTS={raw!r}: an agent is named twice")
-        kw["dialer_agents"] = agents
-    return kw
+# --- parsers: (environment variable, its stripped non-blank text) -> value, or ConfigError naming it ---
+
+Parser = Callable[[str, str], object]
 
 
-def _gateway_env(get: Callable[[str], str | None]) -> dict[str, object]:
-    """The ingest gateway's ``LEADPIPE_*`` settings (see :class:`Settings`)."""
-    kw: dict[str, object] = {}
-    if (raw := get("GATEWAY_HOST")) is not None:
-        kw["gateway_host"] = raw
-    if (raw := get("GATEWAY_PORT")) is not None:
-        kw["gateway_port"] = _int("GATEWAY_PORT", raw, minimum=0)
-    if (raw := get("API_KEYS_PATH")) is not None:
-        if not Path(raw).is_file():
-            raise ConfigError(f"{ENV_PREFIX}API_KEYS_PATH={raw!r}: no such file")
-        kw["api_keys_path"] = Path(raw)
-    if (raw := get("GATEWAY_MAX_BODY_BYTES")) is not None:
-        kw["gateway_max_body_bytes"] = _int("GATEWAY_MAX_BODY_BYTES", raw, minimum=1024)
-    if (raw := get("GATEWAY_CORS_ORIGINS")) is not None:
-        kw["gateway_cors_origins"] = tuple(o.strip() for o in raw.split(",") if o.strip())
-    if (raw := get("GATEWAY_DELIVERY_TIMEOUT_S")) is not None:
-        kw["gateway_delivery_timeout_s"] = _float("GATEWAY_DELIVERY_TIMEOUT_S", raw, minimum=0.5)
-    if (raw := get("GATEWAY_LINGER_MS")) is not None:
-        kw["gateway_linger_ms"] = _int("GATEWAY_LINGER_MS", raw, minimum=0)
-    return kw
+def text(var: str, raw: str) -> str:
+    return raw
+
+
+def flag(var: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{var}={raw!r}: expected one of true/false/1/0/yes/no/on/off")
+
+
+def whole(*, minimum: int) -> Parser:
+    def parse(var: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r}: expected a whole number") from None
+        if value < minimum:
+            raise ConfigError(f"{var}={value}: must be at least {minimum}")
+        return value
+    return parse
+
+
+def number(*, minimum: float) -> Parser:
+    def parse(var: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r}: expected a number") from None
+        if value < minimum:
+            raise ConfigError(f"{var}={value}: must be at least {minimum}")
+        return value
+    return parse
+
+
+def instant(var: str, raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r}: expected an ISO-8601 instant") from None
+    if value.tzinfo is None:
+        raise ConfigError(f"{var}={raw!r}: the instant needs a UTC offset, e.g. Z or +00:00")
+    return value
+
+
+def path(var: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def existing_file(var: str, raw: str) -> Path:
+    if not Path(raw).is_file():
+        raise ConfigError(f"{var}={raw!r}: no such file")
+    return Path(raw)
+
+
+def clock_file(var: str, raw: str) -> Path:
+    """A file holding an ISO-8601 instant, read now so a bad one fails at start-up, not later."""
+    path = existing_file(var, raw)
+    instant(var, path.read_text(encoding="utf-8").strip())
+    return path
+
+
+def names(var: str, raw: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in raw.split(",") if n.strip())
+
+
+def distinct_names(var: str, raw: str) -> tuple[str, ...]:
+    listed = names(var, raw)
+    if len(set(listed)) != len(listed):
+        raise ConfigError(f"{var}={raw!r}: a name is given twice")
+    return listed
+
+
+def registries(var: str, raw: str) -> tuple[str, ...]:
+    listed = names(var, raw)
+    if unknown := set(listed) - set(KNOWN_REGISTRIES):
+        raise ConfigError(f"{var}: unknown registries {sorted(unknown)}; known: {', '.join(KNOWN_REGISTRIES)}")
+    return listed
+
+
+def http_url(var: str, raw: str) -> str:
+    if not re.match(r"https?://", raw):
+        raise ConfigError(f"{var}={redact_url(raw)!r}: expected an http(s):// URL")
+    return raw.rstrip("/")
+
+
+def http_urls(var: str, raw: str) -> tuple[str, ...]:
+    urls = tuple(u.rstrip("/") for u in names(var, raw))
+    if not urls or any(not re.match(r"https?://", u) for u in urls):
+        raise ConfigError(f"{var}={raw!r}: expected comma-separated http(s):// URLs")
+    return urls
+
+
+def registry_url(var: str, raw: str) -> str:
+    if not re.match(r"(https?|mock)://", raw):
+        raise ConfigError(f"{var}={redact_url(raw)!r}: expected http(s):// or mock://")
+    return raw
+
+
+def one_of(*choices: str) -> Parser:
+    def parse(var: str, raw: str) -> str:
+        if raw not in choices:
+            raise ConfigError(f"{var}={raw!r}: expected one of {', '.join(choices)}")
+        return raw
+    return parse
+
+
+def matching(pattern: str, expected: str) -> Parser:
+    def parse(var: str, raw: str) -> str:
+        if not re.fullmatch(pattern, raw):
+            raise ConfigError(f"{var}={raw!r}: expected {expected}")
+        return raw
+    return parse
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Everything leadpipe can be configured with. Build with :meth:`from_env`."""
+class SettingInfo:
+    """What a setting's field carries besides its default: how its variable is read and what it means."""
 
-    bootstrap_servers: str | None = None
-    """Kafka bootstrap servers; None starts the embedded broker."""
-    schema_registry_url: str | None = None
-    """Confluent-compatible schema registry; None uses Avro single-object encoding."""
-    app_id: str = "leadpipe"
-    """Faust application id: the consumer group and the prefix of internal topics."""
-    partitions: int = 4
-    """Partitions of every topic. Must match across all topics (co-partitioning)."""
-    replication_factor: int = 1
-    default_region: str = "US"
-    """Region used to parse phone numbers given in national format without a country."""
-    session_timeout_s: float = 6.0
-    """Consumer group session timeout. Short by default: a group join waits about half of it."""
-    heartbeat_interval_s: float = 1.5
-    required_registries: tuple[str, ...] = ()
-    """National registries a worker must hold fresh (us-dnc, uk-tps, uk-ctps): when one is missing
-    or stale, every number it covers is blocked (fail closed)."""
-    recovery_consistency_check: bool = True
-    """Faust's check that a changelog's high-water mark is not below the offset a table holds.
-    Off against the embedded broker, whose high-water marks can be short by a batch (a worker
-    would crash on rebalance); keep it on for Kafka."""
-    release_interval_s: float = 5.0
-    """How often deferred leads are checked for release (their window opened or cap freed up)."""
-    fetch_max_wait_ms: int = 10
-    """Longest a consumer fetch waits for data (Faust's own 1500 ms adds that much latency per hop)."""
-    replica_host: str = "127.0.0.1"
-    replica_port: int = 6070
-    replica_max_behind_s: float = 2.0
-    """A dial-check replica that cannot show its copy current within this answers 503, not a stale allowed."""
-    processing_guarantee: str = "auto"
-    """``exactly_once`` (Kafka transactions, one per source partition per batch; opt-in, see
-    pipeline.worker.main.resolve_guarantee), ``at_least_once``, or ``auto`` (at-least-once)."""
-    batch_max: int = 500
-    """Most records the decide agent takes in one batch (decided, sent and written together)."""
-    batch_wait_ms: int = 5
-    """Longest the decide agent waits to fill a batch before deciding what it has."""
-    store: str = "memory://"
-    """Faust table store: memory:// (recovers from changelogs) or rocksdb:// for large tables."""
-    data_dir: Path = Path("leadpipe-data")
-    web_enabled: bool = True
-    web_host: str = "127.0.0.1"
-    web_port: int = 6066
-    open_reads: bool = False
-    """LOCAL RUNS ONLY: with no keys file (``api_keys_path``), serve the worker's, the console's and the
-    CRM connector's reads without a key — allowed on a loopback address only (pipeline.http_auth)."""
-    faust_views: bool = False
-    """Serve Faust's built-in web views (/router/, /table/, statistics, /graph), behind a read key."""
-    scoring_rules_path: Path | None = None
-    """JSON file of scoring rules; None uses the packaged defaults."""
-    campaigns_path: Path | None = None
-    """JSON file of campaign policies; None uses the packaged defaults."""
-    rule_pack_overrides_path: Path | None = None
-    """JSON file of counsel's rule overrides and additions on top of the packaged rule pack."""
-    line_types_path: Path | None = None
-    """CSV of E.164 numbers or prefixes and their line type (pipeline.core.linetype); None: none known."""
-    dedupe_by_email: bool = True
-    """Check leads with an email against the replicated email index to find duplicates by email."""
-    dial_check_audit: bool = True
-    """Append every dial-check answer to the ``dial-check`` topic. Off only to measure what it costs."""
-    fixed_clock: datetime | None = None
-    """Freeze the decision clock at this instant (tests, replays); None uses the system clock."""
-    # --- lifecycle ---
-    lifecycle_path: Path | None = None
-    """JSON file of retry delays and attempt limits per outcome; None uses the packaged defaults."""
-    qualification_path: Path | None = None
-    """JSON file of the qualification framework; None uses the packaged defaults."""
-    clock_file: Path | None = None
-    """FOR TESTS AND REPLAYS ONLY: the decision clock reads an ISO-8601 instant from this file on
-    every call, so a test can move time forward (days of retries and callbacks in seconds).
-    Takes precedence over ``fixed_clock``."""
-    log_level: str = "info"
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
-    sasl_username: str | None = None
-    sasl_password: str | None = field(default=None, repr=False)
-    erasure_key: str | None = field(default=None, repr=False)
-    """HMAC key of erasure markers and of the email stage's keys (see :meth:`erasure_secret`). Set a
-    secret and never change it: a new key cannot find the markers made with the old one."""
-    # --- console (pipeline/console) ---
-    console_host: str = "127.0.0.1"
-    console_port: int = 8082
-    worker_urls: tuple[str, ...] = ()
-    """Workers whose /metrics the console scrapes for the opt-out-to-blocked latency."""
-    # --- dialer and web-form clients (connectors/dialer.py, connectors/demo/webforms.py) ---
-    dial_check_urls: tuple[str, ...] = ("http://127.0.0.1:6066",)
-    """Workers the dialer asks ``/v1/dial-check`` right before each call (any worker answers for any number)."""
-    gateway_url: str | None = None
-    """The HTTP gateway clients post to; None: the dialer writes outcomes straight to Kafka."""
-    api_key: str | None = field(default=None, repr=False)
-    """This client's gateway API key (``X-API-Key``)."""
-    dialer_calls_per_second: float = 2.0
-    dialer_talk_time_s: float = 3.0
-    """Simulated length of every call: its outcome is reported this long after dialing."""
-    dialer_campaigns: tuple[str, ...] = ()
-    """Campaigns the dialer works; empty: every campaign."""
-    dialer_seed: int = 11
-    """Seed of the simulated call outcomes (same seed, same outcome for the same offer)."""
-    dialer_agents: tuple[str, ...] = ()
-    """Agents logged in to the dialer, one call each at a time; a callback goes to the agent who
-    promised it. Empty: calls are made by one simulated agent on as many lines as needed."""
-    # --- CRM delivery connector (connectors/crm.py) ---
-    crm_url: str | None = None
-    """Where the CRM connector POSTs each qualified lead (http(s)://); required by ``leadpipe crm``."""
-    crm_preset: str = "generic"
-    """Field mapping preset: generic, hubspot or salesforce (connectors/presets/)."""
-    crm_mapping_path: Path | None = None
-    """A custom mapping file (JSON, see docs/crm-and-imports.md); overrides the preset."""
-    crm_token: str | None = field(default=None, repr=False)
-    """Bearer token sent as ``Authorization: Bearer <token>``; never logged."""
-    crm_max_attempts: int = 5
-    crm_backoff_base_s: float = 0.5
-    crm_backoff_cap_s: float = 30.0
-    crm_timeout_s: float = 10.0
-    """Per HTTP request (connect + answer)."""
-    crm_group_id: str | None = None
-    """Consumer group of the connector; None means ``<app_id>-crm``."""
-    crm_port: int = 6068
-    """Port of the connector's own /healthz and /metrics (on web_host)."""
-    # --- ingest gateway (pipeline.gateway) ---
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = 8080
-    api_keys_path: Path | None = None
-    """JSON file of API keys with scopes (``{"keys": [{key_id, source, key, hmac_secret, scopes}]}``):
-    the gateway's writers, and the readers of every service (pipeline.http_auth)."""
-    gateway_max_body_bytes: int = 64 * 1024
-    """Largest request body the gateway reads; a bigger one is answered 413."""
-    gateway_cors_origins: tuple[str, ...] = ()
-    """Origins allowed to POST from a browser (``*`` for any); empty sends no CORS headers."""
-    gateway_delivery_timeout_s: float = 5.0
-    """Longest a request waits for the broker's acknowledgement before it is answered 503."""
-    gateway_linger_ms: int = 2
-    """How long the gateway's producer waits to batch writes (a little batching under load)."""
+    meaning: str
+    parse: Parser
+    secret: bool = False
+    """Never shown: not in repr, describe() or help."""
+    default_text: str | None = None
+    """How the default reads in help and README when the value alone would not say it."""
+    order: int = 0
+    """Place in this module's source: help and README list settings in the order they are declared."""
 
-    def erasure_secret(self) -> bytes:
-        """The erasure HMAC key, for a process that hashes with it (the worker).
 
-        Raises :class:`ConfigError` naming ``LEADPIPE_ERASURE_KEY`` when it is unset, the public
-        development key or shorter than 16 characters: a known key lets anyone reverse the markers
-        of erased numbers by hashing every number. The demo sets a random key per run.
-        """
-        key = self.erasure_key
-        if key is None or key == PUBLIC_ERASURE_KEY:
-            state = "is not set" if key is None else "is the public development key"
-            raise ConfigError(f"{ENV_PREFIX}ERASURE_KEY {state}: set a secret of 32+ random characters (e.g. "
-                              "`openssl rand -base64 32`) and never change it; with a known key the markers of "
-                              "erased numbers reverse by hashing every number")
-        if len(key) < MIN_ERASURE_KEY_CHARS:
-            raise ConfigError(f"{ENV_PREFIX}ERASURE_KEY: {len(key)} characters, at least {MIN_ERASURE_KEY_CHARS} "
-                              "(32+ random characters recommended)")
-        return key.encode()
+_declared = itertools.count()
+
+
+def setting(default: Any, meaning: str, parse: Parser = text, *, secret: bool = False,
+            default_text: str | None = None) -> Any:
+    """Declare a setting: a dataclass field with its default and ``LEADPIPE_<FIELD NAME>``'s parser
+    and one-line meaning (typed ``Any`` like :func:`dataclasses.field`, so the annotation rules)."""
+    info = SettingInfo(meaning=meaning, parse=parse, secret=secret, default_text=default_text, order=next(_declared))
+    return field(default=default, repr=not secret, metadata={"setting": info})
+
+
+def env_var(name: str) -> str:
+    """The environment variable of the setting (field) ``name``."""
+    return ENV_PREFIX + name.upper()
+
+
+def info_of(f: dataclasses.Field[Any]) -> SettingInfo:
+    info = f.metadata.get("setting")
+    if not isinstance(info, SettingInfo):
+        raise TypeError(f"settings field {f.name} is not declared with setting()")
+    return info
+
+
+def settings_of(kind: type[SettingsBase] | SettingsBase) -> list[dataclasses.Field[Any]]:
+    """The settings of a settings type, in declaration order (parts first, then the service's own)."""
+    return sorted(dataclasses.fields(kind), key=lambda f: info_of(f).order)
+
+
+def show_default(f: dataclasses.Field[Any]) -> str:
+    """The default as help and README show it."""
+    info = info_of(f)
+    if info.default_text is not None:
+        return info.default_text
+    value = f.default
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value) if value else "none"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class SettingsBase:
+    """Built by :meth:`from_env`; every field is a :func:`setting`."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Self:
+        """Read the ``LEADPIPE_*`` variables of this type's settings (others are not looked at) and
+        validate them; raise :class:`ConfigError` naming any bad one. A blank value counts as unset,
+        except for a true/false setting, where it is false."""
+        kw: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            info = info_of(f)
+            var = env_var(f.name)
+            raw = environ.get(var)
+            if raw is None or (raw.strip() == "" and info.parse is not flag):
+                continue
+            kw[f.name] = info.parse(var, raw.strip())
+        settings = cls(**kw)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Checks across fields; raise :class:`ConfigError` naming the settings. Each part adds its
+        own and calls ``super().validate()``."""
+
+    def describe(self) -> str:
+        """One line per setting, secrets hidden and URL passwords redacted, for start-up logs."""
+        lines = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if info_of(f).secret and value is not None:
+                value = "***"
+            elif isinstance(value, str) and "://" in value:
+                value = redact_url(value)
+            lines.append(f"{f.name}={value}")
+        return "\n".join(lines)
+
+
+# --- the parts: settings read together by more than one service ---
+# A service type lists its parts in the order they are declared here, so that every composition
+# (down to Settings, which holds them all) has one consistent method resolution order.
+
+
+@dataclass(frozen=True)
+class KafkaConnection(SettingsBase):
+    """Where the cluster is and how to log in to it."""
+
+    bootstrap_servers: str | None = setting(
+        None, "Kafka bootstrap servers; when set nothing embedded starts", default_text="unset: embedded broker")
+    security_protocol: str = setting("PLAINTEXT", "Kafka security protocol (e.g. SASL_SSL)")
+    sasl_mechanism: str | None = setting(None, "SASL mechanism (e.g. SCRAM-SHA-512)")
+    sasl_username: str | None = setting(None, "SASL user name")
+    sasl_password: str | None = setting(None, "SASL password (never logged)", secret=True)
 
     @property
     def embedded(self) -> bool:
         """True when no cluster is configured and the embedded broker must run."""
         return self.bootstrap_servers is None
 
-    @property
-    def registry_url_redacted(self) -> str | None:
-        return redact_url(self.schema_registry_url)
-
-    def with_bootstrap(self, servers: str) -> Settings:
+    def with_bootstrap(self, servers: str) -> Self:
         """The same settings pointed at ``servers`` (used once the embedded broker is up)."""
         return dataclasses.replace(self, bootstrap_servers=servers)
 
@@ -311,156 +306,363 @@ class Settings:
             conf["sasl.password"] = self.sasl_password
         return conf
 
-    def describe(self) -> str:
-        """One line per setting, secrets hidden, for start-up logs."""
-        lines = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name in ("sasl_password", "erasure_key", "api_key", "crm_token") and value is not None:
-                value = "***"
-            elif f.name == "schema_registry_url":
-                value = self.registry_url_redacted
-            elif f.name == "crm_url":
-                value = redact_url(self.crm_url)
-            lines.append(f"{f.name}={value}")
-        return "\n".join(lines)
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Read ``LEADPIPE_*`` variables; raise :class:`ConfigError` naming any bad one."""
+@dataclass(frozen=True)
+class WireFormat(SettingsBase):
+    """How records are framed: through a schema registry or Avro single-object encoding."""
 
-        def get(name: str) -> str | None:
-            raw = environ.get(ENV_PREFIX + name)
-            return None if raw is None or raw.strip() == "" else raw.strip()
+    schema_registry_url: str | None = setting(
+        None, "Confluent-compatible schema registry (http(s):// or mock://)", registry_url,
+        default_text="unset: Avro single-object encoding")
 
-        kw: dict[str, object] = {}
-        for name in ("bootstrap_servers", "schema_registry_url", "app_id", "default_region", "store",
-                     "web_host", "log_level", "security_protocol", "sasl_mechanism", "sasl_username",
-                     "sasl_password", "erasure_key"):
-            raw = get(name.upper())
-            if raw is not None:
-                kw[name] = raw
-        if (raw := get("PARTITIONS")) is not None:
-            kw["partitions"] = _int("PARTITIONS", raw, minimum=1)
-        if (raw := get("REPLICATION_FACTOR")) is not None:
-            kw["replication_factor"] = _int("REPLICATION_FACTOR", raw, minimum=1)
-        if (raw := get("WEB_PORT")) is not None:
-            kw["web_port"] = _int("WEB_PORT", raw, minimum=0)
-        if (raw := get("REQUIRED_REGISTRIES")) is not None:
-            names = tuple(n.strip() for n in raw.split(",") if n.strip())
-            unknown = set(names) - {"us-dnc", "uk-tps", "uk-ctps"}
-            if unknown:
-                raise ConfigError(f"{ENV_PREFIX}REQUIRED_REGISTRIES: unknown registries {sorted(unknown)}; "
-                                  "known: us-dnc, uk-tps, uk-ctps")
-            kw["required_registries"] = names
-        if (raw := get("RELEASE_INTERVAL_S")) is not None:
-            kw["release_interval_s"] = _float("RELEASE_INTERVAL_S", raw, minimum=0.1)
-        if (raw := get("FETCH_MAX_WAIT_MS")) is not None:
-            kw["fetch_max_wait_ms"] = _int("FETCH_MAX_WAIT_MS", raw, minimum=1)
-        if (raw := get("REPLICA_HOST")) is not None:
-            kw["replica_host"] = raw
-        if (raw := get("REPLICA_PORT")) is not None:
-            kw["replica_port"] = _int("REPLICA_PORT", raw, minimum=0)
-        if (raw := get("REPLICA_MAX_BEHIND_S")) is not None:
-            kw["replica_max_behind_s"] = _float("REPLICA_MAX_BEHIND_S", raw, minimum=0.1)
-        if (raw := get("PROCESSING_GUARANTEE")) is not None:
-            if raw not in ("auto", "exactly_once", "at_least_once"):
-                raise ConfigError(f"{ENV_PREFIX}PROCESSING_GUARANTEE={raw!r}: "
-                                  "expected auto, exactly_once or at_least_once")
-            kw["processing_guarantee"] = raw
-        if (raw := get("BATCH_MAX")) is not None:
-            kw["batch_max"] = _int("BATCH_MAX", raw, minimum=1)
-        if (raw := get("BATCH_WAIT_MS")) is not None:
-            kw["batch_wait_ms"] = _int("BATCH_WAIT_MS", raw, minimum=1)
-        if (raw := get("SESSION_TIMEOUT_S")) is not None:
-            kw["session_timeout_s"] = _float("SESSION_TIMEOUT_S", raw, minimum=1.0)
-        if (raw := get("HEARTBEAT_INTERVAL_S")) is not None:
-            kw["heartbeat_interval_s"] = _float("HEARTBEAT_INTERVAL_S", raw, minimum=0.1)
-        if (raw := environ.get(ENV_PREFIX + "RECOVERY_CONSISTENCY_CHECK")) is not None:
-            kw["recovery_consistency_check"] = _bool("RECOVERY_CONSISTENCY_CHECK", raw)
-        if (raw := environ.get(ENV_PREFIX + "WEB_ENABLED")) is not None:
-            kw["web_enabled"] = _bool("WEB_ENABLED", raw)
-        if (raw := environ.get(ENV_PREFIX + "OPEN_READS")) is not None:
-            kw["open_reads"] = _bool("OPEN_READS", raw)
-        if (raw := environ.get(ENV_PREFIX + "FAUST_VIEWS")) is not None:
-            kw["faust_views"] = _bool("FAUST_VIEWS", raw)
-        if (raw := get("DATA_DIR")) is not None:
-            kw["data_dir"] = Path(raw)
-        if (raw := environ.get(ENV_PREFIX + "DEDUPE_BY_EMAIL")) is not None:
-            kw["dedupe_by_email"] = _bool("DEDUPE_BY_EMAIL", raw)
-        if (raw := environ.get(ENV_PREFIX + "DIAL_CHECK_AUDIT")) is not None:
-            kw["dial_check_audit"] = _bool("DIAL_CHECK_AUDIT", raw)
-        for name in ("scoring_rules_path", "campaigns_path", "rule_pack_overrides_path", "line_types_path",
-                     "lifecycle_path", "qualification_path"):
-            if (raw := get(name.upper())) is not None:
-                path = Path(raw)
-                if not path.is_file():
-                    raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r}: no such file")
-                kw[name] = path
-        if (raw := get("FIXED_CLOCK")) is not None:
-            kw["fixed_clock"] = _instant("FIXED_CLOCK", raw)
-        # --- console ---
-        if (raw := get("CONSOLE_HOST")) is not None:
-            kw["console_host"] = raw
-        if (raw := get("CONSOLE_PORT")) is not None:
-            kw["console_port"] = _int("CONSOLE_PORT", raw, minimum=0)
-        if (raw := get("WORKER_URLS")) is not None:
-            urls = tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip())
-            if bad := [u for u in urls if not re.match(r"https?://", u)]:
-                raise ConfigError(f"{ENV_PREFIX}WORKER_URLS: expected http(s):// URLs, got {bad}")
-            kw["worker_urls"] = urls
-        kw.update(_client_settings(get))
-        _crm_from_env(get, kw)
-        if (raw := get("CLOCK_FILE")) is not None:
-            clock_file = Path(raw)
-            if not clock_file.is_file():
-                raise ConfigError(f"{ENV_PREFIX}CLOCK_FILE={raw!r}: no such file")
-            _instant("CLOCK_FILE", clock_file.read_text(encoding="utf-8").strip())  # fail at start-up, not later
-            kw["clock_file"] = clock_file
-        kw.update(_gateway_env(get))
-        settings = cls(**kw)  # type: ignore[arg-type]
-        settings.validate()
-        return settings
+    @property
+    def registry_url_redacted(self) -> str | None:
+        return redact_url(self.schema_registry_url)
+
+
+@dataclass(frozen=True)
+class AppId(SettingsBase):
+    app_id: str = setting("leadpipe", "Faust application id: the consumer group and the prefix of internal topics",
+                          matching(r"[A-Za-z0-9._-]+", "letters, digits, '.', '_' and '-' only"))
+
+
+@dataclass(frozen=True)
+class Partitions(AppId):
+    partitions: int = setting(4, "partitions of every topic, one count for all (co-partitioning), fixed for the "
+                                 "life of the data", whole(minimum=1))
+
+
+@dataclass(frozen=True)
+class TopicLayout(Partitions):
+    """Enough to create the topics (pipeline.admin.ensure_topics)."""
+
+    replication_factor: int = setting(1, "replication factor of the topics leadpipe creates", whole(minimum=1))
+
+
+@dataclass(frozen=True)
+class TopicsSettings(TopicLayout, KafkaConnection):
+    """``leadpipe topics``; and every service that creates the topics it writes before writing."""
+
+
+@dataclass(frozen=True)
+class ConsumerTiming(SettingsBase):
+    session_timeout_s: float = setting(6.0, "consumer group session timeout; short, since a group join waits "
+                                            "about half of it", number(minimum=1.0))
+    heartbeat_interval_s: float = setting(1.5, "consumer group heartbeat, at most a third of the session timeout",
+                                          number(minimum=0.1))
+    fetch_max_wait_ms: int = setting(10, "longest a consumer fetch waits for data (Faust's own 1500 ms adds that "
+                                         "much latency per hop)", whole(minimum=1))
 
     def validate(self) -> None:
-        """Cross-field checks; raise :class:`ConfigError` with the setting's name."""
-        if not re.fullmatch(r"[A-Z]{2}", self.default_region):
-            raise ConfigError(f"{ENV_PREFIX}DEFAULT_REGION={self.default_region!r}: expected ISO 3166 alpha-2, e.g. US")
-        if not re.fullmatch(r"[A-Za-z0-9._-]+", self.app_id):
-            raise ConfigError(f"{ENV_PREFIX}APP_ID={self.app_id!r}: letters, digits, '.', '_' and '-' only")
+        super().validate()
         if self.heartbeat_interval_s * 3 > self.session_timeout_s:
             raise ConfigError(
                 f"{ENV_PREFIX}HEARTBEAT_INTERVAL_S={self.heartbeat_interval_s} must be at most a third of "
                 f"{ENV_PREFIX}SESSION_TIMEOUT_S={self.session_timeout_s}"
             )
-        if not (self.store.startswith("memory://") or self.store.startswith("rocksdb://")):
-            raise ConfigError(f"{ENV_PREFIX}STORE={self.store!r}: expected memory:// or rocksdb://")
-        if self.crm_preset not in CRM_PRESETS:
-            raise ConfigError(f"{ENV_PREFIX}CRM_PRESET={self.crm_preset!r}: expected one of {', '.join(CRM_PRESETS)}")
-        if self.crm_url is not None and not re.match(r"https?://", self.crm_url):
-            raise ConfigError(f"{ENV_PREFIX}CRM_URL={redact_url(self.crm_url)!r}: expected http:// or https://")
+
+
+@dataclass(frozen=True)
+class Region(SettingsBase):
+    default_region: str = setting("US", "region of phone numbers given in national format without a country",
+                                  matching(r"[A-Z]{2}", "ISO 3166 alpha-2, e.g. US"))
+
+
+@dataclass(frozen=True)
+class ApiKeys(SettingsBase):
+    api_keys_path: Path | None = setting(
+        None, "JSON file of API keys with scopes ({\"keys\": [{key_id, source, key, hmac_secret, scopes}]}): "
+              "the gateway's writers and every service's readers (see config/api-keys.example.json)",
+        existing_file, default_text="unset: the HTTP services refuse to start (but see LEADPIPE_OPEN_READS)")
+
+
+@dataclass(frozen=True)
+class ReadKeys(ApiKeys):
+    open_reads: bool = setting(False, "LOCAL RUNS ONLY: with no keys file, serve reads without a key; refused "
+                                      "on a non-loopback address", flag)
+
+
+@dataclass(frozen=True)
+class LogLevel(SettingsBase):
+    log_level: str = setting("info", "log level (debug, info, warning, error)")
+
+
+@dataclass(frozen=True)
+class FixedClock(SettingsBase):
+    fixed_clock: datetime | None = setting(None, "freeze the clock at this ISO-8601 instant (tests, replays)",
+                                           instant, default_text="unset: the system clock")
+
+
+@dataclass(frozen=True)
+class DecisionClock(FixedClock):
+    clock_file: Path | None = setting(
+        None, "TESTS AND REPLAYS ONLY: the decision clock reads an ISO-8601 instant from this file on every "
+              "call (moves time forward; wins over the fixed clock)", clock_file)
+
+
+@dataclass(frozen=True)
+class DataDir(SettingsBase):
+    data_dir: Path = setting(Path("leadpipe-data"), "Faust's data directory, and where imported national "
+                                                    "registries are kept", path)
+
+
+@dataclass(frozen=True)
+class PolicyFiles(DataDir):
+    """The rule pack, scoring, campaigns, lifecycle and registries a decision is made with."""
+
+    required_registries: tuple[str, ...] = setting(
+        (), "national registries that must be held fresh (us-dnc, uk-tps, uk-ctps); missing or stale blocks "
+            "every number they cover", registries)
+    scoring_rules_path: Path | None = setting(None, "JSON file of scoring rules: a list of {id, field, op, value, "
+                                                    "weight}, or {rules, temperature, decay, contactability}",
+                                              existing_file,
+                                              default_text="packaged pipeline/data/scoring-rules.json")
+    campaigns_path: Path | None = setting(None, "JSON file of campaign policies (consent, purpose, channel, hours)",
+                                          existing_file, default_text="packaged pipeline/data/campaigns.json")
+    rule_pack_overrides_path: Path | None = setting(
+        None, "JSON file of counsel's rule overrides and additions on top of the packaged rule pack", existing_file)
+    line_types_path: Path | None = setting(
+        None, "CSV of E.164 numbers or prefixes and their line type, MOBILE/LANDLINE/VOIP/UNKNOWN (longest "
+              "prefix wins; no network lookups)", existing_file,
+        default_text="unset: no line type known")
+    lifecycle_path: Path | None = setting(None, "JSON file of retry delays and attempt limits per outcome",
+                                          existing_file, default_text="packaged pipeline/data/lifecycle.json")
+    qualification_path: Path | None = setting(None, "JSON file of the qualification framework", existing_file,
+                                              default_text="packaged pipeline/data/qualification.json")
+
+
+@dataclass(frozen=True)
+class ErasureKey(SettingsBase):
+    erasure_key: str | None = setting(
+        None, "HMAC key of erasure markers and email index keys, 16+ characters (32+ random recommended); "
+              "never change it", secret=True, default_text="unset: refused at start-up")
+
+    def erasure_secret(self) -> bytes:
+        """The erasure HMAC key, for a process that hashes with it (the worker, the replica).
+
+        Raises :class:`ConfigError` naming ``LEADPIPE_ERASURE_KEY`` when it is unset, the public
+        development key or shorter than 16 characters: a known key lets anyone reverse the markers
+        of erased numbers by hashing every number. The demo sets a random key per run.
+        """
+        key = self.erasure_key
+        if key is None or key == PUBLIC_ERASURE_KEY:
+            state = "is not set" if key is None else "is the public development key"
+            raise ConfigError(f"{ENV_PREFIX}ERASURE_KEY {state}: set a secret of 32+ random characters (e.g. "
+                              "`openssl rand -base64 32`) and never change it; with a known key the markers of "
+                              "erased numbers reverse by hashing every number")
+        if len(key) < MIN_ERASURE_KEY_CHARS:
+            raise ConfigError(f"{ENV_PREFIX}ERASURE_KEY: {len(key)} characters, at least {MIN_ERASURE_KEY_CHARS} "
+                              "(32+ random characters recommended)")
+        return key.encode()
+
+
+@dataclass(frozen=True)
+class AuditSwitch(SettingsBase):
+    dial_check_audit: bool = setting(True, "append every dial-check answer to the dial-check topic; off only to "
+                                           "measure what it costs", flag)
+
+
+@dataclass(frozen=True)
+class WebHost(SettingsBase):
+    web_host: str = setting("127.0.0.1", "address of the worker's web server (and of the CRM connector's "
+                                         "/healthz and /metrics)")
+
+
+@dataclass(frozen=True)
+class WorkerWeb(WebHost):
+    web_port: int = setting(6066, "port of the worker's web server (/healthz, dial-check, /metrics)",
+                            whole(minimum=0))
+    web_enabled: bool = setting(True, "run the worker's web server", flag)
+    faust_views: bool = setting(False, "serve Faust's built-in web views (/router/, /table/, statistics, "
+                                       "/graph), behind a read key", flag)
+
+
+@dataclass(frozen=True)
+class ClientKey(SettingsBase):
+    api_key: str | None = setting(None, "the API key this client sends (X-API-Key): the dialer's and web "
+                                        "forms' to the gateway and workers, the console's to the workers",
+                                  secret=True)
+
+
+@dataclass(frozen=True)
+class GatewayUrl(SettingsBase):
+    gateway_url: str | None = setting(None, "the HTTP gateway clients post to", http_url,
+                                      default_text="unset: the dialer writes outcomes to Kafka")
+
+
+# --- the services: each is composed of the parts it reads, in declaration order, plus its own ---
+
+
+@dataclass(frozen=True)
+class RegistrySettings(DataDir):
+    """``leadpipe registry``: where imported national registries are kept."""
+
+
+@dataclass(frozen=True)
+class DialCheckLookupSettings(KafkaConnection, WireFormat):
+    """``leadpipe dial-checks``: reads the dial-check topic."""
+
+
+@dataclass(frozen=True)
+class WebformsSettings(FixedClock, ClientKey, GatewayUrl):
+    """``leadpipe webforms``: the sample web-form client of the gateway."""
+
+
+@dataclass(frozen=True)
+class ImportSettings(TopicsSettings, WireFormat, Region):
+    """``leadpipe import``: bulk lead files onto lead-captured."""
+
+
+@dataclass(frozen=True)
+class GatewaySettings(KafkaConnection, WireFormat, Region, ApiKeys):
+    """``leadpipe gateway``: the HTTP ingest gateway."""
+
+    gateway_host: str = setting("127.0.0.1", "address the gateway listens on")
+    gateway_port: int = setting(8080, "port the gateway listens on", whole(minimum=0))
+    gateway_max_body_bytes: int = setting(64 * 1024, "largest request body the gateway reads; a bigger one is "
+                                                     "answered 413", whole(minimum=1024))
+    gateway_cors_origins: tuple[str, ...] = setting((), "origins allowed to POST from a browser (* for any); none "
+                                                        "sends no CORS headers", names)
+    gateway_delivery_timeout_s: float = setting(5.0, "longest a request waits for the broker's acknowledgement "
+                                                     "before it is answered 503", number(minimum=0.5))
+    gateway_linger_ms: int = setting(2, "how long the gateway's producer waits to batch writes", whole(minimum=0))
+
+
+@dataclass(frozen=True)
+class ConsoleSettings(AppId, KafkaConnection, WireFormat, ReadKeys, LogLevel, FixedClock, ClientKey):
+    """``leadpipe console``: the live dashboard and reports."""
+
+    console_host: str = setting("127.0.0.1", "address the console listens on")
+    console_port: int = setting(8082, "port the console listens on", whole(minimum=0))
+    worker_urls: tuple[str, ...] = setting((), "workers whose /metrics the console scrapes for the opt-out to "
+                                               "blocked latency (comma-separated http(s):// URLs)", http_urls)
+
+
+@dataclass(frozen=True)
+class DialerSettings(KafkaConnection, WireFormat, FixedClock, ClientKey, GatewayUrl):
+    """``leadpipe dialer``: the reference dialer."""
+
+    dial_check_urls: tuple[str, ...] = setting(
+        ("http://127.0.0.1:6066",), "workers or dial-check replicas the dialer asks before each call, in order "
+                                    "(comma-separated http(s):// URLs)", http_urls)
+    dialer_calls_per_second: float = setting(2.0, "the dialer's pace", number(minimum=0.01))
+    dialer_talk_time_s: float = setting(3.0, "simulated length of every call: its outcome is reported this long "
+                                             "after dialing", number(minimum=0.0))
+    dialer_campaigns: tuple[str, ...] = setting((), "campaigns the dialer works", names,
+                                                default_text="none: every campaign")
+    dialer_seed: int = setting(11, "seed of the simulated call outcomes (same seed, same outcome for the same "
+                                   "offer)", whole(minimum=0))
+    dialer_agents: tuple[str, ...] = setting(
+        (), "agents logged in to the dialer, one call each; a callback goes to the agent who promised it",
+        distinct_names, default_text="none: one simulated agent on as many lines as needed")
+
+
+@dataclass(frozen=True)
+class CrmSettings(TopicsSettings, WireFormat, ConsumerTiming, Region, ReadKeys, LogLevel, WebHost):
+    """``leadpipe crm``: the CRM delivery connector."""
+
+    crm_url: str | None = setting(None, "where the CRM connector POSTs each qualified lead (http(s)://)", http_url,
+                                  default_text="required by leadpipe crm")
+    crm_preset: str = setting("generic", "field mapping preset (connectors/presets/)", one_of(*CRM_PRESETS))
+    crm_mapping_path: Path | None = setting(None, "a custom mapping file (JSON, docs/crm-and-imports.md); "
+                                                  "overrides the preset", existing_file)
+    crm_token: str | None = setting(None, "bearer token sent to the CRM; never logged", secret=True)
+    crm_max_attempts: int = setting(5, "attempts per lead before it goes to dead-letter", whole(minimum=1))
+    crm_backoff_base_s: float = setting(0.5, "first retry delay (full-jitter exponential backoff)",
+                                        number(minimum=0.0))
+    crm_backoff_cap_s: float = setting(30.0, "longest retry delay", number(minimum=0.0))
+    crm_timeout_s: float = setting(10.0, "per HTTP request to the CRM (connect and answer)", number(minimum=0.1))
+    crm_group_id: str | None = setting(None, "consumer group of the CRM connector", default_text="<app_id>-crm")
+    crm_port: int = setting(6068, "port of the CRM connector's /healthz and /metrics", whole(minimum=0))
+
+    def validate(self) -> None:
+        super().validate()
         if self.crm_backoff_cap_s < self.crm_backoff_base_s:
             raise ConfigError(f"{ENV_PREFIX}CRM_BACKOFF_CAP_S={self.crm_backoff_cap_s} must be at least "
                               f"{ENV_PREFIX}CRM_BACKOFF_BASE_S={self.crm_backoff_base_s}")
-        if self.schema_registry_url is not None and not re.match(r"(https?|mock)://", self.schema_registry_url):
-            raise ConfigError(
-                f"{ENV_PREFIX}SCHEMA_REGISTRY_URL={self.registry_url_redacted!r}: expected http(s):// or mock://"
-            )
 
 
-def _crm_from_env(get: Callable[[str], str | None], kw: dict[str, object]) -> None:
-    """The CRM connector's ``LEADPIPE_CRM_*`` settings, into ``kw``."""
-    for name in ("crm_url", "crm_preset", "crm_token", "crm_group_id"):
-        if (raw := get(name.upper())) is not None:
-            kw[name] = raw
-    if (raw := get("CRM_MAPPING_PATH")) is not None:
-        if not Path(raw).is_file():
-            raise ConfigError(f"{ENV_PREFIX}CRM_MAPPING_PATH={raw!r}: no such file")
-        kw["crm_mapping_path"] = Path(raw)
-    if (raw := get("CRM_MAX_ATTEMPTS")) is not None:
-        kw["crm_max_attempts"] = _int("CRM_MAX_ATTEMPTS", raw, minimum=1)
-    if (raw := get("CRM_PORT")) is not None:
-        kw["crm_port"] = _int("CRM_PORT", raw, minimum=0)
-    for name, minimum in (("crm_backoff_base_s", 0.0), ("crm_backoff_cap_s", 0.0), ("crm_timeout_s", 0.1)):
-        if (raw := get(name.upper())) is not None:
-            kw[name] = _float(name.upper(), raw, minimum=minimum)
+@dataclass(frozen=True)
+class ReplicaSettings(Partitions, KafkaConnection, WireFormat, Region, ReadKeys, DecisionClock, PolicyFiles,
+                      ErasureKey, AuditSwitch):
+    """``leadpipe dial-check-replica``: dial-checks answered from a copy of the worker's tables."""
+
+    replica_host: str = setting("127.0.0.1", "address the dial-check replica listens on")
+    replica_port: int = setting(6070, "port the dial-check replica listens on", whole(minimum=0))
+    replica_max_behind_s: float = setting(2.0, "a replica that cannot show its copy current within this answers "
+                                               "503, not a possibly stale allowed", number(minimum=0.1))
+
+
+@dataclass(frozen=True)
+class WorkerSettings(TopicsSettings, WireFormat, ConsumerTiming, Region, ReadKeys, LogLevel, DecisionClock, PolicyFiles,
+                     ErasureKey, AuditSwitch, WorkerWeb):
+    """``leadpipe worker``: the Faust worker that decides."""
+
+    processing_guarantee: str = setting(
+        "auto", "exactly_once (Kafka transactions; start-up fails without them), at_least_once, or auto "
+                "(at-least-once; exactly-once is opt-in)", one_of("auto", "exactly_once", "at_least_once"))
+    batch_max: int = setting(500, "most records the decide agent takes in one batch (decided, sent and written "
+                                  "together)", whole(minimum=1))
+    batch_wait_ms: int = setting(5, "longest the decide agent waits to fill a batch", whole(minimum=1))
+    release_interval_s: float = setting(5.0, "how often deferred leads are checked for release",
+                                        number(minimum=0.1))
+    store: str = setting("memory://", "Faust table store: memory:// (recovers from changelogs) or rocksdb:// for "
+                                      "large tables", matching(r"(memory|rocksdb)://.*", "memory:// or rocksdb://"))
+    # Off against the embedded broker, whose high-water marks can be short by a batch (a worker would
+    # crash on rebalance); the workers leadpipe starts there get false.
+    recovery_consistency_check: bool = setting(
+        True, "Faust's check that a changelog's high-water mark is not below the offset a table holds; keep it on "
+              "for Kafka", flag, default_text="true (false for the workers leadpipe starts on the embedded broker)")
+    dedupe_by_email: bool = setting(True, "look leads with an email up in the replicated email index to find "
+                                          "duplicates by email; false: by number only, no index loaded", flag)
+
+
+@dataclass(frozen=True)
+class Settings(WorkerSettings, ReplicaSettings, CrmSettings, DialerSettings, ConsoleSettings, GatewaySettings,
+               ImportSettings, WebformsSettings, DialCheckLookupSettings, RegistrySettings):
+    """Every setting: for the commands that run the whole pipeline in one process tree (demo, bench,
+    torture) and hand each service its part."""
+
+
+SERVICE_SETTINGS: dict[str, type[SettingsBase]] = {
+    "worker": WorkerSettings,
+    "dial-check-replica": ReplicaSettings,
+    "gateway": GatewaySettings,
+    "console": ConsoleSettings,
+    "crm": CrmSettings,
+    "dialer": DialerSettings,
+    "import": ImportSettings,
+    "topics": TopicsSettings,
+    "registry": RegistrySettings,
+    "dial-checks": DialCheckLookupSettings,
+    "webforms": WebformsSettings,
+    "demo": Settings,
+    "bench": Settings,
+    "torture": Settings,
+}
+"""The settings type of every ``leadpipe`` command that reads settings (the others read none)."""
+
+
+def settings_help(kind: type[SettingsBase]) -> str:
+    """The settings section of a command's ``--help``: variable, default, meaning."""
+    lines = ["settings (environment variables):"]
+    for f in settings_of(kind):
+        lines.append(f"  {env_var(f.name)}  [{show_default(f)}]")
+        lines.extend(textwrap.wrap(info_of(f).meaning, width=96, initial_indent="      ",
+                                   subsequent_indent="      "))
+    return "\n".join(lines)
+
+
+def settings_table() -> str:
+    """README's configuration table: every setting, its default, meaning and the commands reading it."""
+    rows = ["| Variable | Default | Meaning | Read by |", "|---|---|---|---|"]
+    for f in settings_of(Settings):
+        readers = [name for name, kind in SERVICE_SETTINGS.items()
+                   if kind is not Settings and f.name in {g.name for g in dataclasses.fields(kind)}]
+        meaning = info_of(f).meaning.replace("|", "\\|")
+        rows.append(f"| `{env_var(f.name)}` | {show_default(f)} | {meaning} | {', '.join(readers)} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

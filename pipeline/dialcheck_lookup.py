@@ -26,7 +26,7 @@ from aiokafka.partitioner import DefaultPartitioner  # type: ignore[import-untyp
 from confluent_kafka import KafkaException, TopicPartition
 
 from pipeline.codec import Codec, make_codec
-from pipeline.config import Settings
+from pipeline.config import DialCheckLookupSettings
 from pipeline.errors import CodecError, ConfigError
 from pipeline.kafka_clients import reader_consumer
 from pipeline.topics import DIAL_CHECK
@@ -94,7 +94,7 @@ def _json(value: Any) -> Any:
 
 
 def cmd_dial_checks(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(os.environ)
+    settings = DialCheckLookupSettings.from_env(os.environ)
     if settings.embedded:
         raise ConfigError("set LEADPIPE_BOOTSTRAP_SERVERS to the cluster whose dial-check topic should be read")
     if args.call_id is None and args.request_id is None and args.phone is None:

@@ -134,10 +134,10 @@ def cmd_webforms(args: Any) -> int:
     import os
     from datetime import UTC
 
-    from pipeline.config import Settings
+    from pipeline.config import WebformsSettings
     from pipeline.errors import ConfigError
 
-    settings = Settings.from_env(os.environ)
+    settings = WebformsSettings.from_env(os.environ)
     if not settings.gateway_url or not settings.api_key:
         raise ConfigError("set LEADPIPE_GATEWAY_URL and LEADPIPE_API_KEY to post web forms")
     now = settings.fixed_clock or datetime.now(UTC)

@@ -29,10 +29,10 @@ def cmd_dialer(args: argparse.Namespace) -> int:
     import signal
 
     from pipeline.codec import make_codec
-    from pipeline.config import Settings
+    from pipeline.config import DialerSettings
     from pipeline.errors import ConfigError
 
-    settings = Settings.from_env(os.environ)
+    settings = DialerSettings.from_env(os.environ)
     if settings.embedded:
         raise ConfigError("set LEADPIPE_BOOTSTRAP_SERVERS to the cluster whose call-ready topic the dialer works")
     codec = make_codec(settings)

@@ -8,10 +8,10 @@ from typing import Any
 
 
 def cmd_console(_args: argparse.Namespace) -> int:
-    from pipeline.config import Settings
+    from pipeline.config import ConsoleSettings
     from pipeline.console.service import serve
 
-    return serve(Settings.from_env(os.environ))
+    return serve(ConsoleSettings.from_env(os.environ))
 
 
 def add_console_commands(sub: Any) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from pipeline.codec import make_codec
-from pipeline.config import Settings
+from pipeline.config import ConsoleSettings
 from pipeline.console.sources import LagProbe, ReportTail, WorkerScrape
 from pipeline.errors import ConfigError
 from pipeline.http_auth import KeyRing, add_login_routes, auth_middleware, is_reader, read_keys
@@ -46,7 +46,7 @@ class Console:
     the last computation's time (whichever is longer), and at least every ``max_age_s`` (the 90-day
     figure depends on the clock)."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, cache_s: float = 0.25,
+    def __init__(self, settings: ConsoleSettings, *, clock: Clock | None = None, cache_s: float = 0.25,
                  max_age_s: float = 30.0) -> None:
         if settings.bootstrap_servers is None:
             raise ConfigError("leadpipe console needs LEADPIPE_BOOTSTRAP_SERVERS (the cluster to report on)")
@@ -144,7 +144,7 @@ def build_web_app(console: Console, keys: KeyRing | None) -> web.Application:
     return app
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: ConsoleSettings) -> int:
     """Run the console until SIGINT/SIGTERM."""
     log.setLevel(settings.log_level.upper())
     keys = read_keys(settings.api_keys_path, open_reads=settings.open_reads, host=settings.console_host,

@@ -9,10 +9,10 @@ from typing import Any
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
-    from pipeline.config import Settings
+    from pipeline.config import GatewaySettings
     from pipeline.gateway.server import serve
 
-    settings = Settings.from_env(os.environ)
+    settings = GatewaySettings.from_env(os.environ)
     try:
         import uvloop
     except ImportError:  # optional speed-up (Linux and macOS); the standard loop works the same

@@ -28,7 +28,7 @@ from aiohttp.typedefs import Middleware
 
 from pipeline import topics
 from pipeline.codec import Codec, ConfluentCodec, SchemaStore, make_codec
-from pipeline.config import Settings
+from pipeline.config import GatewaySettings
 from pipeline.core.limits import record_size_problem
 from pipeline.errors import ConfigError, EncodeError
 from pipeline.gateway.openapi import HEALTH_PATH, METRICS_PATH, OPENAPI_PATH, build_document
@@ -59,7 +59,7 @@ def _error(status: int, error: str, **extra: Any) -> web.Response:
     return web.json_response({"error": error, **extra}, status=status)
 
 
-def mappers_for(settings: Settings, store: SchemaStore | None = None) -> dict[str, EventMapper]:
+def mappers_for(settings: GatewaySettings, store: SchemaStore | None = None) -> dict[str, EventMapper]:
     """Route path → mapper, compiled from the current schemas."""
     store = store if store is not None else SchemaStore()
     return {path: EventMapper(kind, json.loads(store.source(kind)), default_region=settings.default_region)
@@ -69,7 +69,7 @@ def mappers_for(settings: Settings, store: SchemaStore | None = None) -> dict[st
 class Gateway:
     """The request handlers, with what they need injected (tests pass their own clock and ids)."""
 
-    def __init__(self, settings: Settings, producer: AckProducer, codec: Codec, keys: KeyRing, *,
+    def __init__(self, settings: GatewaySettings, producer: AckProducer, codec: Codec, keys: KeyRing, *,
                  mappers: dict[str, EventMapper] | None = None, clock: Callable[[], datetime] | None = None,
                  new_id: Callable[[], str] | None = None) -> None:
         self.settings = settings
@@ -193,7 +193,7 @@ def cors_middleware(origins: tuple[str, ...]) -> Middleware:
     return cors
 
 
-def create_app(settings: Settings, producer: AckProducer, codec: Codec, keys: KeyRing, *,
+def create_app(settings: GatewaySettings, producer: AckProducer, codec: Codec, keys: KeyRing, *,
                clock: Callable[[], datetime] | None = None, new_id: Callable[[], str] | None = None) -> web.Application:
     """The gateway app. ``producer`` must be started in the loop that serves the app."""
     middlewares = [cors_middleware(settings.gateway_cors_origins)] if settings.gateway_cors_origins else []
@@ -211,13 +211,13 @@ def create_app(settings: Settings, producer: AckProducer, codec: Codec, keys: Ke
     return app
 
 
-def producer_for(settings: Settings) -> AckProducer:
+def producer_for(settings: GatewaySettings) -> AckProducer:
     """The gateway's producer for ``settings`` (not started)."""
     return AckProducer(settings.kafka_client_config(), delivery_timeout_s=settings.gateway_delivery_timeout_s,
                        linger_ms=settings.gateway_linger_ms, required_topics=tuple(ENDPOINTS.values()))
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+async def serve(settings: GatewaySettings, *, stop: asyncio.Event | None = None) -> None:
     """Run the gateway until ``stop`` is set (or SIGINT/SIGTERM), then close cleanly."""
     if settings.bootstrap_servers is None:
         raise ConfigError("the gateway writes to a broker: set LEADPIPE_BOOTSTRAP_SERVERS "

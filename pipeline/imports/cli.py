@@ -46,11 +46,11 @@ def _load_mapping_file(path: Path) -> dict[str, str]:
 
 
 def cmd_import_leads(args: argparse.Namespace) -> int:
-    from pipeline.config import Settings
+    from pipeline.config import ImportSettings
     from pipeline.imports.importer import import_leads, print_summary
     from pipeline.imports.leads import ImportDefaults
 
-    settings = Settings.from_env(os.environ)
+    settings = ImportSettings.from_env(os.environ)
     if settings.embedded and not args.dry_run:
         raise ConfigError("set LEADPIPE_BOOTSTRAP_SERVERS to the cluster to import into (or use --dry-run)")
     overrides = _load_mapping_file(args.mapping) if args.mapping is not None else {}

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TextIO
 
-from pipeline.config import Settings
+from pipeline.config import ImportSettings
 from pipeline.errors import BrokerError, LeadpipeError
 from pipeline.imports.decisions import DecisionWaiter, write_decisions
 from pipeline.imports.leads import (
@@ -76,7 +76,7 @@ class LeadImportResult:
     """Rows whose decision arrived (with ``--decisions``), else None."""
 
 
-def import_leads(path: Path, *, settings: Settings, defaults: ImportDefaults, overrides: dict[str, str],
+def import_leads(path: Path, *, settings: ImportSettings, defaults: ImportDefaults, overrides: dict[str, str],
                  unmapped_as_attributes: bool = True, errors_path: Path | None = None, dry_run: bool = False,
                  encoding: str = "utf-8", delimiter: str = ",", progress: TextIO | None = None,
                  now: datetime | None = None, keep_bad: int, decisions_path: Path | None = None,

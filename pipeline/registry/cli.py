@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline.config import Settings
+from pipeline.config import RegistrySettings
 from pipeline.imports.progress import ProgressLine, progress_text
 from pipeline.registry.disk import read_snapshot, registry_dir
 from pipeline.registry.errors import RegistryError, RegistryImportRefused
@@ -51,7 +51,7 @@ def _positive(raw: str) -> int:
 def _data_dir(args: argparse.Namespace) -> Path:
     if args.data_dir is not None:
         return Path(args.data_dir)
-    return Settings.from_env(os.environ).data_dir
+    return RegistrySettings.from_env(os.environ).data_dir
 
 
 def _peak_rss_mib() -> float:

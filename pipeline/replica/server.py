@@ -32,7 +32,7 @@ from aiohttp import web
 
 from pipeline import dialcheck_http
 from pipeline.codec import make_codec
-from pipeline.config import Settings
+from pipeline.config import ReplicaSettings
 from pipeline.core.dialcheck import DialCheckRequest
 from pipeline.errors import ConfigError
 from pipeline.gateway.producer import AckProducer
@@ -53,7 +53,7 @@ TABLES = (TABLE_SUPPRESSIONS, TABLE_CONSENTS, TABLE_LEADS, TABLE_ERASURES)
 class TableCopy:
     """The number tables, as the worker's changelogs say they are."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ReplicaSettings) -> None:
         self.rows: dict[str, dict[bytes, bytes]] = {name: {} for name in TABLES}
         self._table_of = {changelog_topic(settings.app_id, name): name for name in TABLES}
         self.tables = NumberTables(self.rows[TABLE_SUPPRESSIONS], self.rows[TABLE_CONSENTS], self.rows[TABLE_LEADS],
@@ -71,7 +71,7 @@ class TableCopy:
             rows[key] = value
 
 
-def create_app(settings: Settings, policies: Policies, copy: TableCopy, audit: DialCheckAuditLog,
+def create_app(settings: ReplicaSettings, policies: Policies, copy: TableCopy, audit: DialCheckAuditLog,
                keys: KeyRing | None) -> web.Application:
     clock = make_clock(settings)
     answered_by = f"{socket.gethostname()}/replica/{settings.replica_host}:{settings.replica_port}/pid-{os.getpid()}"
@@ -125,7 +125,7 @@ def create_app(settings: Settings, policies: Policies, copy: TableCopy, audit: D
     return app
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+async def serve(settings: ReplicaSettings, *, stop: asyncio.Event | None = None) -> None:
     """Run the replica until ``stop`` is set (or SIGINT/SIGTERM)."""
     if settings.bootstrap_servers is None:
         raise ConfigError("the dial-check replica reads the worker's changelogs: set LEADPIPE_BOOTSTRAP_SERVERS")
@@ -162,7 +162,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
 
 
 def cmd_replica(_args: Any) -> int:
-    settings = Settings.from_env(os.environ)
+    settings = ReplicaSettings.from_env(os.environ)
     try:
         import uvloop
     except ImportError:  # optional speed-up; the standard loop works the same

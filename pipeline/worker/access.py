@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.config import Settings
+from pipeline.config import WorkerSettings
 from pipeline.http_auth import KeyRing, auth_middleware, read_keys
 
 
-def worker_read_keys(settings: Settings) -> KeyRing | None:
+def worker_read_keys(settings: WorkerSettings) -> KeyRing | None:
     """The keys the worker checks reads against; None when reads are open (local runs only).
 
     Raises :class:`~pipeline.errors.ConfigError` as :func:`pipeline.http_auth.read_keys` does; a
@@ -32,7 +32,7 @@ def worker_read_keys(settings: Settings) -> KeyRing | None:
                      service="the worker")
 
 
-def faust_web_options(settings: Settings, keys: KeyRing | None) -> dict[str, Any]:
+def faust_web_options(settings: WorkerSettings, keys: KeyRing | None) -> dict[str, Any]:
     """Faust app settings for the worker's web server: the read check on every view, built-in views off."""
     views = settings.faust_views
     return {

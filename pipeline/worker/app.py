@@ -32,7 +32,7 @@ import faust
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]  # aiokafka ships no types
 
 from pipeline.codec import Codec, make_codec
-from pipeline.config import Settings
+from pipeline.config import WorkerSettings
 from pipeline.core.number import NumberState
 from pipeline.gateway.producer import AckProducer
 from pipeline.redaction import fingerprint
@@ -115,7 +115,7 @@ class Counters:
                        f"leadpipe_worker_root_log_level {logging.getLogger().level}\n")
 
 
-def create_app(settings: Settings, *, codec: Codec | None = None, clock: Clock | None = None,
+def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: Clock | None = None,
                policies: Policies | None = None) -> faust.App:
     """Build the Faust app for ``settings`` (whose bootstrap servers must be set)."""
     if settings.bootstrap_servers is None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.config import Settings
+from pipeline.config import DecisionClock
 from pipeline.errors import ConfigError
 
 Clock = Callable[[], datetime]
@@ -26,7 +26,7 @@ def system_clock() -> datetime:
     return to_millis(datetime.now(UTC))
 
 
-def make_clock(settings: Settings) -> Clock:
+def make_clock(settings: DecisionClock) -> Clock:
     """``LEADPIPE_CLOCK_FILE`` wins over ``LEADPIPE_FIXED_CLOCK``, which wins over the system clock."""
     if settings.clock_file is not None:
         return _file_clock(settings.clock_file)

@@ -10,7 +10,7 @@ import logging
 from faust.worker import Worker
 
 from pipeline.admin import ensure_topics
-from pipeline.config import Settings
+from pipeline.config import WorkerSettings
 from pipeline.errors import ConfigError
 from pipeline.worker.app import create_app
 from pipeline.worker.transactions import aiokafka_client_options, transactions_unsupported
@@ -28,7 +28,7 @@ class QuietWorker(Worker):
         super().on_setup_root_logger(logger, level)
 
 
-def resolve_guarantee(settings: Settings) -> Settings:
+def resolve_guarantee(settings: WorkerSettings) -> WorkerSettings:
     """``auto`` is at-least-once for now; an explicit ``exactly_once`` on a broker without
     transactions stops start-up with the reason.
 
@@ -54,7 +54,7 @@ def resolve_guarantee(settings: Settings) -> Settings:
     return dataclasses.replace(settings, processing_guarantee=guarantee)
 
 
-def run_worker(settings: Settings) -> int:
+def run_worker(settings: WorkerSettings) -> int:
     broker = None
     if settings.embedded:
         from pipeline.broker import EmbeddedBroker

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.config import Settings
+from pipeline.config import PolicyFiles
 from pipeline.core.campaigns import CampaignBook, load_campaigns
 from pipeline.core.lifecycle import LifecyclePolicy, load_lifecycle
 from pipeline.core.linetype import PrefixLineTypes, parse_line_types
@@ -56,7 +56,7 @@ class Policies:
         return dataclasses.replace(self.base_context, now=now)
 
 
-def load_policies(settings: Settings, *, with_registries: bool = True) -> Policies:
+def load_policies(settings: PolicyFiles, *, with_registries: bool = True) -> Policies:
     """Every policy the worker decides with. ``with_registries=False`` skips opening the national
     registries (benchmarks and tools that decide without them)."""
     campaigns = (load_campaigns(read_json(settings.campaigns_path, "LEADPIPE_CAMPAIGNS_PATH"))
@@ -78,7 +78,7 @@ def load_policies(settings: Settings, *, with_registries: bool = True) -> Polici
                     load_line_types(settings), registries, base)
 
 
-def load_rule_pack(settings: Settings) -> RulePack:
+def load_rule_pack(settings: PolicyFiles) -> RulePack:
     """The packaged rule pack, with counsel's overrides file applied when one is configured."""
     pack = default_rule_pack()
     if settings.rule_pack_overrides_path is not None:
@@ -87,14 +87,14 @@ def load_rule_pack(settings: Settings) -> RulePack:
     return pack
 
 
-def load_scoring_config(settings: Settings) -> tuple[tuple[ScoringRule, ...], ScoringModel]:
+def load_scoring_config(settings: PolicyFiles) -> tuple[tuple[ScoringRule, ...], ScoringModel]:
     """Scoring rules and the decision-time scoring model (a rule file in list form has none)."""
     if settings.scoring_rules_path is None:
         return default_scoring()
     return load_scoring(read_json(settings.scoring_rules_path, "LEADPIPE_SCORING_RULES_PATH"))
 
 
-def load_line_types(settings: Settings) -> PrefixLineTypes | None:
+def load_line_types(settings: PolicyFiles) -> PrefixLineTypes | None:
     """The line-type file (``LEADPIPE_LINE_TYPES_PATH``), or None when none is configured."""
     path = settings.line_types_path
     if path is None:

@@ -32,7 +32,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]  # aiokafka ships no types
 from aiokafka.structs import TopicPartition  # type: ignore[import-untyped]
 
-from pipeline.config import Settings
+from pipeline.config import KafkaConnection
 from pipeline.worker.wire import Outgoing
 
 log = logging.getLogger("leadpipe.transactions")
@@ -59,7 +59,7 @@ class ChangelogRecord:
     value: bytes | None
 
 
-def aiokafka_client_options(settings: Settings) -> dict[str, Any]:
+def aiokafka_client_options(settings: KafkaConnection) -> dict[str, Any]:
     """The security settings of ``settings`` as aiokafka client arguments."""
     options: dict[str, Any] = {"security_protocol": settings.security_protocol}
     if settings.sasl_mechanism:

@@ -15,7 +15,7 @@ import faust
 from faust.exceptions import SameNode
 
 from pipeline import dialcheck_http
-from pipeline.config import Settings
+from pipeline.config import WorkerSettings
 from pipeline.core.dialcheck import DialCheckRequest
 from pipeline.core.number import NumberState
 from pipeline.http_auth import KeyRing, is_reader
@@ -41,7 +41,7 @@ class Health:
         return self.problem()
 
 
-def register_pages(app: faust.App, *, settings: Settings, policies: Policies, tables: NumberTables,
+def register_pages(app: faust.App, *, settings: WorkerSettings, policies: Policies, tables: NumberTables,
                    state_of: Callable[[bytes], NumberState], clock: Clock, health: Health, optout_latency: Histogram,
                    counters: Callable[[], str], read_keys: KeyRing | None, audit: DialCheckAuditLog) -> None:
     """Add the worker's pages to ``app``'s web server."""
