@@ -22,7 +22,6 @@ acknowledgement, then writes the rows (see :mod:`pipeline.worker.decide` for why
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import signal
 import time
@@ -56,6 +55,7 @@ from pipeline.worker.audit import DialCheckAuditLog, ack_sender
 from pipeline.worker.clock import Clock, make_clock
 from pipeline.worker.commit import AtLeastOnce, Committer, ExactlyOnce, Outbox
 from pipeline.worker.decide import Decider, Incoming, Plan
+from pipeline.worker.diagnostics import log_tasks
 from pipeline.worker.email_index import ReplicatedEmailIndex
 from pipeline.worker.policies import Policies, load_policies
 from pipeline.worker.recovery import MarkerAwareRecovery
@@ -213,19 +213,17 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
 
     # Exactly-once only: at-least-once, Faust commits what its stream acknowledged and a seek back
     # would replay decided leads, re-emitting offers after a later withdrawal (seen on Tansu).
-    stall = StallGuard(app, source.topics) if exactly_once else None
+    stall = StallGuard(app, source.topics, enabled=exactly_once)
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust is untyped here
     async def stall_guard() -> None:
-        if stall is not None:
-            await stall.check()
+        await stall.check()
 
     @app.agent(source, concurrency=1)
     async def decide(stream: faust.StreamT[bytes]) -> None:
         while index is not None and not index.ready.is_set():  # decide nothing without the email index
             await asyncio.sleep(0.05)
-        if stall is not None:
-            stall.queue_empty = stream.channel.queue.empty  # type: ignore[attr-defined]  # a Channel here
+        stall.queue_empty = stream.channel.queue.empty  # type: ignore[attr-defined]  # a Channel here
         batches = stream.take_events(settings.batch_max, settings.batch_wait_ms / 1000)  # type: ignore[attr-defined]
         async for events in batches:  # StreamT does not declare take_events; Stream has it
             incoming = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,
@@ -233,9 +231,8 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
             plan = Plan()
             pending.states = plan.states  # dial-checks see decided states before they are written
             tps = {e.message.tp for e in events}
-            if stall is not None:
-                stall.busy = True
-                stall.batch(tps)
+            stall.busy = True
+            stall.batch(tps)
             try:
                 slice_started = time.perf_counter()
                 for _ in decider.steps(incoming, clock(), plan):
@@ -245,9 +242,8 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
                 await committer.commit(plan, events)
             finally:
                 pending.states = {}
-                if stall is not None:
-                    stall.batch(tps)
-                    stall.busy = False
+                stall.batch(tps)
+                stall.busy = False
             releases.note(plan.next_release)
             wall = time.time()
             for ts in plan.opt_out_timestamps:
@@ -301,38 +297,3 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
                    health=health, optout_latency=optout_latency, counters=counters.render, read_keys=read_keys,
                    audit=audit)
     return app
-
-
-def log_tasks(app: Any) -> None:
-    """Log the consumer's flow state and every pending asyncio task with the stack it is suspended in."""
-    consumer = app.consumer
-    log.warning("consumer (SIGUSR2): flow_active=%s app flow=%s rebalancing=%s assigned=%s active=%s paused=%s",
-                getattr(consumer, "flow_active", "?"), app.flow_control.is_active(), app.rebalancing,
-                sorted(map(tuple, consumer.assignment())), sorted(map(tuple, consumer._active_partitions or ())),
-                sorted(map(tuple, consumer._paused_partitions)))
-    try:  # aiokafka's own view, from its thread (racy, for reading only)
-        inner = consumer._thread._ensure_consumer()
-        assignment = inner._subscription.subscription.assignment
-        lines = []
-        for tp in sorted(assignment.tps):
-            st = assignment.state_value(tp)
-            lines.append(f"{tp.topic}/{tp.partition} status={st._status} pos={st._position} hw={st.highwater} "
-                         f"lso={st.lso} paused={st.paused}")
-        log.warning("aiokafka partitions (SIGUSR2):\n%s\nfetcher records: %s", "\n".join(lines),
-                    {str(k): len(v._records) if hasattr(v, "_records") else "?" for k, v in
-                     getattr(inner._fetcher, "_records", {}).items()})
-    except Exception as exc:  # diagnostics only
-        log.warning("aiokafka state unavailable: %r", exc)
-    tasks = asyncio.all_tasks()
-    out = io.StringIO()
-    for task in tasks:
-        coro: Any = task.get_coro()
-        chain: list[str] = []
-        while coro is not None and len(chain) < 30:
-            frame = next((f for f in (getattr(coro, a, None) for a in ("cr_frame", "gi_frame", "ag_frame")) if f), None)
-            if frame is not None:
-                chain.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
-            awaited = (getattr(coro, a, None) for a in ("cr_await", "gi_yieldfrom", "ag_await"))
-            coro = next((c for c in awaited if c is not None), None)
-        out.write(f"{task.get_name()}: {' -> '.join(chain)}\n")
-    log.warning("%d asyncio tasks (SIGUSR2):\n%s", len(tasks), out.getvalue())

@@ -42,8 +42,11 @@ QUIET_S = 3.0
 
 
 class StallGuard:
-    def __init__(self, app: Any, source_topics: Iterable[str], *, quiet_s: float = QUIET_S) -> None:
+    def __init__(self, app: Any, source_topics: Iterable[str], *, enabled: bool = True,
+                 quiet_s: float = QUIET_S) -> None:
         self.app = app
+        self.enabled = enabled
+        """False (at-least-once): :meth:`check` does nothing; the agent still reports its batches."""
         self.source_topics = frozenset(source_topics)
         self.quiet_s = quiet_s
         self.busy = False
@@ -62,7 +65,8 @@ class StallGuard:
 
     async def check(self) -> None:
         app = self.app
-        if self.busy or app.rebalancing or not app.tables.recovery.completed.is_set() or not self.queue_empty():
+        if not self.enabled or self.busy or app.rebalancing or not app.tables.recovery.completed.is_set() \
+                or not self.queue_empty():
             return
         generation = app.consumer_generation_id
         if generation != self.generation:  # a new assignment: every partition starts quiet from now

@@ -11,7 +11,7 @@
   type (``contactability.line_type``) and the age of the consent on record (``contactability.consent_age``).
 
 Every contribution has a detail sentence. An offer's priority is ``round(score)`` at its decision; a
-dialer orders its hopper by priority, equal priorities in arrival order (``connectors/dialer.py``).
+dialer orders its hopper by priority, equal priorities in arrival order (``connectors/dialer/hopper.py``).
 """
 
 from __future__ import annotations
