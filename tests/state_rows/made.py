@@ -3,8 +3,9 @@
 The stream never fills a row to its bounds (so ``history`` never records a dropped entry), never
 uses some enum values (lead status REJECTED and NURTURE, suppression sources CONSENT_REVOCATION,
 REGISTRY and IMPORT), never sends non-ASCII text and keeps every instant in UTC. The states below
-are built directly and written with the worker's own row encoding (``pipeline.worker.state.dump``),
-so their bytes are what today's worker writes for them. :data:`PREVIOUS_RELEASE` adds rows in the
+are built directly and written with the worker's own row encoding (``pipeline.worker.state.dump``
+until d5198ea, ``pipeline.state_codec.encode`` since), so their bytes are what that worker writes
+for them. :data:`PREVIOUS_RELEASE` adds rows in the
 shape of release 0.1 (before ``history`` was kept), as its worker wrote them.
 """
 

@@ -13,7 +13,8 @@ non-ASCII text, instants in other zones) and rows in the shape of release 0.1.
 
 Each line of the file is one row: who wrote it (``written_by``), the table, the key and the row
 bytes (as text: rows are UTF-8 JSON), and ``state``, the value it read as when recorded
-(:func:`state_rows.canonical.canonical` of what ``pipeline.worker.state.load`` gave).
+(:func:`state_rows.canonical.canonical` of what the worker decoded: ``pipeline.worker.state.load``
+until d5198ea, ``pipeline.state_codec.decode`` since).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from pipeline.core.email_stage import EmailLeads
 from pipeline.core.erasure import Erasure
 from pipeline.core.leads import NumberLeads
 from pipeline.core.suppressions import SuppressionState
-from pipeline.worker.state import NumberTables, dump, load
+from pipeline.state_codec import decode, encode
+from pipeline.worker.state import NumberTables
 from state_rows.canonical import canonical
 from state_rows.made import PREVIOUS_RELEASE, made_states
 
@@ -132,13 +134,13 @@ def main() -> int:
     logging.disable(logging.WARNING)  # the stream's bad records are dead-lettered, each with a warning
     written = written_rows()
     chosen = [(f"main {commit}: the worker path over the mixed stream", *row) for row in sample(written)]
-    chosen += [(f"main {commit}: pipeline.worker.state.dump of a state built in state_rows.made", table, key,
-                dump(state)) for table, key, state in made_states()]
+    chosen += [(f"main {commit}: the row encoding of a state built in state_rows.made", table, key,
+                encode(state)) for table, key, state in made_states()]
     chosen += [("release 0.1 (state_rows.made.PREVIOUS_RELEASE)", *row) for row in PREVIOUS_RELEASE]
     path = HERE / f"rows-main-{commit}.jsonl.xz"
     with lzma.open(path, "wt", encoding="utf-8") as out:
         for written_by, table, key, raw in chosen:
-            state = canonical(load(KINDS[table], raw))
+            state = canonical(decode(KINDS[table], raw))
             line = {"written_by": written_by, "table": table, "key": key.decode(), "row": raw.decode(),
                     "state": state}
             out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
