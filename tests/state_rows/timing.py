@@ -4,13 +4,14 @@
 
 ``/tmp/old-tree`` is an export of another commit (``git archive <commit> | tar -x -C /tmp/old-tree``).
 Each tree, in its own process, decodes every row of the worker path in
-``rows-main-d5198ea.jsonl.xz`` (their state as stored) and encodes the decoded values again, with
-:func:`timeit.repeat` (5 repeats; the median is kept), per table. The trees take turns twice
+``rows-main-d5198ea.jsonl.xz`` as stored ("d5198ea rows"), then the same states as it writes them
+itself ("own rows": what it reads once a row was written again), and encodes them, with
+:func:`timeit.repeat` on the process's CPU time (5 repeats; the median is kept), per table. The trees take turns twice
 (other, this, other, this), so a noisy machine shows as two runs that disagree. A tree is read
 through its own row functions: ``pipeline.state_codec`` where it has one, else the state types'
 ``to_json``/``from_json`` as ``pipeline.worker.state`` called them.
 
-"Per event" is what one event of a number costs at most: its three rows decoded (suppressions,
+"Per event" is what one event of a number costs at most: its three own rows decoded (suppressions,
 consents, leads; the worker keeps recently decoded numbers and skips this for them) and its leads
 row encoded (written for every event; the other two only when they change).
 """
@@ -24,6 +25,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 import timeit
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,11 +37,15 @@ TABLES = ("suppressions", "consents", "leads", "erasures", "emails")
 
 
 def _row_functions() -> tuple[Callable[[type, bytes], Any], Callable[[Any], bytes]]:
-    try:
-        from pipeline.state_codec import decode, encode
-    except ImportError:  # a tree from before the codec: the worker's own dump and load of then
-        from pipeline.worker import state as old  # type: ignore[attr-defined,unused-ignore]
-        return (lambda kind, raw: old.load(kind, raw)), old.dump
+    import pipeline
+
+    # Asked by file, not by import: the editable install finds pipeline.state_codec in the worktree
+    # even when the rest of pipeline comes from the other tree.
+    if not (Path(pipeline.__file__).parent / "state_codec.py").exists():
+        # A tree from before the codec: the worker's own dump and load of then.
+        from pipeline.worker import state as old
+        return (lambda kind, raw: old.load(kind, raw)), old.dump  # type: ignore[attr-defined,unused-ignore]
+    from pipeline.state_codec import decode, encode
     return decode, encode
 
 
@@ -59,24 +65,31 @@ def measure() -> dict[str, dict[str, float]]:
     figures: dict[str, dict[str, float]] = {}
     for table in TABLES:
         kind = kinds[table]
-        raws = [row["row"].encode() for row in rows if row["table"] == table and "worker path" in row["written_by"]]
-        values = [decode(kind, raw) for raw in raws]
-        number = max(1, 20_000 // len(raws))
+        stored = [row["row"].encode() for row in rows if row["table"] == table and "worker path" in row["written_by"]]
+        values = [decode(kind, raw) for raw in stored]
+        own = [encode(value) for value in values]
+        number = max(1, 20_000 // len(stored))
 
-        def decode_all(kind: type = kind, raws: list[bytes] = raws) -> None:
-            for raw in raws:
-                decode(kind, raw)
+        def decode_all(raws: list[bytes], kind: type = kind) -> Callable[[], None]:
+            def run() -> None:
+                for raw in raws:
+                    decode(kind, raw)
+            return run
 
         def encode_all(values: list[Any] = values) -> None:
             for value in values:
                 encode(value)
 
-        per_row = 1e6 / (number * len(raws))
+        def us(run: Callable[[], None], number: int = number, rows: int = len(stored)) -> float:
+            seconds = timeit.repeat(run, number=number, repeat=5, timer=time.process_time)
+            return statistics.median(seconds) * 1e6 / (number * rows)
+
         figures[table] = {
-            "rows": len(raws),
-            "bytes": statistics.mean(len(raw) for raw in raws),
-            "decode_us": statistics.median(timeit.repeat(decode_all, number=number, repeat=5)) * per_row,
-            "encode_us": statistics.median(timeit.repeat(encode_all, number=number, repeat=5)) * per_row,
+            "rows": len(stored),
+            "bytes": statistics.mean(len(raw) for raw in own),
+            "decode_stored_us": us(decode_all(stored)),
+            "decode_us": us(decode_all(own)),
+            "encode_us": us(encode_all),
         }
     return figures
 
@@ -112,14 +125,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--against is needed (or --measure)")
     this = HERE.parent.parent
     runs = [(name, _run(tree)) for _ in range(2) for name, tree in (("other", args.against), ("this", this))]
-    print(f"{'table':<13}{'rows':>6}{'bytes':>8}  " + "  ".join(f"{n + ' #' + str(i // 2 + 1):>21}"
-                                                           for i, (n, _) in enumerate(runs)))
-    print(f"{'':<27}  " + "  ".join(f"{'decode us':>10} {'encode us':>10}" for _ in runs))
+    print("microseconds of CPU per row: decode of the d5198ea rows / decode of own rows / encode")
+    print(f"{'table':<13}{'rows':>6}  " + "  ".join(f"{n + ' #' + str(i // 2 + 1) + ' (bytes)':>26}"
+                                                  for i, (n, _) in enumerate(runs)))
     for table in TABLES:
-        first = runs[1][1][table]
-        cells = "  ".join(f"{f[table]['decode_us']:>10.2f} {f[table]['encode_us']:>10.2f}" for _, f in runs)
-        print(f"{table:<13}{first['rows']:>6.0f}{first['bytes']:>8.0f}  {cells}")
-    print(f"{'per event':<27}  " + "  ".join(f"{per_event(f):>21.2f}" for _, f in runs))
+        cells = "  ".join(f"{f[table]['decode_stored_us']:>6.1f} {f[table]['decode_us']:>6.1f} "
+                          f"{f[table]['encode_us']:>5.1f} ({f[table]['bytes']:>4.0f})" for _, f in runs)
+        print(f"{table:<13}{runs[0][1][table]['rows']:>6.0f}  {cells}")
+    print(f"{'per event':<19}  " + "  ".join(f"{per_event(f):>26.1f}" for _, f in runs))
     for i in (0, 2):
         (_, other), (_, ours) = runs[i], runs[i + 1]
         ratios = ", ".join(f"{t} {other[t]['decode_us'] / ours[t]['decode_us']:.1f}x / "
