@@ -51,6 +51,7 @@ from pipeline.events import OptOut
 from pipeline.http_auth import KEY_HEADER
 from pipeline.kafka_clients import EventProducer, TopicTail
 from pipeline.processes import ServiceProcess
+from pipeline.state_codec import decode, encode
 from pipeline.topics import CALL_READY, DIAL_CHECK, LEAD_CAPTURED, OPT_OUT
 from pipeline.worker.policies import load_policies
 
@@ -120,9 +121,8 @@ def bench_in_process(settings: Settings, calls: int) -> tuple[float, float, floa
         raise LeadpipeError(f"bench request invalid: {request}")
     if not dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW, lifecycle=lifecycle).allowed:
         raise LeadpipeError("the bench number is not callable: the figures would time the wrong path")
-    # The table values as the worker stores them (JSON bytes, see pipeline.worker.state).
-    rows = [json.dumps(part.to_json(), separators=(",", ":")).encode()
-            for part in (state.suppressions, state.consents, state.leads)]
+    # The table values as the worker stores them (see pipeline.state_codec).
+    rows = [encode(part) for part in (state.suppressions, state.consents, state.leads)]
 
     def check_only() -> None:
         dial_check(request, state, campaigns=campaigns, pack=pack, now=BENCH_NOW, lifecycle=lifecycle)
@@ -130,9 +130,8 @@ def bench_in_process(settings: Settings, calls: int) -> tuple[float, float, floa
     def handler_work() -> None:
         parsed = parse_request(record["phone"], query, settings.default_region)
         assert isinstance(parsed, DialCheckRequest)  # checked above; narrows the type
-        loaded = NumberState(SuppressionState.from_json(json.loads(rows[0])),
-                             ConsentLedger.from_json(json.loads(rows[1])),
-                             NumberLeads.from_json(json.loads(rows[2])))
+        loaded = NumberState(decode(SuppressionState, rows[0]), decode(ConsentLedger, rows[1]),
+                             decode(NumberLeads, rows[2]))
         answer = dial_check(parsed, loaded, campaigns=campaigns, pack=pack, now=BENCH_NOW, lifecycle=lifecycle)
         json.dumps(answer.to_json(request_id="r", worker_id="w"))
 

@@ -33,19 +33,14 @@ count). When bounding drops an entry, ``history_from`` records from when answers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal
 
-from pipeline.core import state_json as js
 from pipeline.core.frozen import replace
 from pipeline.events import ConsentAction, ConsentChanged, ConsentChannel, ConsentProof, LeadCaptured
 
 ConsentState = Literal["GRANTED", "REVOKED", "MISSING", "EXPIRED"]
-
-_ACTIONS: tuple[ConsentAction, ...] = get_args(ConsentAction)
-_CHANNELS: tuple[ConsentChannel, ...] = get_args(ConsentChannel)
 
 EVERY_PURPOSE = "*"
 
@@ -124,38 +119,6 @@ class ConsentEntry:
             f"at {self.effective_at.isoformat()} (event {self.event_id}{proof})"
         )
 
-    def to_json(self) -> dict[str, object]:
-        return js.compact({
-            "event_id": self.event_id,
-            "action": self.action,
-            "purpose": self.purpose,
-            "channel": self.channel,
-            "channel_specific": self.channel_specific or None,
-            "effective_at": js.iso(self.effective_at),
-            "source": self.source,
-            "certificate_id": self.certificate_id,
-            "form_url": self.form_url,
-            "consent_text": self.consent_text,
-            "ip": self.ip,
-            "expires_at": js.iso_or_none(self.expires_at),
-        })
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> ConsentEntry:
-        return cls(
-            event_id=js.text(data, "event_id"),
-            action=js.choice(data, "action", _ACTIONS),
-            purpose=js.text(data, "purpose"),
-            channel=js.choice(data, "channel", _CHANNELS),
-            channel_specific="channel_specific" in data and js.flag(data, "channel_specific"),
-            effective_at=js.instant(data, "effective_at"),
-            source=js.text(data, "source"),
-            certificate_id=js.text_or_none(data, "certificate_id"),
-            form_url=js.text_or_none(data, "form_url"),
-            consent_text=js.text_or_none(data, "consent_text"),
-            ip=js.text_or_none(data, "ip"),
-            expires_at=js.instant_or_none(data, "expires_at"),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,19 +131,6 @@ class ConsentLedger:
 
     def knows(self, event_id: str) -> bool:
         return any(e.event_id == event_id for e in self.entries)
-
-    def to_json(self) -> dict[str, object]:
-        return {"entries": [e.to_json() for e in self.entries],
-                "history": js.compact({"from": js.iso_or_none(self.history_from)})}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> ConsentLedger:
-        entries = tuple(ConsentEntry.from_json(item) for item in js.objects(data, "entries"))
-        if "history" not in data:
-            # Written before history was kept: a full ledger may have dropped entries unrecorded.
-            full = len(entries) >= MAX_ENTRIES
-            return cls(entries, max(e.effective_at for e in entries) if full else None)
-        return cls(entries, js.instant_or_none(js.mapping(data, "history"), "from"))
 
     def as_of(self, at: datetime) -> ConsentLedger:
         """The ledger as it was at ``at``: the entries in effect by then."""

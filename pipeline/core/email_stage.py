@@ -33,13 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import cast
 
 from pipeline import topics
-from pipeline.core import state_json as js
 from pipeline.core.email import email_key
 from pipeline.core.leads import NumberLeads
 from pipeline.events import LeadCaptured, NumberEvent
@@ -55,14 +53,6 @@ class EmailLead:
     phone_e164: str
     captured_at: datetime
 
-    def to_json(self) -> dict[str, object]:
-        return {"lead_id": self.lead_id, "campaign_id": self.campaign_id, "phone_e164": self.phone_e164,
-                "captured_at": js.iso(self.captured_at)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> EmailLead:
-        return cls(js.text(data, "lead_id"), js.text(data, "campaign_id"), js.text(data, "phone_e164"),
-                   js.instant(data, "captured_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +61,6 @@ class EmailLeads:
 
     leads: tuple[EmailLead, ...] = ()
 
-    def to_json(self) -> dict[str, object]:
-        return {"leads": [lead.to_json() for lead in self.leads]}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> EmailLeads:
-        return cls(tuple(EmailLead.from_json(item) for item in js.objects(data, "leads")))
 
 
 def email_table_key(email: str, secret: bytes) -> bytes:

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.core import state_json as js
 from pipeline.core.reasons import reason
 from pipeline.events import Reason
 
@@ -38,14 +36,6 @@ class Erasure:
     erased_at: datetime
     request_event_id: str
     requested_by: str
-
-    def to_json(self) -> dict[str, object]:
-        return {"erased_at": js.iso(self.erased_at), "request_event_id": self.request_event_id,
-                "requested_by": self.requested_by}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Erasure:
-        return cls(js.instant(data, "erased_at"), js.text(data, "request_event_id"), js.text(data, "requested_by"))
 
     def reason(self) -> Reason:
         return reason("DNC_ERASED", RULE_ERASURE, (f"personal data erased on request {self.request_event_id} by "

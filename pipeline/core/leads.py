@@ -13,12 +13,10 @@ before this history was kept (no ``history`` key) kept attempts only 7 days befo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, get_args
+from typing import Literal
 
-from pipeline.core import state_json as js
 from pipeline.core.frozen import replace
 from pipeline.core.snooze import Snooze
 from pipeline.events import CallbackPromise, CallOutcomeCode, ScoreContribution, ScoreHistoryEntry
@@ -27,9 +25,6 @@ LeadStatus = Literal[
     "NEW", "IN_PROGRESS", "CALLBACK", "QUALIFIED", "REFUSED", "INACTIVE", "SUPPRESSED", "REJECTED", "DISQUALIFIED",
     "NURTURE", "STALE",
 ]
-
-_STATUSES: tuple[LeadStatus, ...] = get_args(LeadStatus)
-_OUTCOMES: tuple[CallOutcomeCode, ...] = get_args(CallOutcomeCode)
 
 UNKNOWN_SOURCE = "unknown"
 """``source`` of a stub record: a call outcome named a lead this number never saw captured."""
@@ -46,8 +41,6 @@ MAX_MERGED = 20
 # Frequency caps look back at most a day (FL/OK/MD: 3 per 24 h; ME: 1 per 8 h); 35 days lets a cap be
 # evaluated at any instant of the last month ("could we have called at 20:30 last Tuesday?").
 ATTEMPT_HISTORY = timedelta(days=35)
-_LEGACY_ATTEMPT_HISTORY = timedelta(days=7)
-"""What rows written before ``history`` was kept held: the attempts of the 7 days before the newest."""
 MAX_ATTEMPTS_KEPT = 256
 """Lead records kept per number, most recently touched last. Over it, the oldest record that is
 not ``offered`` goes first: a record with an outstanding READY must stay so it can be withdrawn.
@@ -112,96 +105,9 @@ class LeadRecord:
             return self
         return replace(self, merged=(*self.merged, lead_id)[-MAX_MERGED:])
 
-    def to_json(self) -> dict[str, object]:
-        return js.compact({
-            "lead_id": self.lead_id,
-            "campaign_id": self.campaign_id,
-            "source": self.source,
-            "status": self.status,
-            "captured_at": js.iso_or_none(self.captured_at),
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "email": self.email,
-            "consent_certificate_id": self.consent_certificate_id,
-            "score": self.score,
-            "score_breakdown": js.contributions_to_json(self.score_breakdown) or None,
-            "offered": self.offered or None,
-            "last_decision_id": self.last_decision_id,
-            "attempts": self.attempts or None,
-            "last_outcome": self.last_outcome,
-            "qualified_by": self.qualified_by,
-            "deferred_until": js.iso_or_none(self.deferred_until),
-            "address_region": self.address_region,
-            "address_country": self.address_country,
-            "failed_days": list(self.failed_days) or None,
-            "score_history": [_mark_to_json(m) for m in self.score_history] or None,
-            "merged": list(self.merged) or None,
-            "expired_offers": self.expired_offers or None,
-            "callback": _promise_to_json(self.callback) if self.callback is not None else None,
-            "callbacks": self.callbacks or None,
-        })
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> LeadRecord:
-        return cls(
-            lead_id=js.text(data, "lead_id"),
-            campaign_id=js.text(data, "campaign_id"),
-            source=js.text(data, "source"),
-            status=js.choice(data, "status", _STATUSES),
-            captured_at=js.instant_or_none(data, "captured_at"),
-            first_name=js.text_or_none(data, "first_name"),
-            last_name=js.text_or_none(data, "last_name"),
-            email=js.text_or_none(data, "email"),
-            consent_certificate_id=js.text_or_none(data, "consent_certificate_id"),
-            score=js.number_or_none(data, "score"),
-            score_breakdown=js.contributions_from_json(data, "score_breakdown"),
-            offered="offered" in data and js.flag(data, "offered"),
-            last_decision_id=js.text_or_none(data, "last_decision_id"),
-            attempts=js.whole(data, "attempts") if "attempts" in data else 0,
-            last_outcome=js.choice_or_none(data, "last_outcome", _OUTCOMES),
-            qualified_by=js.text_or_none(data, "qualified_by"),
-            deferred_until=js.instant_or_none(data, "deferred_until"),
-            address_region=js.text_or_none(data, "address_region"),
-            address_country=js.text_or_none(data, "address_country"),
-            failed_days=js.texts(data, "failed_days") if "failed_days" in data else (),
-            score_history=tuple(_mark_from_json(m) for m in js.objects(data, "score_history"))
-            if "score_history" in data else (),
-            merged=js.texts(data, "merged"),
-            # Absent in rows written before offers expired and callbacks carried their promise.
-            expired_offers=js.whole(data, "expired_offers") if "expired_offers" in data else 0,
-            callback=_promise_from_json(_object(data, "callback")) if "callback" in data else None,
-            callbacks=js.whole(data, "callbacks") if "callbacks" in data else 0,
-        )
 
 
 MAX_SCORE_HISTORY = 16
-
-
-def _mark_to_json(mark: ScoreHistoryEntry) -> dict[str, object]:
-    return {"decided_at": js.iso(mark["decided_at"]), "score": mark["score"], "decision_id": mark["decision_id"],
-            "outcome": mark["outcome"]}
-
-
-def _mark_from_json(data: Mapping[str, object]) -> ScoreHistoryEntry:
-    return {"decided_at": js.instant(data, "decided_at"), "score": js.number_or_none(data, "score"),
-            "decision_id": js.text(data, "decision_id"), "outcome": js.text(data, "outcome")}
-
-
-def _promise_to_json(promise: CallbackPromise) -> dict[str, object]:
-    return js.compact({"requested_at": js.iso(promise["requested_at"]),
-                       "promised_by_agent": promise["promised_by_agent"], "notes": promise["notes"]})
-
-
-def _promise_from_json(data: Mapping[str, object]) -> CallbackPromise:
-    return {"requested_at": js.instant(data, "requested_at"),
-            "promised_by_agent": js.text_or_none(data, "promised_by_agent"), "notes": js.text_or_none(data, "notes")}
-
-
-def _object(data: Mapping[str, object], key: str) -> Mapping[str, object]:
-    value = data[key]
-    if not isinstance(value, Mapping):
-        raise ValueError(f"table value key {key!r}: expected an object, got {value!r}")
-    return value
 
 
 def stub(lead_id: str, campaign_id: str) -> LeadRecord:
@@ -300,36 +206,3 @@ class NumberLeads:
             victim = next((lead for lead in leads if not lead.offered), leads[0])
             leads.remove(victim)
         return replace(self, leads=tuple(leads))
-
-    def to_json(self) -> dict[str, object]:
-        data: dict[str, object] = {"leads": [lead.to_json() for lead in self.leads], "seen": list(self.seen_event_ids)}
-        if self.call_attempts:
-            data["calls"] = [js.iso(t) for t in self.call_attempts]
-        if self.non_working_until is not None:
-            data["non_working"] = js.compact({"until": js.iso(self.non_working_until),
-                                              "evidence": self.non_working_evidence,
-                                              "since": js.iso_or_none(self.non_working_since)})
-        if self.snoozes:
-            data["snoozes"] = [s.to_json() for s in self.snoozes]
-        data["history"] = js.compact({"attempts_dropped_until": js.iso_or_none(self.attempts_dropped_until)})
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> NumberLeads:
-        # Absent in values written before caps were counted: no attempts known.
-        calls = tuple(datetime.fromisoformat(t) for t in js.texts(data, "calls")) if "calls" in data else ()
-        if "history" in data:
-            dropped_until = js.instant_or_none(js.mapping(data, "history"), "attempts_dropped_until")
-        else:  # written before history was kept: see the module doc
-            dropped_until = max(calls) - _LEGACY_ATTEMPT_HISTORY if calls else None
-        non_working = _object(data, "non_working") if "non_working" in data else None
-        return cls(
-            leads=tuple(LeadRecord.from_json(item) for item in js.objects(data, "leads")),
-            seen_event_ids=js.texts(data, "seen"),
-            call_attempts=calls,
-            non_working_until=js.instant(non_working, "until") if non_working is not None else None,
-            non_working_evidence=js.text_or_none(non_working, "evidence") if non_working is not None else None,
-            non_working_since=js.instant_or_none(non_working, "since") if non_working is not None else None,
-            attempts_dropped_until=dropped_until,
-            snoozes=tuple(Snooze.from_json(item) for item in js.objects(data, "snoozes")),
-        )

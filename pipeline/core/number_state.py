@@ -17,8 +17,8 @@ from pipeline.core.suppressions import SuppressionState
 
 @dataclass(frozen=True, slots=True)
 class NumberState:
-    """The three table values of one number, one per table (``topics.TABLES``), each stored as its
-    ``to_json()``. ``process`` returns a part it did not change as the very same object, so the
+    """The three table values of one number, one per table (``topics.TABLES``), each stored as one
+    row (``pipeline.state_codec``). ``process`` returns a part it did not change as the very same object, so the
     agent writes back exactly the parts that are not ``is``-identical (``leads`` always changes:
     it remembers the event id). Each value is idempotent on its own should a crash split the writes."""
 

@@ -14,11 +14,9 @@ the number is touched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.core import state_json as js
 from pipeline.core.reasons import reason
 from pipeline.events import CallOutcome, Reason
 
@@ -48,15 +46,6 @@ class Snooze:
             f"lead {self.lead_id} said not now on call {self.evidence}: calls about campaign "
             f"{self.campaign_id} wait until {self.until.isoformat()} (a snooze, not a do-not-call)"))
 
-    def to_json(self) -> dict[str, object]:
-        return js.compact({"campaign_id": self.campaign_id, "lead_id": self.lead_id, "until": js.iso(self.until),
-                           "evidence": self.evidence, "since": js.iso_or_none(self.since)})
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Snooze:
-        return cls(campaign_id=js.text(data, "campaign_id"), lead_id=js.text(data, "lead_id"),
-                   until=js.instant(data, "until"), evidence=js.text(data, "evidence"),
-                   since=js.instant_or_none(data, "since"))
 
 
 def snooze_from_outcome(outcome: CallOutcome, *, not_now_default: timedelta) -> Snooze | None:

@@ -19,12 +19,10 @@ been dropped without a trace.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal
 
-from pipeline.core import state_json as js
 from pipeline.core.frozen import replace
 from pipeline.events import (
     CallOutcome,
@@ -35,10 +33,6 @@ from pipeline.events import (
 )
 
 SuppressionSource = Literal["OPT_OUT", "CALL_OUTCOME", "CONSENT_REVOCATION", "REGISTRY", "IMPORT"]
-
-_SCOPES: tuple[SuppressionScope, ...] = get_args(SuppressionScope)
-_CATEGORIES: tuple[SuppressionCategory, ...] = get_args(SuppressionCategory)
-_SOURCES: tuple[SuppressionSource, ...] = get_args(SuppressionSource)
 
 REMOVABLE_SOURCES: frozenset[SuppressionSource] = frozenset(
     {"OPT_OUT", "CALL_OUTCOME", "CONSENT_REVOCATION", "IMPORT"}
@@ -124,36 +118,6 @@ class Suppression:
             return True
         return other.expires_at is not None and self.expires_at >= other.expires_at
 
-    def to_json(self) -> dict[str, object]:
-        return js.compact({
-            "id": self.suppression_id,
-            "scope": self.scope,
-            "category": self.category,
-            "campaign_id": self.campaign_id,
-            "source": self.source,
-            "added_by": self.added_by,
-            "evidence": self.evidence,
-            "reason": self.reason,
-            "created_at": js.iso(self.created_at),
-            "expires_at": js.iso_or_none(self.expires_at),
-            "lifted_at": js.iso_or_none(self.lifted_at),
-        })
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Suppression:
-        return cls(
-            suppression_id=js.text(data, "id"),
-            scope=js.choice(data, "scope", _SCOPES),
-            category=js.choice(data, "category", _CATEGORIES),
-            campaign_id=js.text_or_none(data, "campaign_id"),
-            source=js.choice(data, "source", _SOURCES),
-            added_by=js.text(data, "added_by"),
-            evidence=js.text_or_none(data, "evidence"),
-            reason=js.text_or_none(data, "reason"),
-            created_at=js.instant(data, "created_at"),
-            expires_at=js.instant_or_none(data, "expires_at"),
-            lifted_at=js.instant_or_none(data, "lifted_at"),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,22 +129,6 @@ class Removal:
     removed_at: datetime
     removed_by: str
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "event_id": self.event_id,
-            "removed_ids": list(self.removed_ids),
-            "removed_at": js.iso(self.removed_at),
-            "removed_by": self.removed_by,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Removal:
-        return cls(
-            event_id=js.text(data, "event_id"),
-            removed_ids=js.texts(data, "removed_ids"),
-            removed_at=js.instant(data, "removed_at"),
-            removed_by=js.text(data, "removed_by"),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,28 +148,6 @@ class SuppressionState:
         return (any(s.suppression_id == event_id for s in self.active)
                 or any(s.suppression_id == event_id for s in self.ended)
                 or any(r.event_id == event_id or event_id in r.removed_ids for r in self.removals))
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "active": [s.to_json() for s in self.active],
-            "removals": [r.to_json() for r in self.removals],
-            "ended": [s.to_json() for s in self.ended],
-            "history": js.compact({"from": js.iso_or_none(self.history_from)}),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> SuppressionState:
-        active = tuple(Suppression.from_json(item) for item in js.objects(data, "active"))
-        removals = tuple(Removal.from_json(item) for item in js.objects(data, "removals"))
-        if "history" not in data:  # written before history was kept: see the module doc
-            recorded = [s.created_at for s in active] + [r.removed_at for r in removals]
-            return cls(active, removals, (), max(recorded) if recorded else None)
-        return cls(
-            active=active,
-            removals=removals,
-            ended=tuple(Suppression.from_json(item) for item in js.objects(data, "ended")),
-            history_from=js.instant_or_none(js.mapping(data, "history"), "from"),
-        )
 
     def as_of(self, at: datetime) -> SuppressionState:
         """The suppressions as they were at ``at``: ``active`` those in force then, ``ended`` those

@@ -3,8 +3,9 @@
 A lead's email decides whether it is a duplicate of a lead on *another* number (see
 :mod:`pipeline.core.routing`), so the number's writer must read rows that other writers wrote. The
 index is a compacted topic (``<app>-emails-changelog``, keyed by a keyed hash of the email, one
-JSON :class:`~pipeline.core.email_stage.EmailLeads` row per email) that every worker reads whole
-into memory in a background thread: a replicated lookup table, with no hop for the lead.
+:class:`~pipeline.core.email_stage.EmailLeads` row per email, :mod:`pipeline.state_codec`) that every
+worker reads whole into memory in a background thread: a replicated lookup table, with no hop for the
+lead.
 
 Writes go to the topic with the batch's outputs (so they are acknowledged before the batch's state,
 and in its transaction on Kafka) and into the local copy at once, so the next lead in the same
@@ -24,7 +25,8 @@ from collections.abc import Mapping
 
 from pipeline.core.email_stage import EmailLeads
 from pipeline.replica.reader import ChangelogReader
-from pipeline.worker.state import dump, load
+from pipeline.state_codec import encode
+from pipeline.worker.state import load
 
 log = logging.getLogger("leadpipe.email-index")
 
@@ -37,11 +39,11 @@ class EmailIndex:
 
     def get(self, key: bytes) -> EmailLeads:
         """The row of ``key`` (an ``email_table_key``), empty when the email was never seen."""
-        return load(EmailLeads, self._rows.get(key))  # type: ignore[no-any-return]
+        return load(EmailLeads, self._rows.get(key))
 
     def put(self, key: bytes, row: EmailLeads) -> bytes:
         """Keep ``row`` for ``key`` locally now; returns its bytes, to be sent to the topic."""
-        raw = dump(row)
+        raw = encode(row)
         self._rows[key] = raw
         return raw
 
@@ -70,7 +72,7 @@ class ReplicatedEmailIndex(EmailIndex):
         self._reader.stop()
 
     def put(self, key: bytes, row: EmailLeads) -> bytes:
-        raw = dump(row)
+        raw = encode(row)
         with self._lock:
             self._rows[key] = raw
             self._pending[key] = raw

@@ -2,25 +2,26 @@
 ``process`` made encoded back into rows — once per number per batch, after the batch's outputs
 were acknowledged (see :mod:`pipeline.worker.decide`).
 
-Rows are the state types' ``to_json()`` as compact UTF-8 JSON (rows written by earlier releases,
-ASCII-escaped, read the same). Every row is bounded: the state types keep bounded histories and a
+Rows are encoded and decoded by :mod:`pipeline.state_codec` (compact UTF-8 JSON; rows written by
+earlier releases read the same). Every row is bounded: the state types keep bounded histories and a
 row over :data:`MAX_ROW_BYTES` is refused here (:class:`RowTooLarge`) before it can reach the
 changelog, where the broker would refuse it and stop the worker.
 """
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline.core.consents import ConsentLedger
+from pipeline.core.email_stage import EmailLeads
 from pipeline.core.erasure import Erasure, erasure_key
 from pipeline.core.leads import NumberLeads
 from pipeline.core.number import NumberState
 from pipeline.core.suppressions import SuppressionState
+from pipeline.state_codec import decode, encode
 from pipeline.worker.wire import MAX_RECORD_BYTES
 
 DECODED_KEPT = 4096
@@ -47,14 +48,14 @@ class RowWrite:
     """The number the row belongs to: the row lives on that number's partition."""
 
 
-def dump(value: Any) -> bytes:
-    """A state value as its row bytes."""
-    return json.dumps(value.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
+Part = TypeVar("Part", SuppressionState, ConsentLedger, NumberLeads, EmailLeads)
+"""A row kind that has an empty value (everything but an erasure marker)."""
 
 
-def load(kind: Any, raw: bytes | None) -> Any:
-    """A state value from its row bytes, or the empty value for a new number."""
-    return kind() if raw is None else kind.from_json(json.loads(raw))
+def load(kind: type[Part], raw: bytes | None) -> Part:
+    """A state value from its row bytes, or the empty value for a new number (``kind()``); raises
+    :class:`~pipeline.state_codec.RowError` for a row that does not read."""
+    return kind() if raw is None else decode(kind, raw)
 
 
 class NumberTables:
@@ -71,7 +72,7 @@ class NumberTables:
     def read(self, key: bytes) -> NumberState:
         """The number's state as its rows hold it. Decoding is remembered for the most recently read
         numbers (:data:`DECODED_KEPT`) while their rows are unchanged: a number asked about again —
-        a dialer's checks, a busy number's events — costs a comparison, not a JSON parse."""
+        a dialer's checks, a busy number's events — costs a comparison, not a decode."""
         marker = self.erasures.get(erasure_key(key.decode(), self.secret))
         rows = (marker, self.suppressions.get(key), self.consents.get(key), self.leads.get(key))
         kept = self._decoded.get(key)
@@ -79,7 +80,7 @@ class NumberTables:
             self._decoded.move_to_end(key)
             return kept[1]
         if marker is not None:
-            state = NumberState(erasure=Erasure.from_json(json.loads(marker)))
+            state = NumberState(erasure=decode(Erasure, marker))
         else:
             state = NumberState(suppressions=load(SuppressionState, rows[1]), consents=load(ConsentLedger, rows[2]),
                                 leads=load(NumberLeads, rows[3]))
@@ -106,8 +107,9 @@ class NumberTables:
         return writes
 
     @staticmethod
-    def _row(table: str, key: bytes, value: Any, number: bytes) -> RowWrite:
-        raw = dump(value)
+    def _row(table: str, key: bytes, value: SuppressionState | ConsentLedger | NumberLeads | Erasure,
+             number: bytes) -> RowWrite:
+        raw = encode(value)
         if len(raw) + len(key) > MAX_ROW_BYTES:
             raise RowTooLarge(f"the {table} row would be {len(raw)} bytes, over the {MAX_ROW_BYTES}-byte limit")
         return RowWrite(table, key, raw, number)

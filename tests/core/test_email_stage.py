@@ -20,6 +20,7 @@ from pipeline.core.email_stage import (
 from pipeline.core.leads import LeadRecord, NumberLeads
 from pipeline.core.number import NumberState, process
 from pipeline.events import NumberEvent
+from pipeline.state_codec import decode, encode
 from pipeline.topics import NUMBER_EVENTS
 
 A, B = "+13052094411", "+13052094412"
@@ -45,7 +46,7 @@ def test_a_new_email_is_remembered_and_the_lead_goes_to_its_own_number() -> None
     state, key, onward = email_stage(EmailLeads(), lead_event("L1", A), WINDOW)
     assert key == A and onward["duplicate_of"] is None
     assert [(e.lead_id, e.phone_e164) for e in state.leads] == [("L1", A)]
-    assert EmailLeads.from_json(state.to_json()) == state
+    assert decode(EmailLeads, encode(state)) == state
 
 
 def test_the_same_email_on_another_number_goes_to_the_first_number_marked() -> None:

@@ -22,6 +22,7 @@ from pipeline.core.snooze import snooze_from_outcome
 from pipeline.core.suppressions import SuppressionState
 from pipeline.events import InputEvent, ReleaseDue
 from pipeline.packaged import default_campaigns, default_lifecycle, default_rule_pack
+from pipeline.state_codec import decode, encode
 
 MAIN_ROWS = Path(__file__).parent / "data" / "not-now-rows-main-59d2828.json"
 """Table values written by main at 59d2828 (tests/core/data): lead L1 (solar-q4) said NOT_NOW until
@@ -107,9 +108,9 @@ def test_an_offer_of_the_snoozed_campaign_is_withdrawn_and_waits_instead_of_bein
 
 def _main_rows() -> tuple[NumberState, dict[str, Any]]:
     rows = json.loads(MAIN_ROWS.read_text(encoding="utf-8"))
-    state = NumberState(suppressions=SuppressionState.from_json(rows["suppressions"]),
-                        consents=ConsentLedger.from_json(rows["consents"]),
-                        leads=NumberLeads.from_json(rows["leads"]))
+    state = NumberState(suppressions=decode(SuppressionState, json.dumps(rows["suppressions"]).encode()),
+                        consents=decode(ConsentLedger, json.dumps(rows["consents"]).encode()),
+                        leads=decode(NumberLeads, json.dumps(rows["leads"]).encode()))
     return state, rows
 
 
@@ -134,7 +135,7 @@ def test_a_not_now_stored_by_main_loads_and_is_migrated_to_a_snooze() -> None:
     # L1 still comes back at its date; written back, the migrated rows load again.
     _, records = released(state, date)
     assert "L1" in readies(records)
-    again = NumberLeads.from_json(json.loads(json.dumps(state.leads.to_json())))
+    again = decode(NumberLeads, encode(state.leads))
     assert again == state.leads
     assert rows["leads"]["leads"][1]["status"] == "SUPPRESSED"  # what main had written
 

@@ -32,7 +32,6 @@ ids).
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +66,7 @@ from pipeline.packaged import (
     default_rule_pack,
     default_scoring,
 )
+from pipeline.state_codec import decode, encode
 from pipeline.worker.wire import branch_named, dead_letter
 from streams.mixed import Garbage, Input, MixedStream, StreamItem, Tick, line_types
 
@@ -293,7 +293,7 @@ class _Worker:
     def _number_state(self, key: bytes) -> NumberState:
         marker = self.tables[topics.TABLE_ERASURES].get(erasure_key(key.decode(), self.secret))
         if marker is not None:
-            return NumberState(erasure=Erasure.from_json(json.loads(marker)))
+            return NumberState(erasure=decode(Erasure, marker))
         return NumberState(
             suppressions=_load(SuppressionState, self.tables[topics.TABLE_SUPPRESSIONS].get(key)),
             consents=_load(ConsentLedger, self.tables[topics.TABLE_CONSENTS].get(key)),
@@ -328,8 +328,8 @@ def _key(msg: _Message) -> bytes:
 
 
 def _load(kind: Any, raw: bytes | None) -> Any:
-    return kind() if raw is None else kind.from_json(json.loads(raw))
+    return kind() if raw is None else decode(kind, raw)
 
 
 def _dump(value: Any) -> bytes:
-    return json.dumps(value.to_json(), separators=(",", ":")).encode()
+    return encode(value)
