@@ -173,6 +173,7 @@ class NonWorkingRow(_Row, kw_only=True):
 
 class LeadsHistoryRow(_Row, kw_only=True):
     attempts_dropped_until: Instant | None = None
+    snoozes_dropped_until: Instant | None = None
 
 
 class LeadsRow(_Row, kw_only=True, rename={"seen_event_ids": "seen", "call_attempts": "calls"}):
@@ -256,15 +257,18 @@ def _leads_row(value: NumberLeads) -> LeadsRow:
     return LeadsRow(leads=_rows(value.leads, tuple[LeadRecordRow, ...]), seen_event_ids=value.seen_event_ids,
                     call_attempts=value.call_attempts, non_working=non_working,
                     snoozes=_rows(value.snoozes, tuple[SnoozeRow, ...]),
-                    history=LeadsHistoryRow(attempts_dropped_until=value.attempts_dropped_until))
+                    history=LeadsHistoryRow(attempts_dropped_until=value.attempts_dropped_until,
+                                            snoozes_dropped_until=value.snoozes_dropped_until))
 
 
 def _leads(row: LeadsRow) -> NumberLeads:
     calls = row.call_attempts
     if row.history is not None:
         dropped_until = row.history.attempts_dropped_until
+        snoozes_dropped = row.history.snoozes_dropped_until
     else:  # release 0.1 kept the attempts of the 7 days before the newest only
         dropped_until = max(calls) - LEGACY_ATTEMPT_HISTORY if calls else None
+        snoozes_dropped = None  # release 0.1 had no snoozes
     non_working = row.non_working
     return NumberLeads(
         leads=_values(row.leads, tuple[LeadRecord, ...]),
@@ -275,6 +279,7 @@ def _leads(row: LeadsRow) -> NumberLeads:
         non_working_since=None if non_working is None else non_working.since,
         attempts_dropped_until=dropped_until,
         snoozes=_values(row.snoozes, tuple[Snooze, ...]),
+        snoozes_dropped_until=snoozes_dropped,
     )
 
 

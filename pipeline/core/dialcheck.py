@@ -15,7 +15,7 @@ pack are today's (the pack's rules carry their own effective dates). ``state_as_
 ``state_note`` in the answer say which state was used.
 
 **Bounded history.** Each state part keeps a bounded history (suppressions: ``MAX_ENDED`` ended
-ones; consents: ``MAX_ENTRIES``; call attempts: ``ATTEMPT_HISTORY``). When ``at`` reaches back
+ones; consents: ``MAX_ENTRIES``; call attempts: ``ATTEMPT_HISTORY``; snoozes: ``MAX_SNOOZES``). When ``at`` reaches back
 before what a part still knows — or before an erasure, which deletes the state by design — the
 answer is blocked with ``STATE_HISTORY_INCOMPLETE`` naming what is missing: it cannot show the call
 was allowed.
@@ -253,6 +253,9 @@ def _history_gap(state: NumberState, where: tuple[str, ...], channel: ConsentCha
         missing.append(f"do-not-call suppressions are complete from {state.suppressions.history_from.isoformat()}")
     if state.consents.history_from is not None and at < state.consents.history_from:
         missing.append(f"consent entries are complete from {state.consents.history_from.isoformat()}")
+    snoozes_dropped = state.leads.snoozes_dropped_until
+    if snoozes_dropped is not None and at < snoozes_dropped:
+        missing.append(f"not-now snoozes are complete after {snoozes_dropped.isoformat()}")
     dropped = state.leads.attempts_dropped_until
     caps = frequency_caps(pack, where, at, autodialed=channel == "AUTODIALED_VOICE")
     if dropped is not None and caps and at - max(cap.per for cap in caps) < dropped:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from pipeline.core.frozen import replace
-from pipeline.core.snooze import Snooze
+from pipeline.core.snooze import Snooze, with_snooze
 from pipeline.events import CallbackPromise, CallOutcomeCode, ScoreContribution, ScoreHistoryEntry
 
 LeadStatus = Literal[
@@ -135,8 +135,10 @@ class NumberLeads:
     attempts_dropped_until: datetime | None = None
     """The newest call attempt no longer in ``call_attempts``; None: none was dropped."""
     snoozes: tuple[Snooze, ...] = ()
-    """The "not now" snoozes of this number's campaigns (``pipeline.core.snooze``); ended ones linger
-    until the next one is added."""
+    """The "not now" snoozes of this number's campaigns (``pipeline.core.snooze``), oldest first: the
+    newest of a campaign decides; the ones it replaced and ended ones stay, bounded, as history."""
+    snoozes_dropped_until: datetime | None = None
+    """The latest end of a snooze no longer in ``snoozes``; None: none was dropped."""
 
     def called(self, at: datetime) -> NumberLeads:
         """Record one call attempt at ``at``, keeping the attempts of the last ``ATTEMPT_HISTORY``."""
@@ -149,9 +151,17 @@ class NumberLeads:
             dropped_until = dropped[-1] if dropped_until is None else max(dropped_until, dropped[-1])
         return replace(self, call_attempts=tuple(kept), attempts_dropped_until=dropped_until)
 
+    def snoozed(self, snooze: Snooze, now: datetime) -> NumberLeads:
+        """Add ``snooze`` (see :func:`pipeline.core.snooze.with_snooze`), noting what had to be dropped."""
+        snoozes, dropped = with_snooze(self.snoozes, snooze, now)
+        until = self.snoozes_dropped_until
+        if dropped is not None:
+            until = dropped if until is None else max(until, dropped)
+        return replace(self, snoozes=snoozes, snoozes_dropped_until=until)
+
     def as_of(self, at: datetime) -> NumberLeads:
         """The attempts, non-working mark and snoozes as they were at ``at`` (lead records as they are
-        now). Snoozes are those still kept: one that ended was dropped when another was added."""
+        now). Snoozes said after ``at`` are left out, so the campaign's newest one then decides."""
         non_working = self.non_working_until is not None and (
             self.non_working_since is None or self.non_working_since <= at)
         return replace(

@@ -22,7 +22,8 @@ from pipeline.events import CallOutcome, Reason
 
 RULE_SNOOZE = "lifecycle.snooze.not_now"
 MAX_SNOOZES = 16
-"""Snoozes kept per number (one per campaign at most; ended ones are dropped first)."""
+"""Snoozes kept per number: the newest of each campaign, then — while room is left — those they
+replaced or that ended, newest first, so an answer about the past sees the snooze in force then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +58,27 @@ def snooze_from_outcome(outcome: CallOutcome, *, not_now_default: timedelta) -> 
     return Snooze(outcome["campaign_id"], outcome["lead_id"], until, outcome["event_id"], outcome["occurred_at"])
 
 
-def with_snooze(snoozes: tuple[Snooze, ...], snooze: Snooze, now: datetime) -> tuple[Snooze, ...]:
-    """``snoozes`` with ``snooze`` replacing any of its campaign's; ended ones dropped; bounded."""
-    kept = [s for s in snoozes if s.campaign_id != snooze.campaign_id and s.active_at(now)]
-    return (*kept, snooze)[-MAX_SNOOZES:]
+def with_snooze(snoozes: tuple[Snooze, ...], snooze: Snooze,
+                now: datetime) -> tuple[tuple[Snooze, ...], datetime | None]:
+    """``snoozes`` with ``snooze`` added as its campaign's newest, and the latest end of any snooze
+    dropped to make room (None: none dropped). What it replaces, and snoozes that ended, stay as
+    history while there is room (``MAX_SNOOZES``): the oldest history goes first, then the oldest
+    campaigns' snoozes."""
+    everything = (*snoozes, snooze)
+    if len(everything) <= MAX_SNOOZES:
+        return everything, None
+    newest = {s.campaign_id: i for i, s in enumerate(everything)}
+    current = set(newest.values())
+    history = [i for i in range(len(everything)) if i not in current and not everything[i].active_at(now)]
+    history += [i for i in range(len(everything)) if i not in current and everything[i].active_at(now)]
+    history += sorted(current)
+    drop = set(history[:len(everything) - MAX_SNOOZES])
+    dropped_until = max(everything[i].until for i in drop)
+    return tuple(s for i, s in enumerate(everything) if i not in drop), dropped_until
 
 
 def active_snooze(snoozes: tuple[Snooze, ...], campaign_id: str, now: datetime) -> Snooze | None:
-    """The snooze holding calls about ``campaign_id`` at ``now``, if any."""
-    return next((s for s in snoozes if s.campaign_id == campaign_id and s.active_at(now)), None)
+    """The snooze holding calls about ``campaign_id`` at ``now``, if any: the campaign's newest one
+    (the one said last replaces those before it), when it has not ended."""
+    newest = next((s for s in reversed(snoozes) if s.campaign_id == campaign_id), None)
+    return newest if newest is not None and newest.active_at(now) else None

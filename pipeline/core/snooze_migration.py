@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from pipeline.core.leads import NumberLeads
-from pipeline.core.snooze import Snooze, with_snooze
+from pipeline.core.snooze import Snooze
 from pipeline.core.suppressions import Suppression, SuppressionState
 
 _LEAD_IN_EVIDENCE = re.compile(r"for lead (?P<lead_id>\S+)$")
@@ -37,18 +37,17 @@ def migrate_not_now(suppressions: SuppressionState, leads: NumberLeads,
     stored = tuple(s for s in suppressions.active if is_stored_not_now(s))
     if not stored:
         return suppressions, leads
-    snoozes = leads.snoozes
     freed = list(leads.leads)
     for old in stored:
         if old.expires_at is not None and old.active_at(now):
             match = _LEAD_IN_EVIDENCE.search(old.evidence or "")
             snooze = Snooze(old.campaign_id or "", match["lead_id"] if match else "", old.expires_at,
                             old.suppression_id, old.created_at)
-            snoozes = with_snooze(snoozes, snooze, now)
+            leads = leads.snoozed(snooze, now)
         for i, lead in enumerate(freed):
             if (lead.status == "SUPPRESSED" and not lead.offered and lead.captured_at is not None
                     and old.created_at <= lead.captured_at
                     and (old.expires_at is None or lead.captured_at < old.expires_at)):
                 freed[i] = replace(lead, status="NEW", deferred_until=now)
     kept = tuple(s for s in suppressions.active if not is_stored_not_now(s))
-    return replace(suppressions, active=kept), replace(leads, leads=tuple(freed), snoozes=snoozes)
+    return replace(suppressions, active=kept), replace(leads, leads=tuple(freed))

@@ -8,6 +8,7 @@ T0 is Monday 2 June 2025, 11:00 in New York (core_builders); the number is a Flo
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from pipeline.core.consents import ConsentLedger
 from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.leads import NumberLeads
 from pipeline.core.number import Emit, NumberState, due_releases, process
-from pipeline.core.snooze import snooze_from_outcome
+from pipeline.core.snooze import MAX_SNOOZES, Snooze, active_snooze, snooze_from_outcome
 from pipeline.core.suppressions import SuppressionState
 from pipeline.events import InputEvent, ReleaseDue
 from pipeline.packaged import default_campaigns, default_lifecycle, default_rule_pack
@@ -161,3 +162,48 @@ def test_without_stored_not_now_rows_the_state_is_left_as_it_is() -> None:
     again, emits = process(state, number_event(lead("ev-2", "L2"), input_topic=None), context(T0))
     assert again.suppressions is state.suppressions  # nothing migrated: the row is not rewritten
     assert [e.record["outcome"] for e in emits if isinstance(e, Emit)] == ["DUPLICATE"]
+
+
+def _not_now(event_id: str, since: datetime, until: datetime, campaign: str = "solar-q4") -> Snooze:
+    return Snooze(campaign, "L1", until, event_id, since)
+
+
+def test_an_answer_about_the_past_sees_the_snooze_in_force_then_though_a_later_one_replaced_it() -> None:
+    """Found by the past-instant property test (tests/core/test_evaluation.py): a second "not now"
+    once replaced the first outright, and a question about an instant only the first covered was
+    answered as if no snooze had been said."""
+    first = _not_now("n0", T0 - timedelta(minutes=1), T0 + timedelta(minutes=59))
+    second = _not_now("n1", T0, T0 + timedelta(minutes=60))
+    leads = NumberLeads().snoozed(first, T0).snoozed(second, T0)
+    assert active_snooze(leads.snoozes, "solar-q4", T0) == second  # today: the one said last decides
+    then = T0 - timedelta(minutes=1)
+    assert active_snooze(leads.as_of(then).snoozes, "solar-q4", then) == first
+
+
+def test_snoozes_keep_their_campaigns_newest_first_and_say_when_their_history_was_cut() -> None:
+    leads = NumberLeads()
+    for i in range(MAX_SNOOZES + 4):  # one campaign said "not now" again and again; one other campaign
+        leads = leads.snoozed(_not_now(f"n{i}", T0 + timedelta(hours=i), T0 + timedelta(hours=i, minutes=30)),
+                              T0 + timedelta(hours=i))
+        if i == 1:
+            leads = leads.snoozed(_not_now("other", T0, T0 + timedelta(days=30), "insurance-renewals"), T0)
+    snoozes = leads.snoozes
+    assert len(snoozes) == MAX_SNOOZES and snoozes[-1].evidence == f"n{MAX_SNOOZES + 3}"
+    assert any(s.campaign_id == "insurance-renewals" for s in snoozes)  # a campaign's newest is never history
+    assert leads.snoozes_dropped_until == T0 + timedelta(hours=4, minutes=30)  # n0..n4 made room
+    assert decode(NumberLeads, encode(leads)) == leads  # the cut is stored with the row
+    state = replace(NumberState.empty(), leads=leads)
+
+    def answer(at: datetime) -> Any:
+        parsed = parse_request(PHONE, {"campaign_id": "solar-q4", "at": at.isoformat()}, "US")
+        assert isinstance(parsed, DialCheckRequest)
+        return dial_check(parsed, state, campaigns=default_campaigns(), pack=default_rule_pack(),
+                          now=T0 + timedelta(days=2), lifecycle=default_lifecycle())
+
+    early = answer(T0 + timedelta(hours=1))
+    assert not early.allowed and early.reasons[0]["code"] == "STATE_HISTORY_INCOMPLETE"
+    assert "not-now snoozes are complete after" in early.reasons[0]["detail"]
+    later = T0 + timedelta(hours=5, minutes=10)  # after the dropped ones ended: n5 held the campaign
+    assert "STATE_HISTORY_INCOMPLETE" not in {r["code"] for r in answer(later).reasons}
+    assert active_snooze(leads.as_of(later).snoozes, "solar-q4", later) == snoozes[1]
+    assert snoozes[1].evidence == "n5"

@@ -17,7 +17,7 @@ from pipeline.core.number.withdraw import withdraw_blocked
 from pipeline.core.number_state import NumberState
 from pipeline.core.outcomes import contact_kind
 from pipeline.core.reasons import reason
-from pipeline.core.snooze import snooze_from_outcome, with_snooze
+from pipeline.core.snooze import snooze_from_outcome
 from pipeline.core.suppressions import add, suppression_from_outcome, without_expired
 from pipeline.events import (
     CallbackPromise,
@@ -77,7 +77,7 @@ def on_outcome(
         leads = replace(leads, non_working_until=None, non_working_evidence=None, non_working_since=None)
     snooze = snooze_from_outcome(outcome, not_now_default=ctx.lifecycle.not_now_default)
     if snooze is not None:  # what the person said holds for the campaign, whatever the lead's state
-        leads = replace(leads, snoozes=with_snooze(leads.snoozes, snooze, ctx.now))
+        leads = leads.snoozed(snooze, ctx.now)
     state = replace(state, leads=leads)
     suppression = suppression_from_outcome(outcome)
     if suppression is not None:
