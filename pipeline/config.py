@@ -67,28 +67,24 @@ def flag(var: str, raw: str) -> bool:
     raise ConfigError(f"{var}={raw!r}: expected one of true/false/1/0/yes/no/on/off")
 
 
-def whole(*, minimum: int) -> Parser:
-    def parse(var: str, raw: str) -> int:
+def _at_least(convert: Callable[[str], Any], kind: str, minimum: float) -> Parser:
+    def parse(var: str, raw: str) -> Any:
         try:
-            value = int(raw)
+            value = convert(raw)
         except ValueError:
-            raise ConfigError(f"{var}={raw!r}: expected a whole number") from None
+            raise ConfigError(f"{var}={raw!r}: expected {kind}") from None
         if value < minimum:
             raise ConfigError(f"{var}={value}: must be at least {minimum}")
         return value
     return parse
+
+
+def whole(*, minimum: int) -> Parser:
+    return _at_least(int, "a whole number", minimum)
 
 
 def number(*, minimum: float) -> Parser:
-    def parse(var: str, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{var}={raw!r}: expected a number") from None
-        if value < minimum:
-            raise ConfigError(f"{var}={value}: must be at least {minimum}")
-        return value
-    return parse
+    return _at_least(float, "a number", minimum)
 
 
 def instant(var: str, raw: str) -> datetime:
