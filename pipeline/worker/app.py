@@ -287,6 +287,11 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
                                  required_topics=(DIAL_CHECK,))
     audit = DialCheckAuditLog(ack_sender(audit_producer), codec, enabled=settings.dial_check_audit)
 
+    @app.task  # type: ignore[untyped-decorator]  # Faust is untyped here
+    async def connect_audit_producer() -> None:  # connected before the first answer, not by it
+        if not audit_producer.started:
+            audit_producer.start()
+
     async def flush_audit() -> None:  # answers given before a stop are recorded, or counted as failed
         await audit.drain()
         if audit_producer.started:

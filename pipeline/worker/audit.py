@@ -22,7 +22,7 @@ from typing import Any
 
 from pipeline.codec import Codec
 from pipeline.events import DialCheckAudit
-from pipeline.gateway.producer import AckProducer
+from pipeline.gateway.producer import AckProducer, BrokerUnavailable
 from pipeline.topics import DIAL_CHECK
 
 log = logging.getLogger("leadpipe.dial-check")
@@ -64,10 +64,12 @@ def worker_id(web_host: str, web_port: int) -> str:
 class DialCheckAuditLog:
     """Sends audit records to ``dial-check`` in the background; counts answers, deliveries, failures."""
 
-    def __init__(self, send: Send, codec: Codec, *, enabled: bool = True) -> None:
+    def __init__(self, send: Send, codec: Codec, *, enabled: bool = True, patience_s: float = 60.0) -> None:
         self._send = send
         self._codec = codec
         self.enabled = enabled
+        self.patience_s = patience_s
+        """How long a record the producer refuses (not connected yet, broker down) is retried."""
         self.answers = self.sent = self.failed = self.skipped = 0
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -84,14 +86,30 @@ class DialCheckAuditLog:
     async def _deliver(self, record: DialCheckAudit) -> None:
         try:
             value = self._codec.encode(DIAL_CHECK, record)
-            delivered = await self._send(DIAL_CHECK, record["phone_e164"].encode(), value)
-            await delivered
+            await self._send_patiently(record["phone_e164"].encode(), value)
         except Exception:  # counted and logged, never raised into the loop: the answer was given
             self.failed += 1
             log.exception("dial-check audit record %s (call %s) was not recorded", record["request_id"],
                           record["call_id"])
         else:
             self.sent += 1
+
+    async def _send_patiently(self, key: bytes, value: bytes) -> None:
+        """Send; while the producer refuses the write (it has not connected yet after a start, or the
+        broker is down), wait and try again, up to :attr:`patience_s`. A refused write was never
+        taken, so trying again cannot write it twice."""
+        deadline = asyncio.get_running_loop().time() + self.patience_s
+        delay = 0.05
+        while True:
+            try:
+                delivered = await self._send(DIAL_CHECK, key, value)
+                await delivered
+                return
+            except BrokerUnavailable:
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     @property
     def pending(self) -> int:

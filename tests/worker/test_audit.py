@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.codec import SchemaStore, SingleObjectCodec
 from pipeline.events import DialCheckAudit
+from pipeline.gateway.producer import BrokerUnavailable
 from pipeline.topics import DIAL_CHECK
 from pipeline.worker.audit import DialCheckAuditLog
 
@@ -66,6 +67,37 @@ async def test_a_record_the_broker_does_not_take_is_counted_and_logged(caplog: p
     await log.drain()
     assert (metric(log, "leadpipe_dial_check_audit_failed_total"), log.sent) == (1, 0)
     assert "req-1" in caplog.text and "call-1" in caplog.text
+
+
+class Starting(Broker):
+    """A producer that refuses the first ``refusals`` writes, as one does before it has connected."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[Any]:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise BrokerUnavailable("not connected yet")
+        delivery = await super().send(topic, key, value)
+        delivery.set_result(None)
+        return delivery
+
+
+async def test_a_record_refused_while_the_producer_connects_is_sent_once_it_has() -> None:
+    broker = Starting(refusals=3)
+    log = DialCheckAuditLog(broker.send, CODEC)
+    log.submit(RECORD)
+    await log.drain()
+    assert (log.sent, log.failed, len(broker.queued)) == (1, 0, 1)
+
+
+async def test_a_producer_that_stays_down_gets_the_record_counted_as_failed_after_the_patience() -> None:
+    log = DialCheckAuditLog(Starting(refusals=1_000).send, CODEC, patience_s=0.3)
+    log.submit(RECORD)
+    await log.drain()
+    assert (log.sent, log.failed) == (0, 1)
 
 
 async def test_switched_off_it_sends_nothing_and_counts_what_it_skipped() -> None:
