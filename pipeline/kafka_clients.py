@@ -118,6 +118,7 @@ class TopicTail:
         self._on_record = on_record
         self._consumer = reader_consumer(kafka_config, "leadpipe-tail")
         self._records: dict[str, list[Received]] = defaultdict(list)
+        self._positions: dict[tuple[str, int], int] = {}
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="topic-tail", daemon=True)
@@ -141,6 +142,7 @@ class TopicTail:
             while not self._stop.is_set():
                 msgs = self._consumer.consume(num_messages=500, timeout=0.05)
                 if not msgs:
+                    self._note_positions()  # a position can pass transaction markers with no record
                     continue
                 now = time.monotonic()
                 batch = []
@@ -160,6 +162,7 @@ class TopicTail:
                     for received in batch:
                         self._records[received.topic].append(received)
                     self._cond.notify_all()
+                self._note_positions()
                 if self._on_record is not None:
                     for received in batch:
                         self._on_record(received)
@@ -170,20 +173,45 @@ class TopicTail:
         finally:
             self._consumer.close()
 
+    def _note_positions(self) -> None:
+        positions = {(str(tp.topic), int(tp.partition)): int(tp.offset)
+                     for tp in self._consumer.position(self._consumer.assignment()) if tp.offset >= 0}
+        with self._cond:
+            self._positions.update(positions)
+            self._cond.notify_all()
+
+    def wait_passed(self, ends: Mapping[tuple[str, int], int], *, timeout_s: float = 60.0) -> None:
+        """Block until this tail's position is at or past ``ends`` (``(topic, partition)`` → offset) on
+        every partition named: every record written below those offsets has been read."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while True:
+                if self.error is not None:
+                    raise BrokerError(f"topic tail failed: {self.error}") from self.error
+                behind = {tp: end for tp, end in ends.items() if end > 0 and self._positions.get(tp, 0) < end}
+                if not behind:
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"topic tail still behind after {timeout_s}s: {sorted(behind.items())[:4]}")
+                self._cond.wait(min(left, 0.5))
+
     def records(self, topic: str) -> list[Received]:
         with self._cond:
             return list(self._records[topic])
 
     def wait_for(self, topic: str, predicate: Callable[[Received], bool], *, timeout_s: float = 30.0,
-                 count: int = 1) -> list[Received]:
-        """Block until ``count`` records of ``topic`` match ``predicate``; return them."""
+                 count: int = 1, distinct: Callable[[Received], object] | None = None) -> list[Received]:
+        """Block until ``count`` records of ``topic`` match ``predicate`` — ``count`` different values
+        of ``distinct`` when given, so that duplicates do not stand in for a missing record; return
+        the matching records."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
             while True:
                 if self.error is not None:
                     raise BrokerError(f"topic tail failed: {self.error}") from self.error
                 found = [r for r in self._records[topic] if predicate(r)]
-                if len(found) >= count:
+                if (len(found) if distinct is None else len({distinct(r) for r in found})) >= count:
                     return found
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -194,3 +222,47 @@ class TopicTail:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(10)
+
+
+def end_offsets(kafka_config: Mapping[str, str | int | float | bool],
+                topics: Iterable[str]) -> dict[tuple[str, int], int]:
+    """Every partition's high-water mark: the offset the next record written there will get."""
+    consumer = reader_consumer(kafka_config, "leadpipe-ends")
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        ends = {}
+        for topic in topics:
+            for partition in metadata.topics[topic].partitions:
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                ends[(topic, partition)] = int(high)
+        return ends
+    finally:
+        consumer.close()
+
+
+def wait_group_caught_up(kafka_config: Mapping[str, str | int | float | bool], group: str, topics: Iterable[str], *,
+                         marker_topics: Iterable[str] = (), timeout_s: float = 120.0) -> None:
+    """Block until consumer group ``group`` has committed every partition of ``topics`` up to its end:
+    every record there is processed (with everything it wrote, which a worker sends before it
+    commits). The committed offsets are read before the ends, so a record a processed one wrote on
+    another of ``topics`` is seen. On ``marker_topics`` (written in transactions) the last offset
+    may be a commit marker, which no consumer commits past."""
+    topics, markers = list(topics), set(marker_topics)
+    deadline = time.monotonic() + timeout_s
+    consumer = reader_consumer(kafka_config, group)  # never subscribes: reads the group's commits only
+    try:
+        while True:
+            partitions = [TopicPartition(t, p) for t, p in end_offsets(kafka_config, topics)]
+            committed = {(str(tp.topic), int(tp.partition)): max(int(tp.offset), 0)
+                         for tp in consumer.committed(partitions, timeout=30)}
+            ends = end_offsets(kafka_config, topics)
+            behind = {tp: (committed.get(tp, 0), end) for tp, end in ends.items()
+                      if committed.get(tp, 0) < end - (1 if tp[0] in markers else 0)}
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"group {group} still behind after {timeout_s}s (committed, end): "
+                                   f"{sorted(behind.items())[:4]}")
+            time.sleep(0.2)
+    finally:
+        consumer.close()

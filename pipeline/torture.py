@@ -54,9 +54,17 @@ from pipeline.core.dialcheck import DialCheckRequest, dial_check, parse_request
 from pipeline.core.intake import Routed, intake
 from pipeline.core.number import NumberState, process
 from pipeline.kafka_broker import KafkaBroker
-from pipeline.kafka_clients import EventProducer, TopicTail
+from pipeline.kafka_clients import EventProducer, TopicTail, end_offsets, wait_group_caught_up
 from pipeline.processes import WorkerProcess
-from pipeline.topics import CALL_READY, CONSENT_CHANGED, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
+from pipeline.topics import (
+    CALL_READY,
+    CONSENT_CHANGED,
+    INPUT_TOPICS,
+    LEAD_CAPTURED,
+    LEAD_DECISION,
+    OPT_OUT,
+    number_events_topic,
+)
 from pipeline.worker.policies import Policies, load_policies
 
 NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 in New York: every US window is open
@@ -185,18 +193,21 @@ class RunResult:
     duplicate_decisions: int = 0
     exactly_once: bool = False
     """The workers ran exactly-once (Kafka): a duplicate decision is then a failure too."""
+    behind: str | None = None
+    """Why the workers never caught up with the inputs (a stuck worker), if they did not."""
     examples: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return (self.lost == 0 and self.standing == 0 and self.replay_mismatches == 0
+        return (self.lost == 0 and self.standing == 0 and self.replay_mismatches == 0 and self.behind is None
                 and (self.duplicate_decisions == 0 or not self.exactly_once))
 
     def line(self) -> str:
         guarantee = "exactly-once" if self.exactly_once else "at-least-once"
         return (f"{self.events} events, {self.numbers} numbers, {self.kills} kills, {guarantee}, "
                 f"{self.seconds:.0f} s: lost {self.lost}, standing after opt-out {self.standing}, replay "
-                f"mismatches {self.replay_mismatches}, duplicate decisions {self.duplicate_decisions}")
+                f"mismatches {self.replay_mismatches}, duplicate decisions {self.duplicate_decisions}"
+                + (", never caught up with the inputs" if self.behind else ""))
 
 
 class Workers:
@@ -258,6 +269,7 @@ def torture_run(settings: Settings, *, workers: int, events: int, kills: int, se
                 rate: float = 2000.0, say: Callable[[str], None] = print) -> RunResult:
     """One run on the broker ``settings`` points at (topics created here, empty or not)."""
     rng = random.Random(seed)
+    exactly_once = settings.processing_guarantee == "exactly_once"
     run = uuid.uuid4().hex[:6]
     stream = make_stream(events, seed, run)
     codec = make_codec(settings)
@@ -296,10 +308,21 @@ def torture_run(settings: Settings, *, workers: int, events: int, kills: int, se
         lead_ids = {r["event_id"] for r in stream.leads}
         with contextlib.suppress(TimeoutError):  # counted below: a lead without a decision is the finding
             tail.wait_for(LEAD_DECISION, lambda r: r.record is not None and r.record["input_event_id"] in lead_ids,
-                          count=len(lead_ids), timeout_s=300)
-        say(f"  every lead decided (or given up on) after {time.monotonic() - started:.1f} s")
+                          count=len(lead_ids), timeout_s=300,
+                          distinct=lambda r: r.record["input_event_id"] if r.record else None)
+        behind = None
+        try:  # then every input processed (opt-outs after the last lead too) and every output read
+            number_events = number_events_topic(settings.app_id)
+            wait_group_caught_up(settings.kafka_client_config(), settings.app_id, [*INPUT_TOPICS, number_events],
+                                 marker_topics=[number_events] if exactly_once else [])
+            tail.wait_passed(end_offsets(settings.kafka_client_config(), [CALL_READY, LEAD_DECISION]))
+        except TimeoutError as exc:
+            behind = str(exc)
+        say(f"  every lead decided (or given up on) and every input processed after {time.monotonic() - started:.1f} s")
         result = RunResult(len(stream.inputs), len(stream.numbers), kills, time.monotonic() - started,
-                           exactly_once=settings.processing_guarantee == "exactly_once")
+                           exactly_once=exactly_once, behind=behind)
+        if behind is not None:
+            result.examples.append(behind)
         _check(result, stream, tail, pool, settings, say)
         return result
     finally:
@@ -367,6 +390,14 @@ def torture_site(settings: Settings, broker: str = "tansu",
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def keep_logs(workdir: Path) -> Path:
+    """Copy a failed run's logs out of its work dir (which goes with its broker) for a post-mortem."""
+    kept = Path(tempfile.mkdtemp(prefix="leadpipe-torture-failed-"))
+    for log_file in workdir.glob("*.log"):
+        shutil.copy2(log_file, kept / log_file.name)
+    return kept
+
+
 def run_torture(settings: Settings, *, workers: int, events: int, kills: int, runs: int, seed: int,
                 broker: str = "tansu") -> int:
     """``runs`` runs, each on a fresh broker of kind ``broker``."""
@@ -380,7 +411,10 @@ def run_torture(settings: Settings, *, workers: int, events: int, kills: int, ru
             ensure_topics(run_settings)
             result = torture_run(run_settings, workers=workers, events=events, kills=kills, seed=seed + n,
                                  log_dir=workdir, say=say)
+            kept = None if result.ok else keep_logs(workdir)
         say(f"run {n + 1}: {'OK  ' if result.ok else 'FAIL'} {result.line()}")
+        if kept is not None:
+            say(f"      the broker's and the workers' logs are kept in {kept}")
         for example in result.examples:
             say(f"      {example}")
         failures += not result.ok
