@@ -9,7 +9,8 @@ second per broker, which costs nothing measurable).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
@@ -29,15 +30,24 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
         return consumer
 
 
+EndsOf = Callable[[list[tuple[str, int]]], Mapping[tuple[str, int], int]]
+"""The true end of each (topic, partition), read from fetch responses (blocking: run in a thread)."""
+
+
 def transport_for(fetch_max_wait_ms: int, read_committed: bool = False,
-                  commit_offsets: bool = True) -> type[driver.Transport]:
+                  commit_offsets: bool = True, ends_of: EndsOf | None = None) -> type[driver.Transport]:
     """A Faust transport class whose consumer waits at most ``fetch_max_wait_ms`` per fetch and,
     with ``read_committed``, reads only committed transactions (inputs, re-keys, changelogs).
 
     Without ``commit_offsets`` Faust never commits the group's offsets itself: under exactly-once
     only the worker's transactions do (pipeline.worker.transactions). Faust commits the offsets of
     the events its streams acknowledged, and a batch whose transaction was given up (its partition
-    moving away mid-commit) is acknowledged too: a commit by Faust would skip it for good."""
+    moving away mid-commit) is acknowledged too: a commit by Faust would skip it for good.
+
+    With ``ends_of`` the high-water marks Faust's table recovery reads changelogs up to are checked
+    against fetch responses: on a broker whose ListOffsets reports too low an end (the embedded
+    Tansu, see :func:`pipeline.kafka_clients.partition_ends`) recovery stopped short of the newest
+    rows, and a worker restarted with tables missing them."""
 
     class ConsumerThread(_ConsumerThread):
         pass
@@ -48,6 +58,13 @@ def transport_for(fetch_max_wait_ms: int, read_committed: bool = False,
     class Consumer(driver.Consumer):
         def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
             return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+        async def highwaters(self, *partitions: Any) -> Mapping[Any, int]:
+            listed: Mapping[Any, int] = await super().highwaters(*partitions)
+            if ends_of is None or not partitions:
+                return listed
+            fetched = await asyncio.to_thread(ends_of, [(tp.topic, tp.partition) for tp in partitions])
+            return {tp: max(listed.get(tp) or 0, fetched.get((tp.topic, tp.partition), 0)) for tp in partitions}
 
         async def commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
             if not commit_offsets:
@@ -68,11 +85,11 @@ class LeadpipeApp(faust.App):
     own tasks and timers only once recovery completed."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int = 10, read_committed: bool = False,
-                 commit_offsets: bool = True, **kwargs: Any) -> None:
+                 commit_offsets: bool = True, ends_of: EndsOf | None = None, **kwargs: Any) -> None:
         self.early_tasks: list[Callable[[], Awaitable[None]]] = []
         self.stop_tasks: list[Callable[[], Awaitable[None]]] = []
         """Run when the app stops (before Faust's own services), e.g. to flush a producer of ours."""
-        self._transport_class = transport_for(fetch_max_wait_ms, read_committed, commit_offsets)
+        self._transport_class = transport_for(fetch_max_wait_ms, read_committed, commit_offsets, ends_of)
         super().__init__(*args, **kwargs)
 
     async def on_start(self) -> None:

@@ -22,6 +22,7 @@ acknowledgement, then writes the rows (see :mod:`pipeline.worker.decide` for why
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import time
@@ -29,11 +30,13 @@ from typing import Any
 
 import faust
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]  # aiokafka ships no types
+from faust.types import TP
 
 from pipeline.codec import Codec, make_codec
 from pipeline.config import WorkerSettings
 from pipeline.core.number import NumberState
 from pipeline.gateway.producer import AckProducer
+from pipeline.kafka_clients import first_offset_from, partition_ends
 from pipeline.redaction import fingerprint
 from pipeline.reporting.prometheus import Histogram
 from pipeline.topics import (
@@ -57,6 +60,7 @@ from pipeline.worker.commit import AtLeastOnce, Committer, ExactlyOnce, Outbox
 from pipeline.worker.decide import Decider, Incoming, Plan
 from pipeline.worker.diagnostics import log_tasks
 from pipeline.worker.email_index import ReplicatedEmailIndex
+from pipeline.worker.offsets import OffsetGate
 from pipeline.worker.policies import Policies, load_policies
 from pipeline.worker.recovery import MarkerAwareRecovery
 from pipeline.worker.releases import ReleaseIndex, phone_of
@@ -138,7 +142,11 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
         settings.app_id,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         read_committed=exactly_once,  # see pipeline.worker.transactions
-        commit_offsets=not exactly_once,  # exactly-once: offsets go only in the worker's transactions
+        commit_offsets=False,  # offsets go only in the worker's transactions, or OffsetGate's commits
+        # A broker whose high-water marks cannot be trusted (the embedded Tansu): recovery reads the
+        # changelogs up to the ends fetch responses give (pipeline.kafka_clients.partition_ends).
+        ends_of=None if settings.recovery_consistency_check else functools.partial(
+            partition_ends, settings.kafka_client_config()),
         broker=faust_broker_urls(settings.bootstrap_servers),
         broker_credentials=credentials,
         store=settings.store,
@@ -211,13 +219,23 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
         if index is not None:
             index.start()
 
-    # Exactly-once only: at-least-once, Faust commits what its stream acknowledged and a seek back
-    # would replay decided leads, re-emitting offers after a later withdrawal (seen on Tansu).
-    stall = StallGuard(app, source.topics, enabled=exactly_once)
+    stall = StallGuard(app, source.topics)  # records Faust fetched and dropped are read again
 
     @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust is untyped here
     async def stall_guard() -> None:
         await stall.check()
+
+    # At-least-once: the worker admits records in offset order and commits what is durable.
+    gate = None if exactly_once else OffsetGate(app, source.topics, functools.partial(
+        first_offset_from, settings.kafka_client_config()))
+    if gate is not None:
+        @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust is untyped here
+        async def commit_offsets() -> None:
+            await gate.commit()
+
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # Faust types the receiver loosely
+        async def commit_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
+            await gate.commit(revoked)  # the batches in flight finished first (Faust waits for acks)
 
     @app.agent(source, concurrency=1)
     async def decide(stream: faust.StreamT[bytes]) -> None:
@@ -225,7 +243,10 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
             await asyncio.sleep(0.05)
         stall.queue_empty = stream.channel.queue.empty  # type: ignore[attr-defined]  # a Channel here
         batches = stream.take_events(settings.batch_max, settings.batch_wait_ms / 1000)  # type: ignore[attr-defined]
-        async for events in batches:  # StreamT does not declare take_events; Stream has it
+        async for taken in batches:  # StreamT does not declare take_events; Stream has it
+            events = taken if gate is None else await gate.admit(taken)
+            if not events:
+                continue
             incoming = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,
                                  e.message.value, e.message.timestamp) for e in events]
             plan = Plan()
@@ -240,6 +261,8 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
                         await asyncio.sleep(0)
                         slice_started = time.perf_counter()
                 await committer.commit(plan, events)
+                if gate is not None:
+                    gate.done(events)
             finally:
                 pending.states = {}
                 stall.batch(tps)

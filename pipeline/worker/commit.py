@@ -53,19 +53,22 @@ class Outbox:
         self.waiting_since: float | None = None
         self.last_error: str | None = None
 
-    async def deliver(self, outputs: Sequence[Outgoing]) -> None:
+    async def deliver(self, outputs: Sequence[Outgoing]) -> list[Any]:
+        """Send ``outputs``; return once the broker acknowledged each, with what it said (the
+        record's metadata: its partition and offset)."""
         if not outputs:
-            return
+            return []
         delay = 0.2
         self.waiting_since = time.monotonic()
         try:
             while True:
                 try:
                     producer = self.app.producer
-                    pending = [await producer.send(o.topic, o.key, o.value, None, o.timestamp, None) for o in outputs]
-                    await asyncio.gather(*pending)
+                    pending = [await producer.send(o.topic, o.key, o.value, o.partition, o.timestamp, None)
+                               for o in outputs]
+                    acknowledged = await asyncio.gather(*pending)
                     self.last_error = None
-                    return
+                    return list(acknowledged)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # an outage, not bad input: every output is re-sent (same ids)
@@ -86,18 +89,35 @@ class Outbox:
 
 
 class AtLeastOnce:
-    """Outputs acknowledged first, then the rows written through Faust's tables (their changelog
-    writes are flushed before Faust commits the offsets)."""
+    """Outputs acknowledged first; then the rows' changelog records, acknowledged too, each in its
+    number's source partition; then the local stores. Only then are the batch's events acknowledged
+    to Faust, so its offset commit cannot pass a row the broker does not have. (Writing rows through
+    Faust's tables left their changelog records in Faust's producer buffer, whose flush before a
+    commit gives up after 0.1 s without progress: under load an offset was committed ahead of its
+    rows, and a kill -9 then lost them.)"""
 
     def __init__(self, outbox: Outbox, tables: NumberTables) -> None:
         self.outbox, self.tables = outbox, tables
+        faust_tables: dict[str, Any] = dict(tables.by_name)  # Faust tables here, whatever NumberTables is typed as
+        self.changelog_of = {name: table.changelog_topic.get_topic_name() for name, table in faust_tables.items()}
+        self.table_of_changelog = {self.changelog_of[name]: table for name, table in faust_tables.items()}
 
     async def commit(self, plan: Plan, events: Sequence[faust.types.EventT[bytes]]) -> None:
         await self.outbox.deliver(plan.outputs)
+        rows = list(plan.rows.values())
+        changelog = [Outgoing(self.changelog_of[r.table], r.key, r.value, partition=plan.row_partition[r.number])
+                     for r in rows]
+        written = await self.outbox.deliver(changelog)
         act_as = {e.message.partition: e for e in events}
-        for row in plan.rows.values():
+        for row in rows:
             with acting_for(act_as[plan.row_partition[row.number]]):
-                self.tables.write(row)
+                self.tables.write_local(row)
+        persisted: dict[tuple[str, int], int] = {}
+        for record, meta in zip(changelog, written, strict=True):  # RocksDB remembers how far its rows go
+            tp = (record.topic, meta.partition)
+            persisted[tp] = max(persisted.get(tp, -1), meta.offset)
+        for (topic, partition), offset in persisted.items():
+            self.table_of_changelog[topic].data.set_persisted_offset(TP(topic, partition), offset)
 
     def problem(self) -> str | None:
         return self.outbox.problem()

@@ -15,15 +15,16 @@ took from it is committed (exactly-once commits each batch with its offsets; at-
 commits acknowledged offsets every second). Records still waiting for the agent are not mistaken
 for lost ones: nothing is compared while the stream's queue holds events, nor for a partition with
 a record taken from the stream and not yet acknowledged (the batch being filled). If the consumer's
-position is nevertheless past the
-committed offset, the records in between were fetched and never processed, and the partition is
-sought back to the committed offset. Records between them that are only transaction markers or
-aborted data make the same picture; such a seek reads nothing new and is not repeated for the same
-position.
+position is nevertheless past the committed offset — or past the start of the log, for a partition
+never committed — the records in between were fetched and never processed, and the partition is
+sought back there. Records between them that are only transaction markers or aborted data make the
+same picture; such a seek reads nothing new and is not repeated for the same position.
 
-Exactly-once only. At-least-once, Faust commits the offsets its stream acknowledged and reads again
-from them after every rebalance; a seek back there replays decided leads, and a replayed lead
-re-emits its READY after a later withdrawal (seen on Tansu with two workers).
+Both guarantees. A record read again that was decided already changes nothing and emits nothing:
+its number's rows, which remember its id, were in the broker and the local store before it was
+acknowledged (:class:`pipeline.worker.commit.AtLeastOnce` waits for their changelog records; the
+exactly-once transaction holds them). Seen at-least-once on Tansu with two workers under kill -9:
+a partition never committed, its records all fetched and none decided, for minutes.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class StallGuard:
                  quiet_s: float = QUIET_S) -> None:
         self.app = app
         self.enabled = enabled
-        """False (at-least-once): :meth:`check` does nothing; the agent still reports its batches."""
+        """False: :meth:`check` does nothing; the agent still reports its batches."""
         self.source_topics = frozenset(source_topics)
         self.quiet_s = quiet_s
         self.busy = False
@@ -86,6 +87,8 @@ class StallGuard:
             if (self.busy or app.rebalancing or app.consumer_generation_id != generation or not self.queue_empty()
                     or any(m.tp == tp for m in list(consumer._unacked_messages))):
                 return  # the agent or the group moved meanwhile: look again next time
+            if committed is None or committed < 0:  # never committed: read from the start of the log
+                committed = (await consumer.earliest_offsets(tp)).get(tp)
             if position is None or committed is None or committed < 0 or position <= committed:
                 continue
             if self.sought.get(tp) == (position, committed):

@@ -46,6 +46,8 @@ class Outgoing:
     value: bytes | None
     timestamp: float | None = None
     """Kafka timestamp in seconds; None: the producer's clock."""
+    partition: int | None = None
+    """The partition to write to; None: the key's (a changelog record names its partition)."""
 
 
 class RecordTooLarge(ValueError):

@@ -1,0 +1,146 @@
+"""At-least-once offsets kept by the worker, not by Faust: every record decided, in order, once per
+assignment, and no offset committed past a record that was not.
+
+Faust's at-least-once commit trusted its stream's acknowledgements and filled the offsets between
+them as if acknowledged. Around a rebalance its consumer drops records it already fetched (its fetch
+loop stops mid-batch on a generation change, its streams skip events of an older generation), and
+its commit then went past them: seen with two workers under kill -9 on Tansu, where the first 281
+leads of a ``number-events`` partition were never decided while the group's offset stood at the
+partition's end.
+
+:class:`OffsetGate` admits a batch's records per source partition only in offset order from the
+offset the group committed when the partition was assigned. A record behind that is decided already
+and skipped; one ahead of it means records in between were dropped: the partition is sought back
+and its records are not admitted until the missing one comes. If, well after the seek, the first
+record is still ahead, a plain consumer reads the partition from the missing offset: when the first
+record there is the one that came, there are no records in between (transaction markers, left by
+an earlier exactly-once run) and the gap is accepted; otherwise the partition is sought back
+again. Records of a partition no longer assigned are left to its new owner. :meth:`OffsetGate.commit`
+commits, every second and when partitions are revoked, the offsets after the records whose outputs
+and rows the broker acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import faust
+from faust.types import TP
+
+log = logging.getLogger("leadpipe")
+
+GAP_ACCEPTED_AFTER_S = 5.0
+"""How long after seeking back a gap that is still there is checked for offsets without records."""
+
+FirstOffset = Callable[[str, int, int], "int | None"]
+"""The offset of the first record at or after an offset of a (topic, partition), None when there is
+none (blocking: run in a thread); :func:`pipeline.kafka_clients.first_offset_from`."""
+
+
+class OffsetGate:
+    def __init__(self, app: Any, source_topics: Iterable[str], first_offset_from: FirstOffset, *,
+                 gap_accepted_after_s: float = GAP_ACCEPTED_AFTER_S) -> None:
+        self.app = app
+        self.first_offset_from = first_offset_from
+        self.source_topics = frozenset(source_topics)
+        self.gap_accepted_after_s = gap_accepted_after_s
+        self.generation: int | None = None
+        self.expected: dict[TP, int] = {}
+        """The next offset to admit, per source partition of the current assignment."""
+        self.durable: dict[TP, int] = {}
+        """The offset after the last record whose batch is durable (the offset to commit)."""
+        self.committed: dict[TP, int] = {}
+        self.seeking: dict[TP, float] = {}
+        """Partitions sought back to their expected offset, and when."""
+        self.seeks = self.skipped = 0
+
+    def _assigned(self) -> set[TP]:
+        return {tp for tp in self.app.consumer.assignment() if tp.topic in self.source_topics}
+
+    async def _start_assignment(self, assigned: set[TP]) -> None:
+        consumer = self.app.consumer
+        thread = consumer._thread
+        inner = thread._ensure_consumer()
+        starts: dict[TP, int] = {}
+        for tp in sorted(assigned):
+            committed = await thread.call_thread(inner.committed, tp)
+            if committed is None or committed < 0:  # never committed: the group starts at the log's start
+                committed = (await consumer.earliest_offsets(tp)).get(tp, 0)
+            starts[tp] = committed
+        self.expected = dict(starts)
+        self.durable = dict(starts)
+        self.committed = dict(starts)
+        self.seeking = {}
+
+    async def admit(self, events: Sequence[faust.types.EventT[bytes]]) -> list[faust.types.EventT[bytes]]:
+        """The events of ``events`` to decide, in their order."""
+        generation = self.app.consumer_generation_id
+        assigned = self._assigned()
+        if generation != self.generation or not assigned <= set(self.expected):
+            self.generation = generation
+            await self._start_assignment(assigned)
+        admitted = []
+        seek: dict[TP, int] = {}
+        now = time.monotonic()
+        for event in events:
+            message = event.message
+            tp, offset = message.tp, message.offset
+            expected = self.expected.get(tp)
+            if tp not in assigned or expected is None or offset < expected or tp in seek:
+                self.skipped += 1  # another worker's now, decided already, or behind a gap
+                continue
+            if offset > expected:
+                since = self.seeking.get(tp)
+                if since is not None and now - since < self.gap_accepted_after_s:
+                    self.skipped += 1  # fetched before the seek back: the missing records come first
+                    continue
+                if since is not None:
+                    first = await asyncio.to_thread(self.first_offset_from, tp.topic, tp.partition, expected)
+                if since is None or (first is not None and first < offset):  # records there: read them
+                    seek[tp] = expected
+                    self.skipped += 1
+                    continue
+                log.warning("%s/%d: offsets %d to %d hold no records: going on from %d",
+                            tp.topic, tp.partition, expected, offset - 1, offset)
+            self.seeking.pop(tp, None)
+            admitted.append(event)
+            self.expected[tp] = offset + 1
+        for tp, offset in seek.items():
+            self.seeks += 1
+            self.seeking[tp] = now
+            log.warning("%s/%d: a record at %d came before the one at %d (dropped by the consumer): "
+                        "reading from %d again", tp.topic, tp.partition, self._first(events, tp), offset, offset)
+            await self.app.consumer.seek(tp, offset)
+        return admitted
+
+    @staticmethod
+    def _first(events: Sequence[faust.types.EventT[bytes]], tp: TP) -> int:
+        return min(e.message.offset for e in events if e.message.tp == tp)
+
+    def done(self, events: Sequence[faust.types.EventT[bytes]]) -> None:
+        """``events`` (admitted) are durable: their outputs and rows acknowledged."""
+        for event in events:
+            tp = event.message.tp
+            self.durable[tp] = max(self.durable.get(tp, 0), event.message.offset + 1)
+
+    async def commit(self, only: Iterable[TP] | None = None) -> None:
+        """Commit the durable offsets that moved (of ``only``, when given) for partitions still ours."""
+        assigned = self._assigned()
+        wanted = set(only) if only is not None else assigned
+        offsets = {tp: offset for tp, offset in self.durable.items()
+                   if tp in wanted and tp in assigned and offset > self.committed.get(tp, -1)}
+        if not offsets:
+            return
+        try:
+            if await self.app.consumer._commit(offsets):
+                self.committed.update(offsets)
+                faust_committed: Any = getattr(self.app.consumer, "_committed_offset", None)
+                if faust_committed is not None:  # Faust's commit-livelock watch reads these
+                    faust_committed.update(offsets)
+        except Exception as exc:  # a rebalance under way: the next owner reads from the last commit
+            log.info("committing %d offsets failed (%r); they are committed next time or read again",
+                     len(offsets), exc)

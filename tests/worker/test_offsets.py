@@ -1,0 +1,156 @@
+"""OffsetGate: at-least-once, records are decided in offset order from the group's committed offset,
+a record past a gap sends the partition back to read what was dropped, and only durable offsets
+are committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from faust.types import TP
+
+from pipeline.worker.offsets import OffsetGate
+
+P0, P1 = TP("number-events", 0), TP("number-events", 1)
+
+
+@dataclass
+class Message:
+    tp: TP
+    offset: int
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+def events(tp: TP, *offsets: int) -> list[Any]:
+    return [Event(Message(tp, o)) for o in offsets]
+
+
+@dataclass
+class Consumer:
+    """Stands in for Faust's consumer: an assignment, the group's commits, seeks."""
+
+    assigned: set[TP]
+    broker_committed: dict[TP, int]
+    earliest: int = 0
+    sought: list[tuple[TP, int]] = field(default_factory=list)
+    commits: list[dict[TP, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._thread = self
+        self._committed_offset: dict[TP, int] = {}
+
+    def assignment(self) -> set[TP]:
+        return self.assigned
+
+    def _ensure_consumer(self) -> Consumer:
+        return self
+
+    def committed(self, tp: TP) -> int | None:
+        return self.broker_committed.get(tp)
+
+    async def call_thread(self, fn: Any, *args: Any) -> Any:
+        return fn(*args)
+
+    async def earliest_offsets(self, tp: TP) -> dict[TP, int]:
+        return {tp: self.earliest}
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.sought.append((tp, offset))
+
+    async def _commit(self, offsets: dict[TP, int]) -> bool:
+        self.commits.append(dict(offsets))
+        self.broker_committed.update(offsets)
+        return True
+
+
+@dataclass
+class App:
+    consumer: Consumer
+    consumer_generation_id: int = 1
+
+
+def gate(consumer: Consumer, accept_after_s: float = 60.0,
+         log: dict[tuple[str, int], list[int]] | None = None) -> tuple[OffsetGate, App]:
+    """A gate over ``consumer``; ``log``: the offsets each partition holds (for a gap's check)."""
+    app = App(consumer)
+
+    def first_offset_from(topic: str, partition: int, offset: int) -> int | None:
+        return next((o for o in sorted((log or {}).get((topic, partition), [])) if o >= offset), None)
+
+    return OffsetGate(app, ["number-events"], first_offset_from, gap_accepted_after_s=accept_after_s), app
+
+
+def offsets(admitted: list[Any]) -> list[tuple[int, int]]:
+    return [(e.message.tp.partition, e.message.offset) for e in admitted]
+
+
+async def test_records_in_order_from_the_committed_offset_are_admitted_and_committed_once_durable() -> None:
+    consumer = Consumer({P0, P1}, {P0: 10, P1: 3})
+    g, _ = gate(consumer)
+    admitted = await g.admit(events(P0, 10, 11) + events(P1, 3))
+    assert offsets(admitted) == [(0, 10), (0, 11), (1, 3)]
+    await g.commit()
+    assert consumer.commits == []  # nothing durable yet
+    g.done(admitted)
+    await g.commit()
+    assert consumer.commits == [{P0: 12, P1: 4}]
+    await g.commit()
+    assert consumer.commits == [{P0: 12, P1: 4}]  # nothing moved: nothing committed again
+
+
+async def test_a_record_past_a_gap_sends_the_partition_back_and_waits_for_the_dropped_ones() -> None:
+    consumer = Consumer({P0, P1}, {P0: 10, P1: 0})
+    g, _ = gate(consumer)
+    assert offsets(await g.admit(events(P0, 10))) == [(0, 10)]
+    # 11 and 12 were fetched and dropped: 13 comes next; P1 is not held up.
+    assert offsets(await g.admit(events(P0, 13, 14) + events(P1, 0))) == [(1, 0)]
+    assert consumer.sought == [(P0, 11)]
+    assert offsets(await g.admit(events(P0, 15))) == []  # fetched before the seek: not admitted, no new seek
+    assert consumer.sought == [(P0, 11)]
+    assert offsets(await g.admit(events(P0, 11, 12, 13))) == [(0, 11), (0, 12), (0, 13)]
+
+
+async def test_records_already_decided_and_records_of_partitions_no_longer_ours_are_skipped() -> None:
+    consumer = Consumer({P0}, {P0: 5})
+    g, _ = gate(consumer)
+    assert offsets(await g.admit(events(P0, 3, 4, 5) + events(P1, 7))) == [(0, 5)]
+    assert g.skipped == 3
+
+
+async def test_a_gap_still_there_well_after_the_seek_holds_no_records_and_is_accepted() -> None:
+    consumer = Consumer({P0}, {P0: 10})
+    g, _ = gate(consumer, accept_after_s=0.0, log={("number-events", 0): [12, 13]})
+    assert offsets(await g.admit(events(P0, 12))) == []  # 10 and 11: transaction markers of an earlier run
+    assert offsets(await g.admit(events(P0, 12, 13))) == [(0, 12), (0, 13)]
+    assert consumer.sought == [(P0, 10)]
+
+
+async def test_a_gap_still_there_after_the_seek_whose_records_exist_is_read_again_not_accepted() -> None:
+    consumer = Consumer({P0}, {P0: 10})
+    g, _ = gate(consumer, accept_after_s=0.0, log={("number-events", 0): [10, 11, 12, 13]})
+    assert offsets(await g.admit(events(P0, 12))) == []
+    assert offsets(await g.admit(events(P0, 12, 13))) == []  # 10 and 11 exist: the seek is repeated
+    assert consumer.sought == [(P0, 10), (P0, 10)]
+    assert offsets(await g.admit(events(P0, 10, 11, 12))) == [(0, 10), (0, 11), (0, 12)]
+
+
+async def test_a_partition_never_committed_starts_at_the_start_of_its_log() -> None:
+    consumer = Consumer({P0}, {}, earliest=4)
+    g, _ = gate(consumer)
+    assert offsets(await g.admit(events(P0, 6))) == []
+    assert consumer.sought == [(P0, 4)]
+
+
+async def test_a_new_assignment_starts_again_from_what_the_group_committed() -> None:
+    consumer = Consumer({P0}, {P0: 0})
+    g, app = gate(consumer)
+    g.done(await g.admit(events(P0, 0, 1, 2)))
+    consumer.broker_committed[P0] = 8  # another worker had the partition meanwhile
+    app.consumer_generation_id = 2
+    assert offsets(await g.admit(events(P0, 3, 8))) == [(0, 8)]
+    await g.commit([P0])
+    assert consumer.commits == []  # 8 is committed already; 9 once durable
