@@ -166,7 +166,7 @@ def cmd_torture(args: argparse.Namespace) -> int:
     from pipeline.torture import run_torture
 
     return run_torture(_settings(), workers=args.workers, events=args.events, kills=args.kills, runs=args.runs,
-                       seed=args.seed, broker=args.broker)
+                       seed=args.seed, broker=args.broker, guarantee=args.guarantee)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,7 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=5, help="runs, each on a fresh broker")
     p.add_argument("--seed", type=int, default=20261206, help="seed of the first run's stream and kills")
     p.add_argument("--broker", choices=("tansu", "kafka"), default="tansu",
-                   help="the embedded broker (at-least-once) or Apache Kafka (exactly-once); each run gets a fresh one")
+                   help="the embedded broker (at-least-once) or Apache Kafka; each run gets a fresh one")
+    p.add_argument("--guarantee", choices=("exactly_once", "at_least_once"), default="exactly_once",
+                   help="the workers' processing guarantee on Apache Kafka (Tansu: always at-least-once)")
     p.set_defaults(func=cmd_torture)
     _list_settings(sub)
     return parser

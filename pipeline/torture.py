@@ -222,7 +222,7 @@ class Workers:
         self.started += 1
         proc = WorkerProcess(bootstrap=self.settings.bootstrap_servers or "", env=self.env,
                              log_path=self.log_dir / f"worker-{self.started}.log",
-                             embedded=self.settings.processing_guarantee == "at_least_once")
+                             embedded=not self.settings.recovery_consistency_check)  # Tansu's site says so
         proc.start()
         return proc
 
@@ -399,14 +399,14 @@ def keep_logs(workdir: Path) -> Path:
 
 
 def run_torture(settings: Settings, *, workers: int, events: int, kills: int, runs: int, seed: int,
-                broker: str = "tansu") -> int:
+                broker: str = "tansu", guarantee: str = "exactly_once") -> int:
     """``runs`` runs, each on a fresh broker of kind ``broker``."""
     say: Callable[[str], None] = lambda s: print(s, flush=True)  # noqa: E731
     failures = 0
-    say(f"leadpipe torture: {runs} runs x {events} events, {kills} kill -9s, {workers} worker(s), "
-        f"broker {'Apache Kafka, exactly-once' if broker == 'kafka' else 'embedded Tansu, at-least-once'}")
+    kind = f"Apache Kafka, {guarantee.replace('_', '-')}" if broker == "kafka" else "embedded Tansu, at-least-once"
+    say(f"leadpipe torture: {runs} runs x {events} events, {kills} kill -9s, {workers} worker(s), broker {kind}")
     for n in range(runs):
-        with torture_site(settings, broker) as (site, workdir):
+        with torture_site(settings, broker, guarantee) as (site, workdir):
             run_settings = dataclasses.replace(site, app_id=f"torture{n}-{uuid.uuid4().hex[:6]}")
             ensure_topics(run_settings)
             result = torture_run(run_settings, workers=workers, events=events, kills=kills, seed=seed + n,
