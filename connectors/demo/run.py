@@ -411,12 +411,14 @@ def _second_thoughts(report: Report, submitter: Submitter, demo: Demo, clock: Ca
     One replies STOP to the confirmation text, one revokes consent on the preferences page: both
     reach the gateway, and both offers must be withdrawn on ``call-ready`` so the dialer drops them.
     """
-    offered = [r.record for r in demo.tail.records(CALL_READY) if r.record and r.record["action"] == "READY"][:2] \
-        if demo.tail is not None else []
+    records = [r.record for r in demo.tail.records(CALL_READY) if r.record] if demo.tail is not None else []
+    withdrawn = {(r["phone_e164"], r["lead_id"]) for r in records if r["action"] == "WITHDRAW"}
+    offered = [r for r in records if r["action"] == "READY" and (r["phone_e164"], r["lead_id"]) not in withdrawn][:2]
     if len(offered) < 2:
         return True
     stop, revoke = offered
     _say(f"▶ {stop['phone_e164']} replies STOP to the confirmation text; {revoke['phone_e164']} revokes consent")
+    before = {phone: _withdrawals(demo, phone) for phone in (stop["phone_e164"], revoke["phone_e164"])}
     submitter.post([
         ("opt-out", _opt_out(stop["phone_e164"], clock, source="sms-keyword:STOP",
                              reason="replied STOP to the confirmation text", evidence="sms-reply")),
@@ -426,7 +428,16 @@ def _second_thoughts(report: Report, submitter: Submitter, demo: Demo, clock: Ca
             "channel_specific": False, "source": "web:preferences-center", "proof": None,
         }),
     ])
-    return _wait(lambda: report.call_ready["WITHDRAW"] >= 2, demo, deadline)
+    return _wait(lambda: all(_withdrawals(demo, phone) > n for phone, n in before.items()), demo, deadline)
+
+
+def _withdrawals(demo: Demo, phone: str) -> int:
+    """WITHDRAWs of ``phone`` on call-ready so far: a wait for *its* withdrawal, not for a count that
+    another number's could reach first (seen: the dialer then called before the opt-out was decided)."""
+    if demo.tail is None:
+        return 0
+    return sum(1 for r in demo.tail.records(CALL_READY)
+               if r.record is not None and r.record["action"] == "WITHDRAW" and r.record["phone_e164"] == phone)
 
 
 def _too_late_for_call_ready(report: Report, dialer: DialerClient, submitter: Submitter, demo: Demo,
@@ -443,10 +454,10 @@ def _too_late_for_call_ready(report: Report, dialer: DialerClient, submitter: Su
     phone = first["phone_e164"]
     _say(f"▶ {phone} (next in the dialer's hopper) tells an agent on an inbound call never to call again, "
          "just as the dialer is about to dial it")
-    withdrawn = report.call_ready["WITHDRAW"]
+    withdrawn = _withdrawals(demo, phone)
     submitter.post([("opt-out", _opt_out(phone, clock, source="agent:a-301", reason="asked not to be called",
                                          evidence="call-recording"))])
-    return _wait(lambda: report.call_ready["WITHDRAW"] > withdrawn, demo, deadline)
+    return _wait(lambda: _withdrawals(demo, phone) > withdrawn, demo, deadline)
 
 
 def _catch_up(dialer: DialerClient, feed: CallReadyFeed, report: Report) -> bool:
