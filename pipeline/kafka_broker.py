@@ -196,6 +196,9 @@ class KafkaBroker:
         self.host = host
         self.port = port or free_port(host)
         self.controller_port = free_port(host)
+        self._choose_ports = port is None
+        """Ports picked here, not given: a first start picks others if one was taken meanwhile (a
+        client's ephemeral port can land on it between this and the start)."""
         self.log_path = log_path if log_path is not None else data_dir / "broker.log"
         self.cache_dir = cache_dir
         self.settings = {**SINGLE_NODE_SETTINGS, **(settings or {})}
@@ -226,6 +229,9 @@ class KafkaBroker:
             return self.bootstrap_servers
         java = find_java()
         lib = resolve_jars(self.version, self.cache_dir)
+        if self._choose_ports and any(_port_taken(self.host, p) for p in (self.port, self.controller_port)):
+            self.port, self.controller_port = free_port(self.host), free_port(self.host)
+        self._choose_ports = False  # a restart keeps the address its clients know
         for port in (self.port, self.controller_port):
             if _port_taken(self.host, port):
                 raise BrokerStartError(f"port {self.host}:{port} is taken by another process; "
