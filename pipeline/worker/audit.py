@@ -70,6 +70,8 @@ class DialCheckAuditLog:
         self.enabled = enabled
         self.patience_s = patience_s
         """How long a record the producer refuses (not connected yet, broker down) is retried."""
+        self.closing = False
+        """Set by :meth:`drain` at shutdown: a refused record is then counted at once, not retried."""
         self.answers = self.sent = self.failed = self.skipped = 0
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -106,7 +108,7 @@ class DialCheckAuditLog:
                 await delivered
                 return
             except BrokerUnavailable:
-                if asyncio.get_running_loop().time() + delay > deadline:
+                if self.closing or asyncio.get_running_loop().time() + delay > deadline:
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -116,7 +118,13 @@ class DialCheckAuditLog:
         return len(self._pending)
 
     async def drain(self) -> None:
-        """Wait for every record sent so far to be delivered or counted as failed (tests, shutdown)."""
+        """Wait for every record sent so far to be delivered or counted as failed (tests, shutdown):
+        from now on a refused record is not retried."""
+        self.closing = True
+        await self.wait_sent()
+
+    async def wait_sent(self) -> None:
+        """Wait for every record sent so far to be delivered or counted as failed."""
         if self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
 

@@ -89,14 +89,21 @@ async def test_a_record_refused_while_the_producer_connects_is_sent_once_it_has(
     broker = Starting(refusals=3)
     log = DialCheckAuditLog(broker.send, CODEC)
     log.submit(RECORD)
-    await log.drain()
+    await log.wait_sent()
     assert (log.sent, log.failed, len(broker.queued)) == (1, 0, 1)
+
+
+async def test_at_shutdown_a_refused_record_is_counted_at_once_not_retried() -> None:
+    log = DialCheckAuditLog(Starting(refusals=1_000).send, CODEC)
+    log.submit(RECORD)
+    await asyncio.wait_for(log.drain(), timeout=5)  # the 60 s patience does not hold up a stop
+    assert (log.sent, log.failed) == (0, 1)
 
 
 async def test_a_producer_that_stays_down_gets_the_record_counted_as_failed_after_the_patience() -> None:
     log = DialCheckAuditLog(Starting(refusals=1_000).send, CODEC, patience_s=0.3)
     log.submit(RECORD)
-    await log.drain()
+    await log.wait_sent()
     assert (log.sent, log.failed) == (0, 1)
 
 
