@@ -99,7 +99,12 @@ class OffsetGate:
                     self.skipped += 1  # fetched before the seek back: the missing records come first
                     continue
                 if since is not None:
-                    first = await asyncio.to_thread(self.first_offset_from, tp.topic, tp.partition, expected)
+                    try:
+                        first = await asyncio.to_thread(self.first_offset_from, tp.topic, tp.partition, expected)
+                    except Exception as exc:  # the broker did not answer: read from the gap again
+                        log.warning("%s/%d: could not read from %d (%r): reading from it again",
+                                    tp.topic, tp.partition, expected, exc)
+                        first = expected
                 if since is None or (first is not None and first < offset):  # records there: read them
                     seek[tp] = expected
                     self.skipped += 1
