@@ -38,6 +38,21 @@ def acting_for(event: faust.types.EventT[bytes]) -> Iterator[None]:
         _current_event.reset(token)
 
 
+class Changelogs:
+    """The changelog topic of each table, and where its local store's rows are known to go."""
+
+    def __init__(self, tables: NumberTables) -> None:
+        faust_tables: dict[str, Any] = dict(tables.by_name)  # Faust tables here, whatever NumberTables is typed as
+        self.topic_of = {name: table.changelog_topic.get_topic_name() for name, table in faust_tables.items()}
+        self._table_of_topic = {self.topic_of[name]: table for name, table in faust_tables.items()}
+
+    def persisted(self, offsets: dict[tuple[str, int], int]) -> None:
+        """The changelog records up to ``offsets`` ((topic, partition) → offset) are written: RocksDB
+        remembers how far its rows go, so a warm restart reads on from there."""
+        for (topic, partition), offset in offsets.items():
+            self._table_of_topic[topic].data.set_persisted_offset(TP(topic, partition), offset)
+
+
 class Committer(Protocol):
     async def commit(self, plan: Plan, events: Sequence[faust.types.EventT[bytes]]) -> None: ...
 
@@ -98,26 +113,23 @@ class AtLeastOnce:
 
     def __init__(self, outbox: Outbox, tables: NumberTables) -> None:
         self.outbox, self.tables = outbox, tables
-        faust_tables: dict[str, Any] = dict(tables.by_name)  # Faust tables here, whatever NumberTables is typed as
-        self.changelog_of = {name: table.changelog_topic.get_topic_name() for name, table in faust_tables.items()}
-        self.table_of_changelog = {self.changelog_of[name]: table for name, table in faust_tables.items()}
+        self.changelogs = Changelogs(tables)
 
     async def commit(self, plan: Plan, events: Sequence[faust.types.EventT[bytes]]) -> None:
         await self.outbox.deliver(plan.outputs)
         rows = list(plan.rows.values())
-        changelog = [Outgoing(self.changelog_of[r.table], r.key, r.value, partition=plan.row_partition[r.number])
-                     for r in rows]
+        changelog = [Outgoing(self.changelogs.topic_of[r.table], r.key, r.value,
+                              partition=plan.row_partition[r.number]) for r in rows]
         written = await self.outbox.deliver(changelog)
         act_as = {e.message.partition: e for e in events}
         for row in rows:
             with acting_for(act_as[plan.row_partition[row.number]]):
                 self.tables.write_local(row)
         persisted: dict[tuple[str, int], int] = {}
-        for record, meta in zip(changelog, written, strict=True):  # RocksDB remembers how far its rows go
+        for record, meta in zip(changelog, written, strict=True):
             tp = (record.topic, meta.partition)
             persisted[tp] = max(persisted.get(tp, -1), meta.offset)
-        for (topic, partition), offset in persisted.items():
-            self.table_of_changelog[topic].data.set_persisted_offset(TP(topic, partition), offset)
+        self.changelogs.persisted(persisted)
 
     def problem(self) -> str | None:
         return self.outbox.problem()
@@ -131,9 +143,7 @@ class ExactlyOnce:
                  source_topics: frozenset[str]) -> None:
         self.transactions, self.tables, self.app = transactions, tables, app
         self.source_topics = source_topics
-        faust_tables: dict[str, Any] = dict(tables.by_name)  # Faust tables here, whatever NumberTables is typed as
-        self.changelog_of = {name: table.changelog_topic.get_topic_name() for name, table in faust_tables.items()}
-        self.table_of_changelog = {self.changelog_of[name]: table for name, table in faust_tables.items()}
+        self.changelogs = Changelogs(tables)
         self.waiting_since: float | None = None
         self.last_error: str | None = None
 
@@ -145,7 +155,7 @@ class ExactlyOnce:
         act_as = {e.message.partition: e for e in events}
         for partition, outputs in sorted(plan.by_source().items()):
             offsets = {tp: offset for tp, offset in plan.offsets.items() if tp[1] == partition}
-            changelog = [ChangelogRecord(self.changelog_of[r.table], partition, r.key, r.value)
+            changelog = [ChangelogRecord(self.changelogs.topic_of[r.table], partition, r.key, r.value)
                          for r in rows[partition]]
             written = await self._commit_one(partition, outputs, changelog, offsets)
             if written is None:
@@ -153,8 +163,7 @@ class ExactlyOnce:
             with acting_for(act_as[partition]):
                 for row in rows[partition]:
                     self.tables.write_local(row)
-            for (topic, p), offset in written.items():  # RocksDB remembers how far its rows go
-                self.table_of_changelog[topic].data.set_persisted_offset(TP(topic, p), offset)
+            self.changelogs.persisted(written)
             # Faust commits no offsets here (pipeline.transport): tell it what the transaction did,
             # so its commit-livelock watch does not report committed partitions as stuck.
             committed: Any = getattr(self.app.consumer, "_committed_offset", None)
