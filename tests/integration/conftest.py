@@ -33,9 +33,17 @@ from broker_kinds import Broker
 from pipeline.admin import ensure_topics
 from pipeline.codec import Codec, make_codec
 from pipeline.config import Settings
-from pipeline.kafka_clients import EventProducer, Received, TopicTail
+from pipeline.kafka_clients import EventProducer, Received, TopicTail, wait_group_caught_up
 from pipeline.processes import WorkerProcess
-from pipeline.topics import CALL_READY, DEAD_LETTER, DIAL_CHECK, LEAD_DECISION, QUALIFIED_LEAD, number_events_topic
+from pipeline.topics import (
+    CALL_READY,
+    DEAD_LETTER,
+    DIAL_CHECK,
+    INPUT_TOPICS,
+    LEAD_DECISION,
+    QUALIFIED_LEAD,
+    number_events_topic,
+)
 from pipeline.worker.app import partitioner
 
 NOW = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)  # Tue 12:00 in New York: inside every US window
@@ -125,6 +133,16 @@ class Pipeline:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"dial-check of {phone} never blocked with {code}: last answer {answer}")
             time.sleep(0.05)
+
+    def wait_settled(self, timeout_s: float = 60.0) -> None:
+        """Wait until the worker's group has committed every input and ``number-events`` record.
+        At-least-once, a worker commits an offset only after the rows that record changed are
+        acknowledged, so after this a kill -9 replays nothing: what a new worker does next can only
+        come from the recovered tables. (Without it, a kill right after an output was seen may replay
+        the input — at the new worker's clock.)"""
+        number_events = number_events_topic(self.settings.app_id)
+        wait_group_caught_up(self.settings.kafka_client_config(), self.settings.app_id,
+                             [*INPUT_TOPICS, number_events], timeout_s=timeout_s)
 
     def restart_worker(self, *, kill: bool, clock: datetime = NOW, extra_env: dict[str, str] | None = None) -> None:
         """Stop the worker (kill -9 or SIGTERM) and start a new one, with its clock frozen at

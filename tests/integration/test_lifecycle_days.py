@@ -199,6 +199,7 @@ def test_a_callback_survives_a_worker_restart(pipeline: Pipeline, us_number: Cal
     asked = dialer.report(record["lead_id"], "CALLBACK_REQUESTED", NOW, callback_at=callback_at)
     assert dialer.decision_after(asked)["lead_status"] == "CALLBACK"
     try:
+        pipeline.wait_settled()  # the outcome is committed: only the leads table can bring the callback back
         pipeline.restart_worker(kill=True, clock=callback_at)
         [ready] = pipeline.wait(CALL_READY, lead_id=record["lead_id"], action="READY", occurred_at=callback_at,
                                 timeout_s=90)

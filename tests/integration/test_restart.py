@@ -68,6 +68,7 @@ def test_a_deferred_lead_is_released_when_its_window_opens_even_across_a_restart
         opens = deferred["callable_from"]
         assert opens == datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # 08:00 New York
 
+        pipeline.wait_settled()  # the capture is committed: only the leads table can bring it back
         pipeline.restart_worker(kill=True, clock=opens + timedelta(minutes=30))
         [ready] = pipeline.wait(CALL_READY, lead_id=record["lead_id"], action="READY", timeout_s=60)
         assert ready["callable_until"] == datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 20:00 (us.fl.hours)
