@@ -201,17 +201,31 @@ class Demo:
                 raise LeadpipeError(f"the {service.name} stopped unexpectedly (log: {service.log_path})")
 
     def stop(self) -> None:
-        """Readers first, then services in reverse start order, the broker last."""
+        """Readers first, then services in reverse start order, the broker last. A part that takes
+        more than a few seconds to stop is named, with the time it took."""
         if self.feed is not None:
-            self.feed.close()
+            _timed("the dialer's call-ready reader", self.feed.close)
         if self.tail is not None:
-            self.tail.stop()
+            _timed("the output reader", self.tail.stop)
         if self.crm is not None:
-            self.crm.stop()
+            _timed("the CRM connector and sink", self.crm.stop)
         for service in reversed(self.services):
-            service.stop()
+            _timed(f"the {service.name}", service.stop)
         if self.broker is not None:
-            self.broker.stop()
+            _timed("the broker", self.broker.stop)
+
+
+SLOW_STOP_S = 3.0
+"""A part of the demo that takes longer than this to stop is named on the way out."""
+
+
+def _timed(what: str, stop: Callable[[], object]) -> None:
+    _say(f"  stopping {what} ...")
+    started = time.monotonic()
+    stop()
+    took = time.monotonic() - started
+    if took > SLOW_STOP_S:
+        _say(f"▶ {what} took {took:.1f} s to stop")
 
 
 def _api_keys(workdir: Path) -> tuple[Path, dict[str, str]]:

@@ -188,13 +188,17 @@ def test_demo_dashboard_matches_the_topics_and_ctrl_c_stops_everything(tmp_path:
             tail.stop()
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
+        stopped_in_time = True
         try:
             proc.wait(90)
+        except subprocess.TimeoutExpired:
+            stopped_in_time = False
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
             out.join()
+    assert stopped_in_time, "the demo did not stop within 90 s of Ctrl-C:\n" + out.text()[-4000:]
     assert proc.returncode == 0, out.text()
     assert "stopped: dialer, CRM connector and sink, console, gateway, worker and broker are down" in out.text()
     assert not _wait_gone(tag), "Ctrl-C left processes behind"
