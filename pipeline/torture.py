@@ -409,8 +409,12 @@ def run_torture(settings: Settings, *, workers: int, events: int, kills: int, ru
         with torture_site(settings, broker, guarantee) as (site, workdir):
             run_settings = dataclasses.replace(site, app_id=f"torture{n}-{uuid.uuid4().hex[:6]}")
             ensure_topics(run_settings)
-            result = torture_run(run_settings, workers=workers, events=events, kills=kills, seed=seed + n,
-                                 log_dir=workdir, say=say)
+            try:
+                result = torture_run(run_settings, workers=workers, events=events, kills=kills, seed=seed + n,
+                                     log_dir=workdir, say=say)
+            except Exception:
+                say(f"run {n + 1}: ERROR; the broker's and the workers' logs are kept in {keep_logs(workdir)}")
+                raise
             kept = None if result.ok else keep_logs(workdir)
         say(f"run {n + 1}: {'OK  ' if result.ok else 'FAIL'} {result.line()}")
         if kept is not None:

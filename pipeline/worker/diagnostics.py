@@ -5,6 +5,8 @@ in. Diagnostics only: it reads private attributes and changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import io
 import logging
 from typing import Any
@@ -35,13 +37,21 @@ def log_tasks(app: Any) -> None:
     tasks = asyncio.all_tasks()
     out = io.StringIO()
     for task in tasks:
-        coro: Any = task.get_coro()
-        chain: list[str] = []
-        while coro is not None and len(chain) < 30:
-            frame = next((f for f in (getattr(coro, a, None) for a in ("cr_frame", "gi_frame", "ag_frame")) if f), None)
-            if frame is not None:
-                chain.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
-            awaited = (getattr(coro, a, None) for a in ("cr_await", "gi_yieldfrom", "ag_await"))
-            coro = next((c for c in awaited if c is not None), None)
-        out.write(f"{task.get_name()}: {' -> '.join(chain)}\n")
+        out.write(f"{task.get_name()}: {_chain(task.get_coro())}\n")
+    # An agent's own coroutine is awaited through Faust's actor wrapper, where the chain above stops.
+    for obj in gc.get_objects():
+        if inspect.iscoroutine(obj) and obj.cr_frame is not None and "create_app" in obj.__qualname__:
+            out.write(f"coroutine {obj.__qualname__}: {_chain(obj)}\n")
     log.warning("%d asyncio tasks (SIGUSR2):\n%s", len(tasks), out.getvalue())
+
+
+def _chain(coro: Any) -> str:
+    """Where ``coro`` is suspended: each awaited coroutine, generator or async generator in turn."""
+    chain: list[str] = []
+    while coro is not None and len(chain) < 30:
+        frame = next((f for f in (getattr(coro, a, None) for a in ("cr_frame", "gi_frame", "ag_frame")) if f), None)
+        if frame is not None:
+            chain.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+        awaited = (getattr(coro, a, None) for a in ("cr_await", "gi_yieldfrom", "ag_await"))
+        coro = next((c for c in awaited if c is not None), None)
+    return " -> ".join(chain)
