@@ -60,7 +60,7 @@ from pipeline.worker.commit import AtLeastOnce, Committer, ExactlyOnce, Outbox
 from pipeline.worker.decide import Decider, Incoming, Plan
 from pipeline.worker.diagnostics import log_tasks
 from pipeline.worker.email_index import ReplicatedEmailIndex
-from pipeline.worker.offsets import OffsetGate
+from pipeline.worker.offsets import EMPTY_RANGES, OffsetGate, watch_fetches
 from pipeline.worker.policies import Policies, load_policies
 from pipeline.worker.recovery import MarkerAwareRecovery
 from pipeline.worker.releases import ReleaseIndex, phone_of
@@ -225,10 +225,17 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
     async def stall_guard() -> None:
         await stall.check()
 
-    # At-least-once: the worker admits records in offset order and commits what is durable.
-    gate = None if exactly_once else OffsetGate(app, source.topics, functools.partial(
-        first_offset_from, settings.kafka_client_config()))
-    if gate is not None:
+    # The worker admits records in offset order; at-least-once it also commits what is durable
+    # (exactly-once, each batch's transaction commits its offsets).
+    watch_fetches()
+    gate = OffsetGate(app, source.topics, functools.partial(first_offset_from, settings.kafka_client_config()),
+                      empty=EMPTY_RANGES, transactional=exactly_once)
+
+    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust is untyped here
+    async def retry_seeks() -> None:
+        await gate.retry_seeks()
+
+    if not exactly_once:
         @app.timer(interval=1.0)  # type: ignore[untyped-decorator]  # Faust is untyped here
         async def commit_offsets() -> None:
             await gate.commit()
@@ -244,7 +251,7 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
         stall.queue_empty = stream.channel.queue.empty  # type: ignore[attr-defined]  # a Channel here
         batches = stream.take_events(settings.batch_max, settings.batch_wait_ms / 1000)  # type: ignore[attr-defined]
         async for taken in batches:  # StreamT does not declare take_events; Stream has it
-            events = taken if gate is None else await gate.admit(taken)
+            events = await gate.admit(taken)
             if not events:
                 continue
             incoming = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,
@@ -261,8 +268,7 @@ def create_app(settings: WorkerSettings, *, codec: Codec | None = None, clock: C
                         await asyncio.sleep(0)
                         slice_started = time.perf_counter()
                 await committer.commit(plan, events)
-                if gate is not None:
-                    gate.done(events)
+                gate.done(events)
             finally:
                 pending.states = {}
                 stall.batch(tps)

@@ -18,14 +18,23 @@ an earlier exactly-once run) and the gap is accepted; otherwise the partition is
 again. Records of a partition no longer assigned are left to its new owner. :meth:`OffsetGate.commit`
 commits, every second and when partitions are revoked, the offsets after the records whose outputs
 and rows the broker acknowledged.
+
+Exactly-once, the gate admits the same way (the batch's transaction commits the offsets, not the
+gate). There gaps are ordinary: the worker's own transactions leave a commit marker after their
+records on ``<app>-number-events``, and an aborted transaction's records are skipped by
+``read_committed`` readers. :func:`watch_fetches` has the consumer's fetches say which offsets they
+passed over without a record (:class:`EmptyRanges`); a gap made only of those is accepted at once.
+A gap the fetches did not see — records Faust fetched and dropped — is read again as above.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import faust
@@ -41,10 +50,93 @@ FirstOffset = Callable[[str, int, int], "int | None"]
 none (blocking: run in a thread); :func:`pipeline.kafka_clients.first_offset_from`."""
 
 
+MAX_EMPTY_RANGES = 4096
+"""Empty ranges kept per partition (the lowest go first): a gap is always near the newest."""
+
+
+class EmptyRanges:
+    """Offset ranges ``[start, end)`` of each (topic, partition) that a consumer's fetch passed over
+    without returning a record — transaction markers, aborted transactions' records, compacted
+    records. Written from the consumer's thread, read from the event loop."""
+
+    def __init__(self, max_ranges: int = MAX_EMPTY_RANGES) -> None:
+        self._lock = threading.Lock()
+        self._starts: dict[tuple[str, int], list[int]] = {}
+        self._ends: dict[tuple[str, int], list[int]] = {}
+        self.max_ranges = max_ranges
+
+    def add(self, topic: str, partition: int, start: int, end: int) -> None:
+        if end <= start:
+            return
+        with self._lock:
+            starts = self._starts.setdefault((topic, partition), [])
+            ends = self._ends.setdefault((topic, partition), [])
+            i = bisect.bisect_left(starts, start)
+            # merge with every range that overlaps or touches [start, end)
+            lo = i
+            if lo > 0 and ends[lo - 1] >= start:
+                lo -= 1
+            hi = i
+            while hi < len(starts) and starts[hi] <= end:
+                hi += 1
+            if lo < hi:
+                start, end = min(start, starts[lo]), max(end, ends[hi - 1])
+            starts[lo:hi] = [start]
+            ends[lo:hi] = [end]
+            if len(starts) > self.max_ranges:
+                del starts[0], ends[0]
+
+    def covers(self, topic: str, partition: int, start: int, end: int) -> bool:
+        """Whether every offset of ``[start, end)`` was passed over without a record."""
+        with self._lock:
+            starts = self._starts.get((topic, partition), [])
+            i = bisect.bisect_right(starts, start) - 1
+            return i >= 0 and self._ends[(topic, partition)][i] >= end
+
+
+EMPTY_RANGES = EmptyRanges()
+"""What this process's consumers' fetches passed over (:func:`watch_fetches` fills it)."""
+
+
+def watch_fetches() -> None:
+    """Have aiokafka's fetches record in :data:`EMPTY_RANGES` the offsets they pass over without a record.
+
+    Each fetched partition's records are unpacked from the fetch offset on, in order
+    (``aiokafka.consumer.fetcher.PartitionRecords``): the offsets between two records it returns,
+    and between the last one and where the next fetch starts, hold none a ``read_committed``
+    consumer is given. Idempotent."""
+    from aiokafka.consumer import fetcher  # type: ignore[import-untyped]  # aiokafka ships no types
+
+    records_class: Any = fetcher.PartitionRecords
+    if getattr(records_class, "_leadpipe_watched", False):
+        return
+    unpack = records_class._unpack_records
+    ranges = EMPTY_RANGES
+
+    def _unpack_records(self: Any) -> Iterator[Any]:
+        topic, partition = self._tp.topic, self._tp.partition
+        expected = self.next_fetch_offset  # the fetch offset: nothing returned yet
+        for record in unpack(self):
+            if record.offset > expected:
+                ranges.add(topic, partition, expected, record.offset)
+            expected = record.offset + 1
+            yield record
+        ranges.add(topic, partition, expected, self.next_fetch_offset)
+
+    records_class._unpack_records = _unpack_records
+    records_class._leadpipe_watched = True
+
+
 class OffsetGate:
     def __init__(self, app: Any, source_topics: Iterable[str], first_offset_from: FirstOffset, *,
-                 gap_accepted_after_s: float = GAP_ACCEPTED_AFTER_S) -> None:
+                 gap_accepted_after_s: float = GAP_ACCEPTED_AFTER_S, empty: EmptyRanges | None = None,
+                 transactional: bool = False) -> None:
         self.app = app
+        self.empty = empty
+        self.transactional = transactional
+        """Offsets are committed by the batches' transactions. The group's offsets a transaction
+        committed show only once its markers are written, after the commit returned: a partition
+        this worker keeps starts from the later of the group's offset and its own."""
         self.first_offset_from = first_offset_from
         self.source_topics = frozenset(source_topics)
         self.gap_accepted_after_s = gap_accepted_after_s
@@ -55,8 +147,8 @@ class OffsetGate:
         """The offset after the last record whose batch is durable (the offset to commit)."""
         self.committed: dict[TP, int] = {}
         self.seeking: dict[TP, float] = {}
-        """Partitions sought back to their expected offset, and when."""
-        self.seeks = self.skipped = 0
+        """Partitions sought back to their expected offset, and when last."""
+        self.seeks = self.skipped = self.markers = 0
 
     def _assigned(self) -> set[TP]:
         return {tp for tp in self.app.consumer.assignment() if tp.topic in self.source_topics}
@@ -70,6 +162,8 @@ class OffsetGate:
             committed = await thread.call_thread(inner.committed, tp)
             if committed is None or committed < 0:  # never committed: the group starts at the log's start
                 committed = (await consumer.earliest_offsets(tp)).get(tp, 0)
+            if self.transactional and tp in self.durable:
+                committed = max(committed, self.durable[tp])
             starts[tp] = committed
         self.expected = dict(starts)
         self.durable = dict(starts)
@@ -93,7 +187,10 @@ class OffsetGate:
             if tp not in assigned or expected is None or offset < expected or tp in seek:
                 self.skipped += 1  # another worker's now, decided already, or behind a gap
                 continue
-            if offset > expected:
+            if offset > expected and self.empty is not None and self.empty.covers(tp.topic, tp.partition,
+                                                                                   expected, offset):
+                self.markers += 1  # transaction markers or aborted records: nothing to decide there
+            elif offset > expected:
                 since = self.seeking.get(tp)
                 if since is not None and now - since < self.gap_accepted_after_s:
                     self.skipped += 1  # fetched before the seek back: the missing records come first
@@ -121,6 +218,24 @@ class OffsetGate:
                         "reading from %d again", tp.topic, tp.partition, self._first(events, tp), offset, offset)
             await self.app.consumer.seek(tp, offset)
         return admitted
+
+    async def retry_seeks(self) -> None:
+        """Seek again each partition sought back whose missing record has not come within
+        ``gap_accepted_after_s`` of the last seek. Faust's fetch loop may still be handing out records
+        it fetched before the seek; each moves its read offset on, and it then drops the records read
+        again below it as old. Nothing else would notice: no record of the partition comes any more."""
+        now = time.monotonic()
+        assigned = self._assigned()
+        for tp, at in list(self.seeking.items()):
+            if tp not in assigned:
+                del self.seeking[tp]
+            elif now - at >= self.gap_accepted_after_s:
+                offset = self.expected[tp]
+                self.seeking[tp] = now
+                self.seeks += 1
+                log.warning("%s/%d: the record at %d has not come %.0f s after reading from it again: reading from "
+                            "it again", tp.topic, tp.partition, offset, now - at)
+                await self.app.consumer.seek(tp, offset)
 
     @staticmethod
     def _first(events: Sequence[faust.types.EventT[bytes]], tp: TP) -> int:

@@ -14,6 +14,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from broker_kinds import Broker
 
+from pipeline.worker.offsets import EMPTY_RANGES, watch_fetches
+
 pytestmark = pytest.mark.integration
 
 
@@ -91,3 +93,48 @@ async def test_produce_consume_in_a_group_commit_and_transactions(broker: Broker
         assert await offsets.committed(TopicPartition(topic, 0)) == 3  # committed by the transaction
     finally:
         await offsets.stop()
+
+
+@pytest.mark.parametrize("broker_kind", ["kafka"], indirect=True)
+async def test_the_offsets_a_fetch_passes_over_are_known_to_hold_no_records(broker: Broker) -> None:
+    """What the worker's offset gate relies on exactly-once: aiokafka's fetches say which offsets
+    they passed over — commit and abort markers, an aborted transaction's records — so a gap there
+    is not taken for records Faust dropped."""
+    watch_fetches()
+    bootstrap = broker.bootstrap_servers
+    topic = await _new_topic(bootstrap)
+    transactional = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"tx-{uuid.uuid4().hex[:8]}")
+    await transactional.start()
+    try:
+        async with transactional.transaction():  # 0, 1 and the commit marker at 2
+            await transactional.send_and_wait(topic, b"a", key=b"k")
+            await transactional.send_and_wait(topic, b"b", key=b"k")
+        await transactional.begin_transaction()  # 3 and the abort marker at 4
+        await transactional.send_and_wait(topic, b"aborted", key=b"k")
+        await transactional.abort_transaction()
+        async with transactional.transaction():  # 5 and the commit marker at 6
+            await transactional.send_and_wait(topic, b"c", key=b"k")
+    finally:
+        await transactional.stop()
+
+    seen = await _read(bootstrap, topic, f"reader-{uuid.uuid4().hex[:8]}", 3, isolation="read_committed")
+    assert seen == [b"a", b"b", b"c"]
+    assert EMPTY_RANGES.covers(topic, 0, 2, 5)  # marker, aborted record, abort marker
+    assert not EMPTY_RANGES.covers(topic, 0, 1, 5)  # 1 holds a record
+    assert not EMPTY_RANGES.covers(topic, 0, 2, 6)  # 5 holds a record
+
+    other = await _new_topic(bootstrap)  # read_uncommitted, the aborted record is a record
+    transactional = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"tx-{uuid.uuid4().hex[:8]}")
+    await transactional.start()
+    try:
+        await transactional.begin_transaction()  # 0 and the abort marker at 1
+        await transactional.send_and_wait(other, b"aborted", key=b"k")
+        await transactional.abort_transaction()
+        async with transactional.transaction():  # 2 and the commit marker at 3
+            await transactional.send_and_wait(other, b"c", key=b"k")
+    finally:
+        await transactional.stop()
+    seen = await _read(bootstrap, other, f"reader-{uuid.uuid4().hex[:8]}", 2, isolation="read_uncommitted")
+    assert seen == [b"aborted", b"c"]
+    assert EMPTY_RANGES.covers(other, 0, 1, 2)
+    assert not EMPTY_RANGES.covers(other, 0, 0, 2)

@@ -9,7 +9,7 @@ from typing import Any
 
 from faust.types import TP
 
-from pipeline.worker.offsets import OffsetGate
+from pipeline.worker.offsets import EmptyRanges, OffsetGate
 
 P0, P1 = TP("number-events", 0), TP("number-events", 1)
 
@@ -74,14 +74,16 @@ class App:
 
 
 def gate(consumer: Consumer, accept_after_s: float = 60.0,
-         log: dict[tuple[str, int], list[int]] | None = None) -> tuple[OffsetGate, App]:
+         log: dict[tuple[str, int], list[int]] | None = None,
+         empty: EmptyRanges | None = None) -> tuple[OffsetGate, App]:
     """A gate over ``consumer``; ``log``: the offsets each partition holds (for a gap's check)."""
     app = App(consumer)
 
     def first_offset_from(topic: str, partition: int, offset: int) -> int | None:
         return next((o for o in sorted((log or {}).get((topic, partition), [])) if o >= offset), None)
 
-    return OffsetGate(app, ["number-events"], first_offset_from, gap_accepted_after_s=accept_after_s), app
+    return OffsetGate(app, ["number-events"], first_offset_from, gap_accepted_after_s=accept_after_s,
+                      empty=empty), app
 
 
 def offsets(admitted: list[Any]) -> list[tuple[int, int]]:
@@ -154,3 +156,65 @@ async def test_a_new_assignment_starts_again_from_what_the_group_committed() -> 
     assert offsets(await g.admit(events(P0, 3, 8))) == [(0, 8)]
     await g.commit([P0])
     assert consumer.commits == []  # 8 is committed already; 9 once durable
+
+
+def test_empty_ranges_merge_what_touches_and_cover_only_what_they_hold() -> None:
+    ranges = EmptyRanges()
+    ranges.add("t", 0, 4, 5)
+    ranges.add("t", 0, 7, 9)
+    ranges.add("t", 0, 5, 6)  # touches [4, 5)
+    ranges.add("t", 0, 3, 3)  # empty: nothing
+    assert ranges.covers("t", 0, 4, 6) and ranges.covers("t", 0, 7, 9) and ranges.covers("t", 0, 8, 9)
+    assert not ranges.covers("t", 0, 4, 7)  # 6 holds a record
+    assert not ranges.covers("t", 0, 3, 5) and not ranges.covers("t", 1, 4, 5)
+    ranges.add("t", 0, 6, 7)  # closes the hole: one range
+    assert ranges.covers("t", 0, 4, 9)
+    ranges.add("t", 0, 2, 20)  # swallows it
+    assert ranges.covers("t", 0, 2, 20) and not ranges.covers("t", 0, 1, 3)
+
+
+def test_empty_ranges_keep_only_the_newest() -> None:
+    ranges = EmptyRanges(max_ranges=2)
+    for start in (10, 20, 30):
+        ranges.add("t", 0, start, start + 1)
+    assert not ranges.covers("t", 0, 10, 11)
+    assert ranges.covers("t", 0, 20, 21) and ranges.covers("t", 0, 30, 31)
+
+
+async def test_a_gap_the_fetches_passed_over_is_admitted_at_once_and_any_other_gap_is_read_again() -> None:
+    """Exactly-once, the worker's transactions leave markers between records: a gap of those is
+    ordinary. A gap the fetches did not pass over is records Faust dropped."""
+    consumer = Consumer({P0}, {P0: 10})
+    empty = EmptyRanges()
+    empty.add("number-events", 0, 12, 13)  # a commit marker
+    g, _ = gate(consumer, empty=empty)
+    assert offsets(await g.admit(events(P0, 10, 11, 13, 14))) == [(0, 10), (0, 11), (0, 13), (0, 14)]
+    assert consumer.sought == [] and g.markers == 1
+    assert offsets(await g.admit(events(P0, 17))) == []  # 15 and 16 were never passed over
+    assert consumer.sought == [(P0, 15)]
+
+
+async def test_exactly_once_a_partition_kept_across_a_rebalance_starts_after_its_own_last_transaction() -> None:
+    """The group's offset a transaction committed shows only once its markers are written: a worker
+    that keeps the partition does not go back to an older one and decide a batch twice."""
+    consumer = Consumer({P0}, {P0: 0})
+    app = App(consumer)
+    g = OffsetGate(app, ["number-events"], lambda *_: None, transactional=True)
+    g.done(await g.admit(events(P0, 0, 1, 2)))  # committed in a transaction; the group still says 0
+    app.consumer_generation_id = 2
+    assert offsets(await g.admit(events(P0, 3))) == [(0, 3)]
+    assert consumer.sought == []
+
+
+async def test_a_partition_whose_missing_record_never_comes_is_sought_back_again() -> None:
+    """Faust's fetch loop can drop the records read again (it was still handing out older ones): with
+    no record of the partition coming any more, only the gate's own timer notices."""
+    consumer = Consumer({P0, P1}, {P0: 10, P1: 0})
+    g, _ = gate(consumer, accept_after_s=0.0)
+    assert offsets(await g.admit(events(P0, 13))) == []
+    assert consumer.sought == [(P0, 10)]
+    await g.retry_seeks()
+    assert consumer.sought == [(P0, 10), (P0, 10)]
+    assert offsets(await g.admit(events(P0, 10))) == [(0, 10)]
+    await g.retry_seeks()  # it came: nothing more to read again
+    assert consumer.sought == [(P0, 10), (P0, 10)]
