@@ -596,7 +596,8 @@ class WorkerSettings(TopicsSettings, WireFormat, ConsumerTiming, Region, ReadKey
 
     processing_guarantee: str = setting(
         "auto", "exactly_once (Kafka transactions; start-up fails without them), at_least_once, or auto "
-                "(at-least-once; exactly-once is opt-in)", one_of("auto", "exactly_once", "at_least_once"))
+                "(exactly-once when the broker gives transactions, as Apache Kafka does; else at-least-once)",
+        one_of("auto", "exactly_once", "at_least_once"))
     batch_max: int = setting(500, "most records the decide agent takes in one batch (decided, sent and written "
                                   "together)", whole(minimum=1))
     batch_wait_ms: int = setting(5, "longest the decide agent waits to fill a batch", whole(minimum=1))

@@ -341,7 +341,7 @@ def bench_site(settings: Settings, name: str, broker_kind: str = "tansu") -> Ite
         env = {**os.environ, "LEADPIPE_FIXED_CLOCK": BENCH_NOW.isoformat(), "LEADPIPE_LOG_LEVEL": "warning",
                "LEADPIPE_API_KEYS_PATH": str(keys), "LEADPIPE_ERASURE_KEY": secrets.token_urlsafe(32)}
         tansu = isinstance(broker, EmbeddedBroker)
-        if broker is not None and not tansu:  # what the figures on Kafka were measured with (opt-in)
+        if broker is not None and not tansu:  # Kafka's default, stated: a broker without transactions fails
             env["LEADPIPE_PROCESSING_GUARANTEE"] = "exactly_once"
         worker = WorkerProcess(bootstrap=settings.bootstrap_servers or "", env=env, log_path=workdir / "worker.log",
                                embedded=tansu)

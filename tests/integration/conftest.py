@@ -137,12 +137,13 @@ class Pipeline:
     def wait_settled(self, timeout_s: float = 60.0) -> None:
         """Wait until the worker's group has committed every input and ``number-events`` record.
         At-least-once, a worker commits an offset only after the rows that record changed are
-        acknowledged, so after this a kill -9 replays nothing: what a new worker does next can only
-        come from the recovered tables. (Without it, a kill right after an output was seen may replay
-        the input — at the new worker's clock.)"""
+        acknowledged (exactly-once, on Kafka: committed with them), so after this a kill -9 replays
+        nothing: what a new worker does next can only come from the recovered tables. (Without it, a
+        kill right after an output was seen may replay the input — at the new worker's clock.)"""
         number_events = number_events_topic(self.settings.app_id)
         wait_group_caught_up(self.settings.kafka_client_config(), self.settings.app_id,
-                             [*INPUT_TOPICS, number_events], timeout_s=timeout_s)
+                             [*INPUT_TOPICS, number_events], timeout_s=timeout_s,
+                             marker_topics=[number_events] if self.on_kafka else [])  # exactly-once there
 
     def restart_worker(self, *, kill: bool, clock: datetime = NOW, extra_env: dict[str, str] | None = None) -> None:
         """Stop the worker (kill -9 or SIGTERM) and start a new one, with its clock frozen at

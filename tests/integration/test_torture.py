@@ -1,12 +1,9 @@
-"""The torture suite in CI: 20,000 mixed inputs, five kill -9s at random moments — two workers sharing
-the partitions on Tansu (at-least-once, duplicates counted), one worker on Apache Kafka (exactly-once,
-a duplicate is a failure). The brokers chosen with ``--broker`` run at the same time, each its own
+"""The torture suite in CI: 20,000 mixed inputs, five kill -9s at random moments, two workers sharing
+the partitions — on Tansu at-least-once (duplicates counted), on Apache Kafka exactly-once (a
+duplicate is a failure). The brokers chosen with ``--broker`` run at the same time, each its own
 broker, workers and stream (the load of both on two cores is part of the test). ``leadpipe torture
 --runs 5`` runs a configuration five times; ``--broker kafka --guarantee at_least_once --workers 2``
-the production default on Kafka with two workers, left out here for CI's time.
-
-Exactly-once with two workers is not here: under kill -9 it still leaves leads undecided in some
-runs (README, "Guarantees and their limits")."""
+at-least-once on Kafka, left out here for CI's time."""
 
 from __future__ import annotations
 
@@ -24,7 +21,7 @@ from pipeline.torture import RunResult, torture_run, torture_site
 pytestmark = pytest.mark.integration
 
 
-WORKERS = {"tansu": 2, "kafka": 1}
+WORKERS = {"tansu": 2, "kafka": 2}
 
 
 def one_run(broker_kind: str) -> RunResult:
