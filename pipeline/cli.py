@@ -69,8 +69,6 @@ def cmd_kafka(args: argparse.Namespace) -> int:
             return 2
         print(f"Apache Kafka {args.kafka_version}'s jars are in {lib} ({time.monotonic() - started:.1f} s)")
         return 0
-    # Ctrl-C stops the broker even when started from a shell that had SIGINT ignored (a script's `&`).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     broker = KafkaBroker(Path(args.data_dir).resolve(), version=args.kafka_version, port=args.port)
     try:
         if not (broker.log_dir / "meta.properties").is_file():
@@ -290,9 +288,12 @@ def _list_settings(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # SIGTERM behaves like Ctrl-C so every command unwinds through its finally blocks.
+    # SIGTERM behaves like Ctrl-C so every command unwinds through its finally blocks, and Ctrl-C works
+    # even when the command was started from a shell that had SIGINT ignored (a script's `cmd &`:
+    # Python then installs no handler, and the demo once ran on for 90 s after a test's Ctrl-C).
     if args.command != "worker":  # Faust's worker installs its own handlers
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.func(args))
     except ConfigError as exc:
