@@ -103,20 +103,8 @@ async def test_the_offsets_a_fetch_passes_over_are_known_to_hold_no_records(brok
     watch_fetches()
     bootstrap = broker.bootstrap_servers
     topic = await _new_topic(bootstrap)
-    transactional = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"tx-{uuid.uuid4().hex[:8]}")
-    await transactional.start()
-    try:
-        async with transactional.transaction():  # 0, 1 and the commit marker at 2
-            await transactional.send_and_wait(topic, b"a", key=b"k")
-            await transactional.send_and_wait(topic, b"b", key=b"k")
-        await transactional.begin_transaction()  # 3 and the abort marker at 4
-        await transactional.send_and_wait(topic, b"aborted", key=b"k")
-        await transactional.abort_transaction()
-        async with transactional.transaction():  # 5 and the commit marker at 6
-            await transactional.send_and_wait(topic, b"c", key=b"k")
-    finally:
-        await transactional.stop()
-
+    # 0, 1 and the commit marker at 2; 3 and the abort marker at 4; 5 and the commit marker at 6
+    await _transactions(bootstrap, topic, [([b"a", b"b"], True), ([b"aborted"], False), ([b"c"], True)])
     seen = await _read(bootstrap, topic, f"reader-{uuid.uuid4().hex[:8]}", 3, isolation="read_committed")
     assert seen == [b"a", b"b", b"c"]
     assert EMPTY_RANGES.covers(topic, 0, 2, 5)  # marker, aborted record, abort marker
@@ -124,17 +112,22 @@ async def test_the_offsets_a_fetch_passes_over_are_known_to_hold_no_records(brok
     assert not EMPTY_RANGES.covers(topic, 0, 2, 6)  # 5 holds a record
 
     other = await _new_topic(bootstrap)  # read_uncommitted, the aborted record is a record
-    transactional = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"tx-{uuid.uuid4().hex[:8]}")
-    await transactional.start()
-    try:
-        await transactional.begin_transaction()  # 0 and the abort marker at 1
-        await transactional.send_and_wait(other, b"aborted", key=b"k")
-        await transactional.abort_transaction()
-        async with transactional.transaction():  # 2 and the commit marker at 3
-            await transactional.send_and_wait(other, b"c", key=b"k")
-    finally:
-        await transactional.stop()
+    await _transactions(bootstrap, other, [([b"aborted"], False), ([b"c"], True)])  # 0, marker 1; 2, marker 3
     seen = await _read(bootstrap, other, f"reader-{uuid.uuid4().hex[:8]}", 2, isolation="read_uncommitted")
     assert seen == [b"aborted", b"c"]
     assert EMPTY_RANGES.covers(other, 0, 1, 2)
     assert not EMPTY_RANGES.covers(other, 0, 0, 2)
+
+
+async def _transactions(bootstrap: str, topic: str, transactions: list[tuple[list[bytes], bool]]) -> None:
+    """Write each (values, commit) as one transaction of a new transactional producer: committed, or aborted."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"tx-{uuid.uuid4().hex[:8]}")
+    await producer.start()
+    try:
+        for values, commit in transactions:
+            await producer.begin_transaction()
+            for value in values:
+                await producer.send_and_wait(topic, value, key=b"k")
+            await (producer.commit_transaction() if commit else producer.abort_transaction())
+    finally:
+        await producer.stop()
