@@ -121,8 +121,8 @@ def in_durable_order(rows: Sequence[RowWrite]) -> tuple[list[RowWrite], list[Row
 class AtLeastOnce:
     """Outputs acknowledged first; then the rows' changelog records, acknowledged too, each in its
     number's source partition — the rows that mark events seen last (:func:`in_durable_order`); then
-    the local stores. Only then are the batch's events acknowledged to Faust, so its offset commit
-    cannot pass a row the broker does not have. (Writing rows through Faust's tables left their
+    the local stores. Only then does the offset gate count the batch durable, so no offset it
+    commits can pass a row the broker does not have. (Writing rows through Faust's tables left their
     changelog records in Faust's producer buffer, whose flush before a commit gives up after 0.1 s
     without progress: under load an offset was committed ahead of its rows, and a kill -9 then lost
     them.)"""
@@ -133,17 +133,12 @@ class AtLeastOnce:
 
     async def commit(self, plan: Plan, events: Sequence[faust.types.EventT[bytes]]) -> None:
         await self.outbox.deliver(plan.outputs)
-        changelog: list[Outgoing] = []
-        written: list[Any] = []
-        rows: list[RowWrite] = []
-        for group in in_durable_order(list(plan.rows.values())):
-            if not group:
-                continue
-            records = [Outgoing(self.changelogs.topic_of[r.table], r.key, r.value,
-                                partition=plan.row_partition[r.number]) for r in group]
-            written += await self.outbox.deliver(records)
-            changelog += records
-            rows += group
+        first, last = in_durable_order(list(plan.rows.values()))
+        rows = first + last
+        changelog = [Outgoing(self.changelogs.topic_of[r.table], r.key, r.value,
+                              partition=plan.row_partition[r.number]) for r in rows]
+        written = [*await self.outbox.deliver(changelog[:len(first)]),
+                   *await self.outbox.deliver(changelog[len(first):])]
         act_as = {e.message.partition: e for e in events}
         for row in rows:
             with acting_for(act_as[plan.row_partition[row.number]]):

@@ -8,8 +8,9 @@ the order that keeps outputs and state agreeing after any crash:
 
 1. send every output (call-ready, lead-decision, qualified-lead, dead letters, re-keyed events, email
    index rows) and wait until the broker acknowledged all of them;
-2. write each number's changed rows, once per number per batch;
-3. let Faust commit the batch's offsets (it flushes the changelog writes first).
+2. write each number's changed rows, once per number per batch, and wait until the broker
+   acknowledged their changelog records (the rows that mark events seen last);
+3. let the offset gate commit the batch's offsets (:mod:`pipeline.worker.offsets`).
 
 A crash before (2) replays the batch against the old state: the same outputs again, with the same
 ids (at-least-once; consumers dedupe by ``event_id``). A crash after (2) replays events already

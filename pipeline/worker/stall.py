@@ -11,14 +11,16 @@ test_kafka_durability.py), where some partitions stopped being decided for good.
 
 :class:`StallGuard` notices it. A source partition whose records the agent has not seen for
 :data:`QUIET_S`, while the agent is between batches, has nothing in flight: everything the agent
-took from it is committed (exactly-once commits each batch with its offsets; at-least-once Faust
-commits acknowledged offsets every second). Records still waiting for the agent are not mistaken
-for lost ones: nothing is compared while the stream's queue holds events, nor for a partition with
-a record taken from the stream and not yet acknowledged (the batch being filled). If the consumer's
-position is nevertheless past the committed offset — or past the start of the log, for a partition
-never committed — the records in between were fetched and never processed, and the partition is
-sought back there. Records between them that are only transaction markers or aborted data make the
-same picture; such a seek reads nothing new and is not repeated for the same position.
+took from it is committed (exactly-once commits each batch with its offsets; at-least-once the
+offset gate, :mod:`pipeline.worker.offsets`, commits durable offsets every second). The gate notices
+a gap only when a later record comes; this guard covers records dropped with none after them.
+Records still waiting for the agent are not mistaken for lost ones: nothing is compared while the
+stream's queue holds events, nor for a partition with a record taken from the stream and not yet
+acknowledged (the batch being filled). If the consumer's position is nevertheless past the committed
+offset — or past the start of the log, for a partition never committed — the records in between were
+fetched and never processed, and the partition is sought back there. Records between them that are
+only transaction markers or aborted data make the same picture; such a seek reads nothing new and is
+not repeated for the same position.
 
 Both guarantees. A record read again that was decided already changes nothing and emits nothing:
 its number's rows, which remember its id, were in the broker and the local store before it was
