@@ -195,19 +195,22 @@ class RunResult:
     """The workers ran exactly-once (Kafka): a duplicate decision is then a failure too."""
     behind: str | None = None
     """Why the workers never caught up with the inputs (a stuck worker), if they did not."""
+    exited: int = 0
+    """Workers that stopped by themselves (not killed): a worker must never stop."""
     examples: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (self.lost == 0 and self.standing == 0 and self.replay_mismatches == 0 and self.behind is None
-                and (self.duplicate_decisions == 0 or not self.exactly_once))
+                and self.exited == 0 and (self.duplicate_decisions == 0 or not self.exactly_once))
 
     def line(self) -> str:
         guarantee = "exactly-once" if self.exactly_once else "at-least-once"
         return (f"{self.events} events, {self.numbers} numbers, {self.kills} kills, {guarantee}, "
                 f"{self.seconds:.0f} s: lost {self.lost}, standing after opt-out {self.standing}, replay "
                 f"mismatches {self.replay_mismatches}, duplicate decisions {self.duplicate_decisions}"
-                + (", never caught up with the inputs" if self.behind else ""))
+                + (", never caught up with the inputs" if self.behind else "")
+                + (f", {self.exited} worker(s) stopped by themselves" if self.exited else ""))
 
 
 class Workers:
@@ -238,6 +241,20 @@ class Workers:
     def stop(self) -> None:
         for proc in self.procs:
             proc.stop()
+
+    def replace_exited(self) -> list[str]:
+        """Start a new worker for each one that stopped without being killed; say which, with the end
+        of its log. The run is then failed, but its checks can still be asked of a live worker."""
+        found = []
+        for i, proc in enumerate(self.procs):
+            if not proc.alive():
+                code = proc.stop()
+                tail = proc.log_path.read_text(errors="replace")[-600:] if proc.log_path else ""
+                found.append(f"worker log {proc.log_path} exited with code {code}: ...{tail}")
+                self.procs[i] = self._new()
+        if found:
+            self.wait_ready()
+        return found
 
     def dial_checks(self, phones: list[str], threads: int = 6) -> dict[str, dict[str, Any]]:
         """Every number's live answer, asked over a few kept-alive connections at once."""
@@ -319,8 +336,10 @@ def torture_run(settings: Settings, *, workers: int, events: int, kills: int, se
         except TimeoutError as exc:
             behind = str(exc)
         say(f"  every lead decided (or given up on) and every input processed after {time.monotonic() - started:.1f} s")
+        exited = pool.replace_exited()
         result = RunResult(len(stream.inputs), len(stream.numbers), kills, time.monotonic() - started,
-                           exactly_once=exactly_once, behind=behind)
+                           exactly_once=exactly_once, behind=behind, exited=len(exited))
+        result.examples += exited
         if behind is not None:
             result.examples.append(behind)
         _check(result, stream, tail, pool, settings, say)

@@ -16,7 +16,7 @@ from broker_kinds import BROKER_KINDS
 
 from pipeline.admin import ensure_topics
 from pipeline.config import Settings
-from pipeline.torture import RunResult, torture_run, torture_site
+from pipeline.torture import RunResult, keep_logs, torture_run, torture_site
 
 pytestmark = pytest.mark.integration
 
@@ -28,8 +28,16 @@ def one_run(broker_kind: str) -> RunResult:
     with torture_site(Settings(), broker_kind, "exactly_once") as (site, workdir):  # Tansu: at least once
         settings = dataclasses.replace(site, app_id=f"torture-{uuid.uuid4().hex[:6]}")
         ensure_topics(settings)
-        return torture_run(settings, workers=WORKERS[broker_kind], events=20_000, kills=5, seed=1207,
-                           log_dir=workdir, say=lambda line: print(f"[{broker_kind}] {line}", flush=True))
+        say = lambda line: print(f"[{broker_kind}] {line}", flush=True)  # noqa: E731
+        try:
+            result = torture_run(settings, workers=WORKERS[broker_kind], events=20_000, kills=5, seed=1207,
+                                 log_dir=workdir, say=say)
+        except Exception:
+            say(f"ERROR; the broker's and the workers' logs are kept in {keep_logs(workdir)}")
+            raise
+        if result.lost or result.replay_mismatches or result.exited or (result.exactly_once and not result.ok):
+            say(f"the broker's and the workers' logs are kept in {keep_logs(workdir)}")
+        return result
 
 
 def test_nothing_accepted_is_lost_under_kill_9(request: pytest.FixtureRequest) -> None:
@@ -42,7 +50,7 @@ def test_nothing_accepted_is_lost_under_kill_9(request: pytest.FixtureRequest) -
     for broker_kind, result in results.items():
         assert result.kills == 5 and result.events >= 20_000, broker_kind
         assert result.exactly_once == (broker_kind == "kafka")
-        assert (result.lost, result.replay_mismatches) == (0, 0), (broker_kind, result.examples)
+        assert (result.lost, result.replay_mismatches, result.exited) == (0, 0, 0), (broker_kind, result.examples)
         if result.exactly_once:
             assert (result.standing, result.duplicate_decisions) == (0, 0), (broker_kind, result.examples)
         # At-least-once, a READY sent before a kill can stand without its WITHDRAW when the replay takes
