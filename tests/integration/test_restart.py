@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Pipeline, lead, opt_out
+from conftest import NOW, Pipeline, lead, opt_out
 
 from pipeline.topics import CALL_READY, LEAD_CAPTURED, LEAD_DECISION, OPT_OUT
 
@@ -59,7 +59,7 @@ def test_a_deferred_lead_is_released_when_its_window_opens_even_across_a_restart
     process, so the schedule can only come from the recovered leads table — offers it."""
     early = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # 06:00 New York
     try:
-        pipeline.restart_worker(kill=False, clock=early)
+        pipeline.set_clock(early)
         record = lead(us_number())
         pipeline.send(LEAD_CAPTURED, record, key=record["lead_id"])
         [deferred] = pipeline.wait(LEAD_DECISION, lead_id=record["lead_id"])
@@ -76,7 +76,7 @@ def test_a_deferred_lead_is_released_when_its_window_opens_even_across_a_restart
         assert [d["outcome"] for d in released] == ["DEFERRED", "CALL_READY"]
         assert released[1]["input_topic"] == "release-scheduler"
     finally:
-        pipeline.restart_worker(kill=False)  # back to the suite's clock
+        pipeline.set_clock(NOW)  # back to the suite's clock (the clock file wins over the new worker's env)
 
 
 def test_national_registries_block_listed_numbers_and_fail_closed_when_missing(
