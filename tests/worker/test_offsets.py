@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiokafka.errors import IllegalStateError  # type: ignore[import-untyped]  # aiokafka ships no types
 from faust.types import TP
 
 from pipeline.worker.offsets import EmptyRanges, OffsetGate
@@ -38,6 +39,8 @@ class Consumer:
     earliest: int = 0
     sought: list[tuple[TP, int]] = field(default_factory=list)
     commits: list[dict[TP, int]] = field(default_factory=list)
+    taken: set[TP] = field(default_factory=set)
+    """Partitions the group gave to another worker that ``assignment()`` does not show yet."""
 
     def __post_init__(self) -> None:
         self._thread = self
@@ -58,8 +61,10 @@ class Consumer:
     async def earliest_offsets(self, tp: TP) -> dict[TP, int]:
         return {tp: self.earliest}
 
-    async def seek(self, tp: TP, offset: int) -> None:
-        self.sought.append((tp, offset))
+    async def seek_wait(self, partitions: dict[TP, int]) -> None:  # not seek: see OffsetGate._seek
+        if set(partitions) & self.taken:
+            raise IllegalStateError(f"No current assignment for partition {sorted(partitions)}")
+        self.sought.extend(partitions.items())
 
     async def _commit(self, offsets: dict[TP, int]) -> bool:
         self.commits.append(dict(offsets))
@@ -218,3 +223,13 @@ async def test_a_partition_whose_missing_record_never_comes_is_sought_back_again
     assert offsets(await g.admit(events(P0, 10))) == [(0, 10)]
     await g.retry_seeks()  # it came: nothing more to read again
     assert consumer.sought == [(P0, 10), (P0, 10)]
+
+
+async def test_a_partition_taken_away_during_its_seek_is_left_to_its_new_owner() -> None:
+    """aiokafka refuses to seek a partition no longer assigned (IllegalStateError): the worker goes on."""
+    consumer = Consumer({P0, P1}, {P0: 10, P1: 0}, taken={P0})
+    g, _ = gate(consumer, accept_after_s=0.0)
+    assert offsets(await g.admit(events(P0, 13) + events(P1, 0))) == [(1, 0)]
+    assert consumer.sought == [] and P0 not in g.seeking
+    await g.retry_seeks()
+    assert consumer.sought == []
